@@ -1,0 +1,73 @@
+# ims-export: every command a developer or CI needs. `make help` lists them.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# SAM CLI pins its own dependencies: it lives in a virtualenv of its own.
+SAM_VENV := .tools/sam
+SAM := $(SAM_VENV)/bin/sam
+SAM_CLI_VERSION := 1.170.0
+# `sam build` for python3.13 needs that interpreter on PATH; pyenv machines have it here.
+PY313_DIR := $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.13*/bin))
+EVENT ?= events/manual.json
+
+export SAM_CLI_TELEMETRY := 0
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help setup test lint typecheck unit check-asl check-template run bench clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.txt constraints.txt layers/common/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+setup: $(STAMP) ## create .venv with the pinned dependencies
+
+test: lint typecheck unit check-asl check-template ## the whole suite: ruff, mypy, pytest, ASL and template checks
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP) ## mypy (strict)
+	$(BIN)/mypy
+
+unit: $(STAMP) ## pytest (exit 5, no tests collected, fails the run)
+	$(BIN)/pytest -n 2 -q
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+check-asl: node_modules/.installed ## asl-validator on every state machine definition
+	for f in statemachine/*.asl.json; do npx --no-install asl-validator --json-path "$$f"; done
+
+$(SAM):
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet "aws-sam-cli==$(SAM_CLI_VERSION)"
+	touch $@
+
+check-template: $(SAM) ## sam validate --lint and sam build (python3.13 on PATH where the machine has it)
+	$(SAM) validate --lint --region eu-central-1
+	@if [ -n "$(PY313_DIR)" ]; then \
+		PATH="$(PY313_DIR):$$PATH" $(SAM) build --region eu-central-1; \
+	else \
+		echo "check-template: no python3.13 on this machine: sam build skipped (sam validate passed)"; \
+	fi
+
+run: $(STAMP) ## run the export workflow locally on the built-in emulator (EVENT=path/to/event.json)
+	$(BIN)/python -m localdev.run --event "$(EVENT)"
+
+bench: $(STAMP) ## performance benchmarks (print tables)
+	$(BIN)/python -m benchmarks
+
+clean: ## remove build output and caches (keeps the virtualenvs)
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

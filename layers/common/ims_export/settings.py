@@ -1,0 +1,107 @@
+"""Settings, read from environment variables (names in ``ENV_NAMES``).
+
+No credential is ever an environment variable of a deployed function: the functions read the
+*name* of the SSM SecureString that holds them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ims_export.errors import ConfigurationError
+from ims_export.export_request import FileFormat
+from ims_export.parsing import describe_validation_error
+
+
+class Cloud(str, Enum):
+    OTC = "otc"
+    HUAWEI = "huawei"
+
+
+# OTC regions whose IAM host does not follow ``iam.{region}.otc.t-systems.com``.
+OTC_IAM_HOST_EXCEPTIONS = {"eu-ch2": "iam-pub.eu-ch2.sc.otc.t-systems.com"}
+
+
+def default_iam_endpoint(cloud: Cloud, region: str) -> str:
+    """The IAM v3 base URL of a region, for when none is configured."""
+    if cloud is Cloud.OTC:
+        host = OTC_IAM_HOST_EXCEPTIONS.get(region, f"iam.{region}.otc.t-systems.com")
+    else:
+        host = f"iam.{region}.myhuaweicloud.com"
+    return f"https://{host}/v3"
+
+
+class Settings(BaseModel):
+    """Everything the functions need to know, except secrets."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cloud: Cloud = Cloud.OTC
+    region: str = Field(default="eu-de", pattern=r"^[a-z0-9-]{2,32}$")
+    iam_endpoint: str = ""
+    ims_endpoint: str | None = None
+    project_name: str = ""
+    project_id: str | None = None
+    credentials_parameter: str = Field(default="/ims-export/credentials", min_length=1)
+    token_parameter: str = Field(default="/ims-export/token", min_length=1)
+    token_refresh_margin_seconds: int = Field(default=3600, ge=60, le=20 * 3600)
+    http_connect_timeout_seconds: float = Field(default=3.05, gt=0, le=60)
+    http_read_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
+    export_bucket: str | None = None
+    export_file_format: FileFormat = FileFormat.QCOW2
+    export_object_pattern: str = "exports/{image_name}-{image_id}-{date}.{format}"
+    poll_min_seconds: int = Field(default=15, ge=1, le=3600)
+    poll_max_seconds: int = Field(default=600, ge=1, le=86400)
+
+    @model_validator(mode="after")
+    def _derive(self) -> Settings:
+        if self.poll_min_seconds > self.poll_max_seconds:
+            raise ValueError("POLL_MIN_SECONDS must not exceed POLL_MAX_SECONDS")
+        if not self.iam_endpoint:
+            object.__setattr__(self, "iam_endpoint", default_iam_endpoint(self.cloud, self.region))
+        if not self.project_name:
+            object.__setattr__(self, "project_name", self.region)
+        object.__setattr__(self, "iam_endpoint", self.iam_endpoint.rstrip("/"))
+        if self.ims_endpoint:
+            object.__setattr__(self, "ims_endpoint", self.ims_endpoint.rstrip("/"))
+        return self
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {
+            field: environ[name] for field, name in ENV_NAMES.items() if environ.get(name, "") != ""
+        }
+        try:
+            return cls.model_validate(values)
+        except ValueError as error:
+            detail = (
+                describe_validation_error(error) if hasattr(error, "errors") else str(error)
+            )
+            raise ConfigurationError(f"invalid settings: {detail}") from None
+
+
+# Field name -> environment variable. The README's configuration table lists the same names.
+ENV_NAMES: dict[str, str] = {
+    "cloud": "CLOUD",
+    "region": "CLOUD_REGION",
+    "iam_endpoint": "IAM_ENDPOINT",
+    "ims_endpoint": "IMS_ENDPOINT",
+    "project_name": "PROJECT_NAME",
+    "project_id": "PROJECT_ID",
+    "credentials_parameter": "CREDENTIALS_PARAMETER",
+    "token_parameter": "TOKEN_PARAMETER",
+    "token_refresh_margin_seconds": "TOKEN_REFRESH_MARGIN_SECONDS",
+    "http_connect_timeout_seconds": "HTTP_CONNECT_TIMEOUT_SECONDS",
+    "http_read_timeout_seconds": "HTTP_READ_TIMEOUT_SECONDS",
+    "export_bucket": "EXPORT_BUCKET",
+    "export_file_format": "EXPORT_FILE_FORMAT",
+    "export_object_pattern": "EXPORT_OBJECT_PATTERN",
+    "poll_min_seconds": "POLL_MIN_SECONDS",
+    "poll_max_seconds": "POLL_MAX_SECONDS",
+}
