@@ -1,0 +1,54 @@
+"""Cloud Trace Service (CTS) traces of IMS: find the image a ``createImage`` trace is about.
+
+The trace layout is documented loosely (see the notifications reference): ``request``/``response``
+may be JSON strings or objects, the rating is ``trace_rating`` or ``trace_status``, and the image id
+is in ``resource_id`` or in ``response.entities.image_id``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+IMAGE_CREATED_TRACE_NAMES = frozenset({"createImage"})
+IMS_SERVICE_TYPES = frozenset({"IMS"})
+IMS_RESOURCE_TYPES = frozenset({"ims", "image"})
+FAILED_RATINGS = frozenset({"warning", "incident"})
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def _as_mapping(value: Any) -> Mapping[str, Any]:
+    if isinstance(value, Mapping):
+        return value
+    if isinstance(value, str) and value.strip().startswith("{"):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return {}
+        return parsed if isinstance(parsed, Mapping) else {}
+    return {}
+
+
+def is_image_created_trace(trace: Mapping[str, Any]) -> bool:
+    """A successful ``createImage`` trace of IMS."""
+    rating = str(trace.get("trace_rating") or trace.get("trace_status") or "normal").lower()
+    return (
+        trace.get("trace_name") in IMAGE_CREATED_TRACE_NAMES
+        and str(trace.get("service_type", "IMS")).upper() in IMS_SERVICE_TYPES
+        and str(trace.get("resource_type", "image")).lower() in IMS_RESOURCE_TYPES
+        and rating not in FAILED_RATINGS
+    )
+
+
+def image_id_from_trace(trace: Mapping[str, Any]) -> str | None:
+    """The image id of a trace: ``resource_id``, else ``response.entities.image_id``; None if absent."""
+    candidates = [
+        trace.get("resource_id"),
+        _as_mapping(_as_mapping(trace.get("response")).get("entities")).get("image_id"),
+    ]
+    for candidate in candidates:
+        if isinstance(candidate, str) and _UUID.fullmatch(candidate):
+            return candidate
+    return None
