@@ -144,3 +144,14 @@ class JobNotFoundError(ImsRequestError):
 
 class UnexpectedResponseError(ImsExportError):
     """IMS or IAM answered with something this client does not understand."""
+
+
+# --- SMN notifications --------------------------------------------------------------------------
+
+
+class SignatureVerificationError(InvalidRequestError):
+    """An SMN message is unsigned, tampered, stale, or names a certificate from a host not allowed."""
+
+
+class SubscriptionConfirmationError(ImsExportError):
+    """SMN refused to confirm an HTTP(S) subscription (for example an expired confirmation link)."""

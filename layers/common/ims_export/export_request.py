@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -24,7 +24,7 @@ OBJECT_SEGMENT_PATTERN = re.compile(r"^[A-Za-z0-9._-]+$")
 MAX_OBJECT_NAME_LENGTH = 128  # IMG.0074
 
 
-class FileFormat(str, Enum):
+class FileFormat(StrEnum):
     QCOW2 = "qcow2"
     VHD = "vhd"
     ZVHD = "zvhd"
@@ -40,9 +40,7 @@ def check_bucket_name(bucket: str) -> str:
             code="InvalidBucketName",
         )
     if ".." in bucket or ".-" in bucket or "-." in bucket:
-        raise InvalidRequestError(
-            "bucket name must not contain '..', '.-' or '-.'", code="InvalidBucketName"
-        )
+        raise InvalidRequestError("bucket name must not contain '..', '.-' or '-.'", code="InvalidBucketName")
     try:
         ipaddress.ip_address(bucket)
     except ValueError:
@@ -59,9 +57,7 @@ def check_object_name(object_name: str) -> str:
             f"file name is longer than {MAX_OBJECT_NAME_LENGTH} characters", code="IMG.0074"
         )
     if " " in object_name:
-        raise InvalidRequestError(
-            "folder and file names must not contain spaces", code="IMG.0175"
-        )
+        raise InvalidRequestError("folder and file names must not contain spaces", code="IMG.0175")
     segments = object_name.split("/")
     for segment in segments:
         if segment in ("", ".", "..") or not OBJECT_SEGMENT_PATTERN.fullmatch(segment):
@@ -120,7 +116,6 @@ class ExportRequest(BaseModel):
         body: dict[str, str | bool] = {"bucket_url": self.bucket_url}
         if self.is_quick_export:
             body["is_quick_export"] = True
-        else:
-            assert self.file_format is not None  # enforced by _check_rules
+        elif self.file_format is not None:  # always set here: _check_rules requires it
             body["file_format"] = self.file_format.value
         return body

@@ -6,7 +6,7 @@ so that no export is started for an image that cannot succeed.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -18,7 +18,7 @@ MAX_EXPORT_BYTES = 1024 * GIB
 RESTRICTED_PLATFORMS = frozenset({"windows", "suse", "red hat", "redhat", "ubuntu", "oracle linux"})
 
 
-class ImageStatus(str, Enum):
+class ImageStatus(StrEnum):
     QUEUED = "queued"
     SAVING = "saving"
     ACTIVE = "active"

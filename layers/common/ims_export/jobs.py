@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
 
-class JobStatus(str, Enum):
+class JobStatus(StrEnum):
     INIT = "INIT"
     RUNNING = "RUNNING"
     SUCCESS = "SUCCESS"
@@ -31,9 +32,11 @@ class JobEntities(BaseModel):
     @field_validator("process_percent", mode="before")
     @classmethod
     def _percent_from_string(cls, value: Any) -> Any:
-        # SDK models say float; some answers carry it as a string.
+        # SDK models say float; some answers carry it as a string. NaN or infinity means "unknown".
         if isinstance(value, str):
-            return float(value) if value.strip() else None
+            value = float(value) if value.strip() else None
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
         return value
 
 
@@ -50,6 +53,11 @@ class Job(BaseModel):
     error_code: str | None = None
     fail_reason: str | None = None
     entities: JobEntities = JobEntities()
+
+    @field_validator("entities", mode="before")
+    @classmethod
+    def _null_entities_are_empty(cls, value: Any) -> Any:
+        return {} if value is None else value
 
     @field_validator("begin_time", "end_time", mode="before")
     @classmethod

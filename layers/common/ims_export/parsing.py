@@ -14,7 +14,7 @@ MAX_REPORTED_ERRORS = 5
 
 
 def describe_validation_error(error: ValidationError) -> str:
-    """Field locations and reasons only: the offending values are never echoed (they may be huge or secret)."""
+    """Field locations and reasons only: offending values are never echoed (they may be huge or secret)."""
     parts = []
     for detail in error.errors(include_input=False, include_url=False)[:MAX_REPORTED_ERRORS]:
         location = ".".join(str(item) for item in detail["loc"]) or "(root)"

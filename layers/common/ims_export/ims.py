@@ -1,0 +1,339 @@
+"""Client of the IMS calls an export needs: start the export, follow its job, look images up.
+
+Every call carries ``X-Auth-Token``. On a 401 the token is invalidated and the call is sent once more
+with a fresh one (IMS may revoke a token before it expires); a second 401 is TokenRejectedError.
+Nothing is retried here otherwise: failures become typed errors (``ims_errors``) and the state machine
+retries the retryable ones with backoff. The token never appears in logs, errors or reprs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Collection, Iterator, Mapping
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+from pydantic import ValidationError
+
+from ims_export.errors import (
+    ConfigurationError,
+    ImageNotFoundError,
+    InvalidRequestError,
+    JobNotFoundError,
+    TokenRejectedError,
+    UnexpectedResponseError,
+)
+from ims_export.export_request import IMAGE_ID_PATTERN, ExportRequest
+from ims_export.images import Image
+from ims_export.ims_errors import (
+    TRANSPORT_ERRORS,
+    error_from_response,
+    error_from_transport,
+    parse_error_body,
+)
+from ims_export.jobs import Job, JobEntities, JobStatus
+from ims_export.parsing import describe_validation_error
+from ims_export.tokens import IssuedToken, TokenSource
+
+logger = logging.getLogger(__name__)
+
+JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
+MAX_PAGE_SIZE = 500  # IMS's maximum and default ``limit``
+# Job ids go into URL paths: only the characters IMS uses (hex today) are let through.
+JOB_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_IMAGE_ID = re.compile(IMAGE_ID_PATTERN)
+# Catalog URLs may end in an API version; the paths below carry their own.
+_VERSION_SUFFIX = re.compile(r"/v\d+(\.\d+)?$")
+PAGING_PARAMETERS = frozenset({"marker", "limit"})
+JOB_STATUSES = frozenset(status.value for status in JobStatus)
+
+PathFor = Callable[[IssuedToken], str]
+
+
+def normalize_endpoint(url: str) -> str:
+    """``https://host[/prefix]`` without a trailing slash or API version; ConfigurationError if malformed."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigurationError("IMS endpoint must be an http(s) URL without query or fragment")
+    return _VERSION_SUFFIX.sub("", f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/"))
+
+
+def check_job_id(job_id: str) -> str:
+    if not isinstance(job_id, str) or not JOB_ID_PATTERN.fullmatch(job_id):
+        raise InvalidRequestError("job id must be 1-128 letters, digits, '-' or '_'", code="InvalidJobId")
+    return job_id
+
+
+def check_image_id(image_id: str) -> str:
+    if not isinstance(image_id, str) or not _IMAGE_ID.fullmatch(image_id):
+        raise InvalidRequestError("image id must be a UUID", code="InvalidImageId")
+    return image_id
+
+
+def _json_body(response: requests.Response, operation: str) -> Any:
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        raise UnexpectedResponseError(
+            f"{operation}: IMS answered HTTP {response.status_code} with a body that is not JSON",
+            status=response.status_code,
+        ) from None
+
+
+def _percent(entities: Any) -> float | None:
+    """A job's ``process_percent`` if it is a number in [0, 100]; anything else is "unknown"."""
+    try:
+        percent = JobEntities.model_validate(entities).process_percent
+    except ValidationError:
+        return None
+    if percent is None or not 0 <= percent <= 100:
+        return None
+    return percent
+
+
+class ImsClient:
+    """IMS over one ``requests.Session``; ``endpoint`` overrides the token catalog's IMS endpoint."""
+
+    def __init__(
+        self,
+        tokens: TokenSource,
+        session: requests.Session,
+        timeout: tuple[float, float],
+        endpoint: str | None = None,
+    ) -> None:
+        self._tokens = tokens
+        self._session = session
+        self._timeout = timeout
+        self._endpoint = normalize_endpoint(endpoint) if endpoint else None
+
+    def __repr__(self) -> str:
+        return f"ImsClient(endpoint={self._endpoint!r})"
+
+    # --- the calls -------------------------------------------------------------------------------
+
+    def export_image(self, request: ExportRequest) -> str:
+        """Start exporting ``request.image_id``; returns the IMS job id."""
+        operation = f"export image {request.image_id}"
+        response = self._call(
+            "POST",
+            lambda _token: f"/v1/cloudimages/{request.image_id}/file",
+            operation=operation,
+            body=request.api_body(),
+        )
+        answer = _json_body(response, operation)
+        job_id = answer.get("job_id") if isinstance(answer, Mapping) else None
+        if not isinstance(job_id, str) or not JOB_ID_PATTERN.fullmatch(job_id):
+            raise UnexpectedResponseError(
+                f"{operation}: IMS accepted the export but returned no usable job_id",
+                status=response.status_code,
+            )
+        return job_id
+
+    def get_job(self, job_id: str) -> Job:
+        """The job's status. JobNotFoundError if IMS does not know it; an unknown status is an error."""
+        check_job_id(job_id)
+        operation = f"get job {job_id}"
+        response = self._call(
+            "GET",
+            lambda token: f"/v1/{quote(token.project_id, safe='')}/jobs/{job_id}",
+            operation=operation,
+            passthrough={404},
+        )
+        if response.status_code == 404:
+            code, _message = parse_error_body(response)
+            raise JobNotFoundError(f"{operation}: IMS does not know this job", code=code, status=404)
+        return self._job_from_body(_json_body(response, operation), job_id, operation)
+
+    def get_job_progress(self, job_id: str) -> float | None:
+        """``process_percent`` from the progress API, or None where the API is absent or says nothing."""
+        check_job_id(job_id)
+        operation = f"get progress of job {job_id}"
+        response = self._call(
+            "GET",
+            lambda _token: f"/v1/cloudimages/job/{job_id}",
+            operation=operation,
+            passthrough={404},
+        )
+        if response.status_code == 404:
+            return None
+        try:
+            answer = json.loads(response.content)
+        except ValueError:
+            return None
+        if not isinstance(answer, Mapping):
+            return None
+        return _percent(answer.get("entities") or {})
+
+    def get_image(self, image_id: str) -> Image:
+        """The image with this id; ImageNotFoundError if the project has none."""
+        check_image_id(image_id)
+        operation = f"get image {image_id}"
+        matches = [image for image in self._fetch_page({"id": image_id}, operation) if image.id == image_id]
+        if not matches:
+            raise ImageNotFoundError(f"{operation}: no such image in this project")
+        return matches[0]
+
+    def list_images(
+        self,
+        filters: Mapping[str, str],
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+        max_items: int | None = None,
+    ) -> Iterator[Image]:
+        """Images matching ``filters`` (``GET /v2/cloudimages`` query parameters), all pages.
+
+        The arguments are checked now; pages are fetched lazily as the iterator is consumed.
+        """
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise InvalidRequestError(
+                f"page_size must be between 1 and {MAX_PAGE_SIZE}", code="InvalidPageSize"
+            )
+        if max_items is not None and max_items < 0:
+            raise InvalidRequestError("max_items must not be negative", code="InvalidMaxItems")
+        reserved = PAGING_PARAMETERS.intersection(filters)
+        if reserved:
+            raise InvalidRequestError(
+                f"filters must not set {', '.join(sorted(reserved))}: the client pages itself",
+                code="InvalidImageFilter",
+            )
+        for name, value in filters.items():
+            if not name or not isinstance(value, str):
+                raise InvalidRequestError(
+                    "image filters must be non-empty names with string values", code="InvalidImageFilter"
+                )
+        return self._iterate_images(dict(filters), page_size, max_items)
+
+    # --- paging ----------------------------------------------------------------------------------
+
+    def _iterate_images(
+        self, filters: dict[str, str], page_size: int, max_items: int | None
+    ) -> Iterator[Image]:
+        yielded = 0
+        marker: str | None = None
+        markers_seen: set[str] = set()
+        while max_items is None or yielded < max_items:
+            limit = page_size if max_items is None else min(page_size, max_items - yielded)
+            params = {**filters, "limit": str(limit)}
+            if marker is not None:
+                params["marker"] = marker
+            page = self._fetch_page(params, "list images")
+            yield from page[:limit]
+            yielded += min(len(page), limit)
+            if len(page) < limit:
+                return
+            marker = page[limit - 1].id
+            # A server that ignores the marker would otherwise be paged forever.
+            if marker in markers_seen:
+                raise UnexpectedResponseError("list images: IMS returned the same page twice")
+            markers_seen.add(marker)
+
+    def _fetch_page(self, params: Mapping[str, str], operation: str) -> list[Image]:
+        response = self._call("GET", lambda _token: "/v2/cloudimages", operation=operation, params=params)
+        answer = _json_body(response, operation)
+        items = answer.get("images") if isinstance(answer, Mapping) else None
+        if not isinstance(items, list):
+            raise UnexpectedResponseError(f"{operation}: IMS answered without an 'images' list")
+        images = []
+        for index, item in enumerate(items):
+            try:
+                images.append(Image.model_validate(item))
+            except ValidationError as error:
+                detail = describe_validation_error(error)
+                raise UnexpectedResponseError(
+                    f"{operation}: image {index} of the answer is malformed: {detail}"
+                ) from None
+        return images
+
+    # --- jobs ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _job_from_body(answer: Any, job_id: str, operation: str) -> Job:
+        if not isinstance(answer, Mapping):
+            raise UnexpectedResponseError(f"{operation}: IMS answered with something other than a job")
+        if not answer.get("job_id") and not answer.get("status"):
+            raise JobNotFoundError(f"{operation}: IMS returned no job")
+        status = answer.get("status")
+        if not isinstance(status, str) or status not in JOB_STATUSES:
+            # Never poll a status this code does not understand: it may never change to SUCCESS/FAIL.
+            raise UnexpectedResponseError(f"{operation}: unknown job status {str(status)[:40]!r}")
+        try:
+            job = Job.model_validate(answer)
+        except ValidationError as error:
+            raise UnexpectedResponseError(
+                f"{operation}: malformed job: {describe_validation_error(error)}"
+            ) from None
+        if job.job_id != job_id:
+            raise UnexpectedResponseError(f"{operation}: IMS answered about another job")
+        return job
+
+    # --- transport -------------------------------------------------------------------------------
+
+    def _base_url(self, token: IssuedToken) -> str:
+        if self._endpoint:
+            return self._endpoint
+        if token.ims_endpoint:
+            return normalize_endpoint(token.ims_endpoint)
+        raise ConfigurationError(
+            "no IMS endpoint: configure IMS_ENDPOINT or use a token whose catalog lists the image service"
+        )
+
+    def _call(
+        self,
+        method: str,
+        path: PathFor,
+        *,
+        operation: str,
+        params: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        passthrough: Collection[int] = (),
+    ) -> requests.Response:
+        """Send with the current token; on 401 once more with a fresh one. Non-2xx becomes a typed error,
+        except the statuses in ``passthrough``, which the caller interprets."""
+        token = self._tokens.current()
+        response = self._send(method, path, token, operation=operation, params=params, body=body)
+        if response.status_code == 401:
+            self._tokens.invalidate(token)
+            token = self._tokens.current()
+            response = self._send(method, path, token, operation=operation, params=params, body=body)
+            if response.status_code == 401:
+                raise TokenRejectedError(
+                    f"{operation}: IMS refused the token even after a refresh (HTTP 401)", status=401
+                )
+        if 200 <= response.status_code < 300 or response.status_code in passthrough:
+            return response
+        raise error_from_response(response, operation=operation, secrets=(token.value.get_secret_value(),))
+
+    def _send(
+        self,
+        method: str,
+        path: PathFor,
+        token: IssuedToken,
+        *,
+        operation: str,
+        params: Mapping[str, str] | None,
+        body: Mapping[str, Any] | None,
+    ) -> requests.Response:
+        url = self._base_url(token) + path(token)
+        headers = {"X-Auth-Token": token.value.get_secret_value()}
+        data = None
+        if body is not None:
+            headers["Content-Type"] = JSON_CONTENT_TYPE
+            data = json.dumps(body).encode()
+        try:
+            # No redirects: a redirect to another host would carry the token along.
+            response = self._session.request(
+                method,
+                url,
+                params=params,
+                data=data,
+                headers=headers,
+                timeout=self._timeout,
+                allow_redirects=False,
+            )
+        except TRANSPORT_ERRORS as error:
+            raise error_from_transport(error, operation=operation) from None
+        logger.debug("IMS %s %s -> %s", method, urlsplit(url).path, response.status_code)
+        return response

@@ -1,0 +1,86 @@
+"""Settings from the environment: defaults, derived IAM endpoints, and clear errors for bad values."""
+
+from __future__ import annotations
+
+import pytest
+
+from ims_export.errors import ConfigurationError
+from ims_export.export_request import FileFormat
+from ims_export.settings import Cloud, Settings
+
+
+def test_defaults() -> None:
+    settings = Settings.from_env({})
+    assert settings.cloud is Cloud.OTC
+    assert settings.region == "eu-de"
+    assert settings.project_name == "eu-de"
+    assert settings.iam_endpoint == "https://iam.eu-de.otc.t-systems.com/v3"
+    assert settings.ims_endpoint is None
+    assert settings.export_file_format is FileFormat.QCOW2
+
+
+@pytest.mark.parametrize(
+    ("cloud", "region", "iam"),
+    [
+        ("otc", "eu-de", "https://iam.eu-de.otc.t-systems.com/v3"),
+        ("otc", "eu-nl", "https://iam.eu-nl.otc.t-systems.com/v3"),
+        ("otc", "eu-ch2", "https://iam-pub.eu-ch2.sc.otc.t-systems.com/v3"),
+        ("huawei", "ap-southeast-1", "https://iam.ap-southeast-1.myhuaweicloud.com/v3"),
+        ("huawei", "eu-west-101", "https://iam.eu-west-101.myhuaweicloud.eu/v3"),
+    ],
+)
+def test_derived_iam_endpoints(cloud: str, region: str, iam: str) -> None:
+    settings = Settings.from_env({"CLOUD": cloud, "CLOUD_REGION": region})
+    assert settings.iam_endpoint == iam
+    assert settings.project_name == region
+
+
+def test_explicit_values_win_and_lose_their_trailing_slash() -> None:
+    settings = Settings.from_env(
+        {
+            "IAM_ENDPOINT": "https://iam.example.test/v3/",
+            "IMS_ENDPOINT": "https://ims.example.test/",
+            "PROJECT_NAME": "eu-de_sub",
+            "POLL_MIN_SECONDS": "30",
+            "EXPORT_FILE_FORMAT": "vmdk",
+            "HTTP_READ_TIMEOUT_SECONDS": "12.5",
+        }
+    )
+    assert settings.iam_endpoint == "https://iam.example.test/v3"
+    assert settings.ims_endpoint == "https://ims.example.test"
+    assert settings.project_name == "eu-de_sub"
+    assert settings.poll_min_seconds == 30
+    assert settings.export_file_format is FileFormat.VMDK
+    assert settings.http_read_timeout_seconds == 12.5
+
+
+def test_empty_variables_mean_unset() -> None:
+    assert Settings.from_env({"CLOUD_REGION": "", "IMS_ENDPOINT": ""}) == Settings.from_env({})
+
+
+@pytest.mark.parametrize(
+    ("environ", "field"),
+    [
+        ({"CLOUD": "aws-secret-value"}, "cloud"),
+        ({"CLOUD_REGION": "EU DE secret-value"}, "region"),
+        ({"TOKEN_REFRESH_MARGIN_SECONDS": "secret-value"}, "token_refresh_margin_seconds"),
+        ({"TOKEN_REFRESH_MARGIN_SECONDS": "10"}, "token_refresh_margin_seconds"),
+        ({"HTTP_CONNECT_TIMEOUT_SECONDS": "0"}, "http_connect_timeout_seconds"),
+        ({"EXPORT_FILE_FORMAT": "raw-secret-value"}, "export_file_format"),
+        ({"POLL_MAX_SECONDS": "0"}, "poll_max_seconds"),
+        ({"POLL_MIN_SECONDS": "600", "POLL_MAX_SECONDS": "60"}, "POLL_MIN_SECONDS must not exceed"),
+    ],
+)
+def test_bad_values_are_configuration_errors_that_do_not_echo_them(
+    environ: dict[str, str], field: str
+) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        Settings.from_env(environ)
+    assert field in raised.value.message
+    assert "secret-value" not in str(raised.value)
+
+
+def test_from_env_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLOUD", "huawei")
+    monkeypatch.setenv("CLOUD_REGION", "la-south-2")
+    assert Settings.from_env().iam_endpoint == "https://iam.la-south-2.myhuaweicloud.com/v3"

@@ -1,0 +1,167 @@
+"""Property-based tests: whatever arrives, SMN handling ends in a model or a named error, nothing else."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import requests
+import responses
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ims_export.errors import InvalidRequestError, SignatureVerificationError
+from ims_export.smn import (
+    SmnMessage,
+    SmnVerifier,
+    handle_smn_message,
+    image_created_trace,
+    looks_like_smn_message,
+    parse_smn_message,
+)
+from tests.notifications.conftest import RecordingFetcher
+from tests.notifications.smn_signing import (
+    NOW,
+    SUBSCRIBE_URL,
+    SmnSigner,
+    create_image_trace,
+    notification_body,
+    subscription_confirmation_body,
+)
+
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+SIGNED = {
+    "Notification": ("message", "message_id", "subject", "timestamp", "topic_urn", "type"),
+    "SubscriptionConfirmation": ("message", "message_id", "subscribe_url", "timestamp", "topic_urn", "type"),
+}
+FIELDS = (
+    "type",
+    "signature",
+    "signature_version",
+    "topic_urn",
+    "message_id",
+    "message",
+    "timestamp",
+    "signing_cert_url",
+    "subject",
+    "subscribe_url",
+    "unsubscribe_url",
+)
+
+hostile_strings = st.sampled_from(
+    [
+        "",
+        " ",
+        "\x00",
+        "../../etc/passwd",
+        "'; DROP TABLE images; --",
+        "${jndi:ldap://evil}",
+        "{{7*7}}",
+        "\ud800",
+        "x" * 70_000,
+        "http://169.254.169.254/latest/meta-data",
+        "Notification",
+        "2026-11-27T12:00:00Z",
+    ]
+)
+
+
+@st.composite
+def mangled_messages(draw: st.DrawFn, signer: SmnSigner) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A signed message, and a copy with fields removed or replaced by random or hostile values."""
+    original = signer.sign(draw(st.sampled_from([notification_body(), subscription_confirmation_body()])))
+    body = dict(original)
+    for field in draw(st.lists(st.sampled_from(FIELDS), min_size=1, max_size=4, unique=True)):
+        action = draw(st.sampled_from(["drop", "random", "hostile"]))
+        if action == "drop":
+            body.pop(field, None)
+        elif action == "random":
+            body[field] = draw(json_values)
+        else:
+            body[field] = draw(hostile_strings)
+    return original, body
+
+
+def _parse_or_named_error(body: Any) -> SmnMessage | None:
+    try:
+        return parse_smn_message(body)
+    except InvalidRequestError:
+        return None
+
+
+@FUZZ
+@given(body=json_values)
+def test_random_json_is_a_message_or_an_invalid_request(body: Any) -> None:
+    result = _parse_or_named_error(body)
+    assert result is None or isinstance(result, SmnMessage)
+    assert _parse_or_named_error(json.dumps(body)) == result
+    assert isinstance(looks_like_smn_message(body), bool)
+
+
+@FUZZ
+@given(raw=st.text(max_size=300) | st.binary(max_size=300))
+def test_random_text_and_bytes_are_refused_cleanly(raw: str | bytes) -> None:
+    result = _parse_or_named_error(raw)
+    assert result is None or isinstance(result, SmnMessage)
+    assert isinstance(looks_like_smn_message(raw), bool)
+
+
+def _signed_content(body: dict[str, Any], message_type: str) -> list[Any]:
+    return [body.get(field) for field in SIGNED[message_type]]
+
+
+@FUZZ
+@given(data=st.data())
+def test_mangled_messages_are_refused_unless_only_unsigned_fields_changed(
+    data: st.DataObject, signer: SmnSigner
+) -> None:
+    original, body = data.draw(mangled_messages(signer))
+    verifier = SmnVerifier(RecordingFetcher(signer.pem), clock=lambda: NOW)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as http:
+        http.get(SUBSCRIBE_URL)
+        try:
+            outcome = handle_smn_message(body, verifier=verifier, session=requests.Session())
+        except InvalidRequestError as error:  # SignatureVerificationError included
+            assert error.code
+            assert len(http.calls) == 0
+        else:
+            # Accepted: then nothing SMN signs was touched (e.g. only unsubscribe_url was dropped).
+            assert _signed_content(body, original["type"]) == _signed_content(original, original["type"])
+            assert body["signature"] == original["signature"]
+            assert len(http.calls) == (1 if outcome.action == "subscription_confirmed" else 0)
+
+
+def test_deeply_nested_json_is_an_invalid_request() -> None:
+    with pytest.raises(InvalidRequestError):
+        parse_smn_message("[" * 100_000 + "]" * 100_000)
+
+
+@FUZZ
+@given(message=st.text(max_size=200) | json_values.map(json.dumps), subject=st.none() | st.text(max_size=30))
+def test_any_signed_content_verifies_and_reading_its_trace_never_raises(
+    message: str, subject: str | None, signer: SmnSigner
+) -> None:
+    verifier = SmnVerifier(RecordingFetcher(signer.pem), clock=lambda: NOW)
+    parsed = parse_smn_message(signer.sign(notification_body(message, subject=subject)))
+    verifier.verify(parsed)
+    trace = image_created_trace(parsed)
+    assert trace is None or trace["trace_name"] == "createImage"
+
+
+@FUZZ
+@given(change=st.text(min_size=1, max_size=20))
+def test_any_change_to_a_signed_message_is_refused(change: str, signer: SmnSigner) -> None:
+    signed = signer.sign(notification_body(json.dumps(create_image_trace())))
+    tampered = {**signed, "message": signed["message"] + change}
+    with pytest.raises(SignatureVerificationError):
+        SmnVerifier(RecordingFetcher(signer.pem), clock=lambda: NOW).verify(parse_smn_message(tampered))
