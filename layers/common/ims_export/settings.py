@@ -8,23 +8,25 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ims_export.errors import ConfigurationError
 from ims_export.export_request import FileFormat
 from ims_export.parsing import describe_validation_error
 
 
-class Cloud(str, Enum):
+class Cloud(StrEnum):
     OTC = "otc"
     HUAWEI = "huawei"
 
 
 # OTC regions whose IAM host does not follow ``iam.{region}.otc.t-systems.com``.
 OTC_IAM_HOST_EXCEPTIONS = {"eu-ch2": "iam-pub.eu-ch2.sc.otc.t-systems.com"}
+# Huawei Cloud Europe lives under its own domain (the Huawei SDK's IAM region table says so).
+HUAWEI_IAM_HOST_EXCEPTIONS = {"eu-west-101": "iam.eu-west-101.myhuaweicloud.eu"}
 
 
 def default_iam_endpoint(cloud: Cloud, region: str) -> str:
@@ -32,7 +34,7 @@ def default_iam_endpoint(cloud: Cloud, region: str) -> str:
     if cloud is Cloud.OTC:
         host = OTC_IAM_HOST_EXCEPTIONS.get(region, f"iam.{region}.otc.t-systems.com")
     else:
-        host = f"iam.{region}.myhuaweicloud.com"
+        host = HUAWEI_IAM_HOST_EXCEPTIONS.get(region, f"iam.{region}.myhuaweicloud.com")
     return f"https://{host}/v3"
 
 
@@ -50,6 +52,8 @@ class Settings(BaseModel):
     credentials_parameter: str = Field(default="/ims-export/credentials", min_length=1)
     token_parameter: str = Field(default="/ims-export/token", min_length=1)
     token_refresh_margin_seconds: int = Field(default=3600, ge=60, le=20 * 3600)
+    # DynamoDB table of the cross-process token refresh lock; unset: only an in-process lock.
+    idempotency_table: str | None = None
     http_connect_timeout_seconds: float = Field(default=3.05, gt=0, le=60)
     http_read_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
     export_bucket: str | None = None
@@ -79,11 +83,9 @@ class Settings(BaseModel):
         }
         try:
             return cls.model_validate(values)
-        except ValueError as error:
-            detail = (
-                describe_validation_error(error) if hasattr(error, "errors") else str(error)
-            )
-            raise ConfigurationError(f"invalid settings: {detail}") from None
+        except ValidationError as error:
+            # pydantic wraps the ValueError of _derive too
+            raise ConfigurationError(f"invalid settings: {describe_validation_error(error)}") from None
 
 
 # Field name -> environment variable. The README's configuration table lists the same names.
@@ -97,6 +99,7 @@ ENV_NAMES: dict[str, str] = {
     "credentials_parameter": "CREDENTIALS_PARAMETER",
     "token_parameter": "TOKEN_PARAMETER",
     "token_refresh_margin_seconds": "TOKEN_REFRESH_MARGIN_SECONDS",
+    "idempotency_table": "IDEMPOTENCY_TABLE",
     "http_connect_timeout_seconds": "HTTP_CONNECT_TIMEOUT_SECONDS",
     "http_read_timeout_seconds": "HTTP_READ_TIMEOUT_SECONDS",
     "export_bucket": "EXPORT_BUCKET",

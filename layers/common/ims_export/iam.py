@@ -1,0 +1,240 @@
+"""IAM client: a project-scoped token by password authentication (``POST /v3/auth/tokens``).
+
+The token comes back in the ``X-Subject-Token`` header of a 201 answer; the body gives its expiry, the
+project id and the service catalog, where the IMS endpoint is the entry of type ``image``.
+Failures become the typed errors of ``ims_export.errors``. Their messages may carry IAM's code and
+message, never the password, the token or the request body.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+
+from ims_export.credentials import Credentials
+from ims_export.errors import (
+    AccountLockedError,
+    AuthenticationError,
+    AuthorizationError,
+    ConfigurationError,
+    ImsExportError,
+    UnexpectedResponseError,
+    UpstreamThrottledError,
+    UpstreamTimeoutError,
+    UpstreamUnavailableError,
+)
+from ims_export.parsing import describe_validation_error
+from ims_export.tokens import IssuedToken
+
+SUBJECT_TOKEN_HEADER = "X-Subject-Token"  # noqa: S105 (a header name, not a secret)
+IMAGE_SERVICE_TYPE = "image"
+ACCOUNT_LOCKED_CODE = "IAM.0061"
+THROTTLED_CODE = "IAM.0012"
+PROJECT_NOT_FOUND_CODE = "IAM.1109"
+MAX_MESSAGE_LENGTH = 200
+# Catalog URLs sometimes end in an API version; the IMS client adds its own (/v1, /v2).
+_TRAILING_VERSION = re.compile(r"/v\d+(\.\d+)?$")
+
+
+class _Endpoint(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    url: str
+    interface: str | None = None
+
+
+class _CatalogEntry(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    type: str
+    endpoints: list[_Endpoint] = []
+
+
+class _Project(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+
+
+class _TokenBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    expires_at: datetime
+    project: _Project
+    catalog: list[Any] = []  # checked entry by entry in image_endpoint
+
+
+class _TokenResponse(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    token: _TokenBody
+
+
+def image_endpoint(catalog: list[Any]) -> str | None:
+    """The IMS base URL from the catalog (the public interface if there are several), or None."""
+    endpoints: list[_Endpoint] = []
+    for raw_entry in catalog:
+        try:
+            entry = _CatalogEntry.model_validate(raw_entry)
+        except ValidationError:
+            continue  # a malformed entry of another service must not cost us the token
+        if entry.type == IMAGE_SERVICE_TYPE:
+            endpoints.extend(entry.endpoints)
+    if not endpoints:
+        return None
+    chosen = next((endpoint for endpoint in endpoints if endpoint.interface == "public"), endpoints[0])
+    return _TRAILING_VERSION.sub("", chosen.url.rstrip("/")).rstrip("/") or None
+
+
+def retry_after_seconds(header: str | None, now: datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds: a number of seconds or an HTTP date; None when absent or unreadable."""
+    if not header:
+        return None
+    try:
+        return max(float(header), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
+
+
+def _redact(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _error_details(response: requests.Response, secrets: tuple[str, ...]) -> tuple[str | None, str]:
+    """IAM's error code and message, from ``{"error": {...}}`` or ``{"error_code", "error_msg"}`` bodies."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = None
+    code: Any = None
+    message: Any = None
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            code, message = error.get("code"), error.get("message") or error.get("title")
+        else:
+            code, message = body.get("error_code"), body.get("error_msg")
+    text = _redact(str(message or response.reason or "no message"), secrets)[:MAX_MESSAGE_LENGTH]
+    return (str(code) if code is not None else None), text
+
+
+class IamClient:
+    """Issues project-scoped tokens. One instance per process; the session keeps connections open."""
+
+    def __init__(self, endpoint: str, session: requests.Session, timeout: tuple[float, float]) -> None:
+        self._tokens_url = f"{endpoint.rstrip('/')}/auth/tokens"
+        self._session = session
+        self._timeout = timeout
+
+    def issue_token(
+        self, credentials: Credentials, *, project_name: str | None = None, project_id: str | None = None
+    ) -> IssuedToken:
+        """A new token scoped to a project: an id wins over a name, and arguments win over the credentials."""
+        password = credentials.password.get_secret_value()
+        body = {
+            "auth": {
+                "identity": {
+                    "methods": ["password"],
+                    "password": {
+                        "user": {
+                            "name": credentials.user_name,
+                            "password": password,
+                            "domain": {"name": credentials.domain_name},
+                        }
+                    },
+                },
+                "scope": {"project": self._project_scope(credentials, project_name, project_id)},
+            }
+        }
+        try:
+            response = self._session.post(
+                self._tokens_url,
+                data=json.dumps(body),
+                headers={"Content-Type": "application/json;charset=utf8"},
+                timeout=self._timeout,
+            )
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema):
+            raise ConfigurationError(f"IAM endpoint URL {self._tokens_url!r} is invalid") from None
+        except requests.RequestException as error:
+            # Timeouts, refused or dropped connections: worth retrying later.
+            raise UpstreamTimeoutError(f"IAM did not answer: {type(error).__name__}") from None
+        if response.status_code in (200, 201):
+            return self._parse_token(response)
+        raise self._error_for(response, (password,))
+
+    @staticmethod
+    def _project_scope(
+        credentials: Credentials, project_name: str | None, project_id: str | None
+    ) -> dict[str, str]:
+        chosen_id = project_id or credentials.project_id
+        if chosen_id:
+            return {"id": chosen_id}
+        chosen_name = project_name or credentials.project_name
+        if chosen_name:
+            return {"name": chosen_name}
+        raise ConfigurationError("no project to scope the IAM token to (set PROJECT_NAME or PROJECT_ID)")
+
+    @staticmethod
+    def _parse_token(response: requests.Response) -> IssuedToken:
+        token_value = response.headers.get(SUBJECT_TOKEN_HEADER, "").strip()
+        if not token_value:
+            raise UnexpectedResponseError(
+                f"IAM answered {response.status_code} without an {SUBJECT_TOKEN_HEADER} header",
+                status=response.status_code,
+            )
+        secrets = (token_value,)
+        try:
+            parsed = _TokenResponse.model_validate_json(response.content)
+        except ValidationError as error:
+            detail = _redact(describe_validation_error(error), secrets)
+            raise UnexpectedResponseError(
+                f"IAM token body is not understood: {detail}", status=response.status_code
+            ) from None
+        expires_at = parsed.token.expires_at
+        if expires_at.tzinfo is None:
+            expires_at = expires_at.replace(tzinfo=UTC)
+        return IssuedToken(
+            value=SecretStr(token_value),
+            expires_at=expires_at,
+            project_id=parsed.token.project.id,
+            ims_endpoint=image_endpoint(parsed.token.catalog),
+        )
+
+    @staticmethod
+    def _error_for(response: requests.Response, secrets: tuple[str, ...]) -> ImsExportError:
+        status = response.status_code
+        code, message = _error_details(response, secrets)
+        text = f"IAM refused the token request ({status}): {message}"
+        if status == 429 or code == THROTTLED_CODE:
+            return UpstreamThrottledError(
+                text,
+                code=code,
+                status=status,
+                retry_after_seconds=retry_after_seconds(response.headers.get("Retry-After")),
+            )
+        if status == 401:
+            error_class = AccountLockedError if code == ACCOUNT_LOCKED_CODE else AuthenticationError
+            return error_class(text, code=code, status=status)
+        if status == 403:
+            return AuthorizationError(text, code=code, status=status)
+        if status >= 500:
+            return UpstreamUnavailableError(text, code=code, status=status)
+        if code == PROJECT_NOT_FOUND_CODE:
+            return ConfigurationError(text, code=code, status=status)
+        return UnexpectedResponseError(text, code=code, status=status)

@@ -1,0 +1,64 @@
+"""The exported object's name, from a pattern (``exports/{image_name}-{image_id}-{date}.{format}``).
+
+IMS never overwrites an object (IMG.0070), so the default pattern carries the image id and the date.
+Image names may hold characters IMS refuses in object names (IMG.0075/0175): they are replaced.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from datetime import datetime
+
+from ims_export.errors import ConfigurationError, InvalidRequestError
+from ims_export.export_request import MAX_OBJECT_NAME_LENGTH, check_object_name
+
+PLACEHOLDERS = frozenset({"image_name", "image_id", "date", "time", "timestamp", "format"})
+QUICK_EXPORT_EXTENSION = "zvhd2"  # quick export always writes ZVHD2
+FALLBACK_IMAGE_NAME = "image"
+_DISALLOWED = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def sanitize_name_part(value: str) -> str:
+    """``value`` with every run of characters IMS refuses replaced by one '-'; never empty."""
+    cleaned = _DISALLOWED.sub("-", value).strip("-.")
+    return cleaned or FALLBACK_IMAGE_NAME
+
+
+def pattern_fields(pattern: str) -> set[str]:
+    """The placeholder names of ``pattern``; ConfigurationError for unknown or malformed ones."""
+    try:
+        fields = {field for _, field, _, _ in string.Formatter().parse(pattern) if field is not None}
+    except ValueError as error:
+        raise ConfigurationError(f"export object pattern is malformed: {error}") from None
+    unknown = fields - PLACEHOLDERS
+    if unknown:
+        raise ConfigurationError(
+            f"export object pattern has unknown placeholders {sorted(unknown)}; "
+            f"allowed: {sorted(PLACEHOLDERS)}"
+        )
+    return fields
+
+
+def render_object_name(pattern: str, *, image_name: str, image_id: str, extension: str, now: datetime) -> str:
+    """The object name for this image; the image name is shortened if the whole would exceed 128 chars."""
+    pattern_fields(pattern)
+    values = {
+        "image_id": image_id,
+        "date": now.strftime("%Y%m%d"),
+        "time": now.strftime("%H%M%S"),
+        "timestamp": now.strftime("%Y%m%dT%H%M%SZ"),
+        "format": extension,
+    }
+    name_part = sanitize_name_part(image_name)
+    rendered = pattern.format(image_name=name_part, **values)
+    excess = len(rendered) - MAX_OBJECT_NAME_LENGTH
+    if excess > 0 and "{image_name}" in pattern:
+        shortened = name_part[: max(len(name_part) - excess, 1)].rstrip("-.") or name_part[:1]
+        rendered = pattern.format(image_name=shortened, **values)
+    try:
+        return check_object_name(rendered)
+    except InvalidRequestError as error:
+        raise ConfigurationError(
+            f"export object pattern renders an object name IMS refuses: {error.message}", code=error.code
+        ) from None

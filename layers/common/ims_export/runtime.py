@@ -1,0 +1,111 @@
+"""Client wiring for the Lambda handlers: one lazily built ``Clients`` bundle per process.
+
+Warm invocations reuse the HTTP session and the token cache. Tests and the local runner replace the
+bundle with ``use_clients`` (fakes, or real clients pointed at an emulator).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ims_export.errors import UpstreamThrottledError
+from ims_export.export_request import ExportRequest
+from ims_export.images import Image
+from ims_export.jobs import Job
+from ims_export.settings import Settings
+from ims_export.tokens import IssuedToken
+
+if TYPE_CHECKING:
+    from ims_export.token_cache import RefreshReport
+
+
+class ImsApi(Protocol):
+    """The IMS calls the workflow makes (implemented by ``ims_export.ims.ImsClient``)."""
+
+    def export_image(self, request: ExportRequest) -> str: ...
+
+    def get_job(self, job_id: str) -> Job: ...
+
+    def get_job_progress(self, job_id: str) -> float | None: ...
+
+    def get_image(self, image_id: str) -> Image: ...
+
+
+class TokenStore(Protocol):
+    """A token source that can also be refreshed ahead of time (``ims_export.token_cache.TokenCache``)."""
+
+    def current(self) -> IssuedToken: ...
+
+    def invalidate(self, token: IssuedToken) -> None: ...
+
+    def refresh_if_needed(self, margin_seconds: float) -> RefreshReport: ...
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Clients:
+    settings: Settings
+    tokens: TokenStore
+    ims: ImsApi
+    # The workflow's notion of "now"; a local run substitutes the emulator's clock.
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    def project_id(self) -> str:
+        """The configured project id, else the one the token is scoped to."""
+        return self.settings.project_id or self.tokens.current().project_id
+
+
+def build_clients(settings: Settings) -> Clients:
+    """Real clients for ``settings``; imported here so that a cold start only loads what it uses."""
+    from ims_export.http import new_session, timeouts  # noqa: PLC0415
+    from ims_export.ims import ImsClient  # noqa: PLC0415
+    from ims_export.token_cache import token_cache_from_settings  # noqa: PLC0415
+
+    session = new_session()
+    tokens = token_cache_from_settings(settings, session)
+    ims = ImsClient(
+        tokens,
+        session,
+        timeouts(settings.http_connect_timeout_seconds, settings.http_read_timeout_seconds),
+        settings.ims_endpoint,
+    )
+    return Clients(settings=settings, tokens=tokens, ims=ims)
+
+
+_clients: Clients | None = None
+
+
+def get_clients() -> Clients:
+    """The process-wide bundle, built from the environment on first use."""
+    global _clients  # noqa: PLW0603 - one bundle per Lambda process, on purpose
+    if _clients is None:
+        _clients = build_clients(Settings.from_env())
+    return _clients
+
+
+@contextmanager
+def use_clients(clients: Clients) -> Iterator[Clients]:
+    """Make ``clients`` the process-wide bundle for the duration of the block."""
+    global _clients  # noqa: PLW0603
+    previous, _clients = _clients, clients
+    try:
+        yield clients
+    finally:
+        _clients = previous
+
+
+@contextmanager
+def counting_throttles(metrics: Any) -> Iterator[None]:
+    """Count ``Throttled`` in ``metrics`` (a Powertools Metrics) when IMS or IAM throttled; re-raise."""
+    try:
+        yield
+    except UpstreamThrottledError:
+        metrics.add_metric(name="Throttled", unit="Count", value=1)
+        raise

@@ -1,0 +1,208 @@
+"""Turn whatever started the state machine into an export order.
+
+Accepted inputs (the state machine's raw execution input):
+
+- a manual invocation: ``{"image_id", "bucket_url"?, "file_format"?, "is_quick_export"?}``;
+- an EventBridge event about a new image: ``detail.image_id``, or ``detail`` carrying an OTC CTS
+  ``createImage`` trace (the trace itself, or under ``detail.cts``);
+- an EventBridge scheduled event (``"detail-type": "Scheduled Event"``) whose ``detail`` names the image;
+- an EventBridge Scheduler (ScheduleV2) input: ``{"trigger": "schedule", "image_id", ...}``.
+
+Missing ``bucket_url``/``file_format`` come from Settings. Anything else is an InvalidRequestError, raised
+before any call to IMS; messages name fields, never the (possibly huge or secret) values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, model_validator
+
+from ims_export.cts import image_id_from_trace, is_image_created_trace
+from ims_export.errors import ConfigurationError, InvalidRequestError
+from ims_export.export_request import ExportRequest, FileFormat, ImageId, check_bucket_name, split_bucket_url
+from ims_export.naming import QUICK_EXPORT_EXTENSION, pattern_fields, render_object_name
+from ims_export.parsing import parse_model
+from ims_export.settings import Settings
+
+SCHEDULED_EVENT_DETAIL_TYPE = "Scheduled Event"
+TriggerKind = Literal["manual", "schedule", "scheduled_event", "image_created_event", "cts_event"]
+
+
+class ImageChoice(BaseModel):
+    """The image to export and, optionally, where to and how."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    image_id: ImageId
+    bucket_url: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    file_format: FileFormat | None = None
+    is_quick_export: bool = False
+
+
+class ManualInput(ImageChoice):
+    trigger: Literal["manual"] = "manual"
+
+
+class ScheduleInput(ImageChoice):
+    """The ``Input`` the template gives its ScheduleV2 schedule (Scheduler delivers it as it is)."""
+
+    trigger: Literal["schedule"]
+    schedule_arn: str | None = None
+    scheduled_time: str | None = None
+
+
+class EventDetail(ImageChoice):
+    # Producers add fields of their own to ``detail``: they are ignored, the known ones validated.
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class _EventBridgeEnvelope(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+
+    detail_type: str = Field(alias="detail-type")
+    source: str
+    id: str | None = None
+
+
+class ImageCreatedEvent(_EventBridgeEnvelope):
+    detail: EventDetail
+
+
+class ScheduledEvent(_EventBridgeEnvelope):
+    detail_type: Literal["Scheduled Event"] = Field(alias="detail-type")
+    detail: EventDetail
+
+
+class CtsTraceEvent(_EventBridgeEnvelope):
+    """An event whose ``detail`` is a CTS trace (or holds one under ``cts``)."""
+
+    detail: dict[str, Any]
+
+    @model_validator(mode="after")
+    def _created_image(self) -> CtsTraceEvent:
+        trace = self.trace
+        if not is_image_created_trace(trace):
+            raise ValueError("detail is not a successful IMS createImage trace")
+        if image_id_from_trace(trace) is None:
+            raise ValueError("the createImage trace names no image id")
+        return self
+
+    @property
+    def trace(self) -> Mapping[str, Any]:
+        nested = self.detail.get("cts")
+        return nested if isinstance(nested, Mapping) else self.detail
+
+
+def _trigger_kind(value: Any) -> str | None:
+    if not isinstance(value, Mapping):
+        return None
+    if "detail-type" in value or "detail" in value:
+        if value.get("detail-type") == SCHEDULED_EVENT_DETAIL_TYPE:
+            return "scheduled_event"
+        detail = value.get("detail")
+        if isinstance(detail, Mapping) and ("trace_name" in detail or "cts" in detail):
+            return "cts_event"
+        return "image_created_event"
+    if value.get("trigger") == "schedule":
+        return "schedule"
+    return "manual"
+
+
+class TriggerEvent(
+    RootModel[
+        Annotated[
+            Annotated[ManualInput, Tag("manual")]
+            | Annotated[ScheduleInput, Tag("schedule")]
+            | Annotated[ScheduledEvent, Tag("scheduled_event")]
+            | Annotated[ImageCreatedEvent, Tag("image_created_event")]
+            | Annotated[CtsTraceEvent, Tag("cts_event")],
+            Discriminator(_trigger_kind),
+        ]
+    ]
+):
+    """Any accepted trigger; which one is decided by the event's shape."""
+
+
+class ExportOrder(BaseModel):
+    """A trigger, normalized: the image and the caller's explicit choices (defaults applied later)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    trigger: TriggerKind
+    image_id: ImageId
+    bucket_url: str | None = None
+    file_format: FileFormat | None = None
+    is_quick_export: bool = False
+
+
+def _order_from(trigger: BaseModel) -> ExportOrder:
+    if isinstance(trigger, CtsTraceEvent):
+        return ExportOrder(trigger="cts_event", image_id=image_id_from_trace(trigger.trace) or "")
+    if isinstance(trigger, ManualInput | ScheduleInput):
+        choice: ImageChoice = trigger
+        kind: TriggerKind = "manual" if isinstance(trigger, ManualInput) else "schedule"
+    elif isinstance(trigger, ScheduledEvent):
+        choice, kind = trigger.detail, "scheduled_event"
+    elif isinstance(trigger, ImageCreatedEvent):
+        choice, kind = trigger.detail, "image_created_event"
+    else:  # pragma: no cover - the union above is exhaustive
+        raise InvalidRequestError("unsupported trigger")
+    return ExportOrder(trigger=kind, **choice.model_dump(include=set(ImageChoice.model_fields)))
+
+
+def check_order(order: ExportOrder, settings: Settings) -> ExportOrder:
+    """Refuse now what would be refused after calling IMS: no target, conflicting format options."""
+    if order.is_quick_export and order.file_format is not None:
+        raise InvalidRequestError(
+            "file_format cannot be given with is_quick_export (quick export writes ZVHD2)",
+            code="QuickExportWithFormat",
+        )
+    if order.bucket_url is not None:
+        split_bucket_url(order.bucket_url)
+        return order
+    if not settings.export_bucket:
+        raise InvalidRequestError(
+            "the event has no bucket_url and no default export bucket is configured", code="MissingBucketUrl"
+        )
+    try:
+        check_bucket_name(settings.export_bucket)
+    except InvalidRequestError as error:
+        raise ConfigurationError(f"default export bucket: {error.message}", code=error.code) from None
+    pattern_fields(settings.export_object_pattern)
+    return order
+
+
+def normalize_event(event: Any, settings: Settings) -> ExportOrder:
+    """The export order an event asks for; InvalidRequestError for anything not understood."""
+    trigger = parse_model(TriggerEvent, event).root
+    return check_order(_order_from(trigger), settings)
+
+
+def build_export_request(
+    order: ExportOrder, *, image_name: str, settings: Settings, now: datetime
+) -> ExportRequest:
+    """The request to send: the order's explicit choices, else the configured defaults."""
+    file_format = None if order.is_quick_export else (order.file_format or settings.export_file_format)
+    bucket_url = order.bucket_url
+    if bucket_url is None:
+        extension = file_format.value if file_format is not None else QUICK_EXPORT_EXTENSION
+        object_name = render_object_name(
+            settings.export_object_pattern,
+            image_name=image_name,
+            image_id=order.image_id,
+            extension=extension,
+            now=now,
+        )
+        bucket_url = f"{settings.export_bucket}:{object_name}"
+    return parse_model(
+        ExportRequest,
+        {
+            "image_id": order.image_id,
+            "bucket_url": bucket_url,
+            "file_format": file_format,
+            "is_quick_export": order.is_quick_export,
+        },
+    )

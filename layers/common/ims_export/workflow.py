@@ -1,0 +1,289 @@
+"""The steps of the export state machine, as plain functions over pydantic state payloads.
+
+The state machine (``statemachine/export.asl.json``) decides *when*; these functions decide *what*:
+
+- ``start``: normalize the trigger, check the image, start the export -- or report that the image is
+  still being created (the state machine waits and calls ``start`` again), or resume a job handed over
+  by a previous execution (continue-as-new).
+- ``check``: query the job once and say whether it ended, timed out, must continue in a new execution,
+  and how long to wait before the next query.
+- ``refresh_token``: refresh the cached IAM token ahead of time.
+
+No payload ever holds a token or a credential: only ids, names, sizes, times and counters.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ims_export.errors import ImageNotFoundError, ImageNotReadyError, ImsRequestError
+from ims_export.export_request import ExportRequest
+from ims_export.exportability import check_exportable, parent_image_id_to_check
+from ims_export.images import Image
+from ims_export.jobs import Job, JobStatus
+from ims_export.parsing import parse_model
+from ims_export.polling import choose_next_wait
+from ims_export.runtime import Clients
+from ims_export.triggers import ExportOrder, build_export_request, check_order, normalize_event
+
+if TYPE_CHECKING:
+    from ims_export.token_cache import RefreshReport
+
+DEFAULT_EXECUTION_TIMEOUT_SECONDS = 48 * 3600
+# About 9 history events per poll: 2,000 polls stay well below the 25,000-event limit.
+DEFAULT_MAX_POLLS_PER_EXECUTION = 2000
+DEFAULT_MAX_IMAGE_CHECKS = 120
+
+
+class Limits(BaseModel):
+    """Bounds the state machine passes in (as strings, from its definition substitutions)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    execution_timeout_seconds: int = Field(default=DEFAULT_EXECUTION_TIMEOUT_SECONDS, ge=1)
+    max_polls_per_execution: int = Field(default=DEFAULT_MAX_POLLS_PER_EXECUTION, ge=1)
+    max_image_checks: int = Field(default=DEFAULT_MAX_IMAGE_CHECKS, ge=1)
+
+
+class JobState(BaseModel):
+    """The job descriptor carried from poll to poll (and into a continued execution)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    job_id: str = Field(min_length=1, max_length=64)
+    image_id: str
+    image_name: str
+    image_size_bytes: int | None = None
+    bucket_url: str
+    file_format: str | None = None
+    is_quick_export: bool = False
+    started_at: datetime
+    deadline: datetime
+    max_polls_per_execution: int = Field(ge=1)
+    status: JobStatus = JobStatus.INIT
+    percent: float | None = None
+    polls: int = Field(default=0, ge=0)
+    polls_in_execution: int = Field(default=0, ge=0)
+    continuations: int = Field(default=0, ge=0)
+    elapsed_seconds: float = 0.0
+    next_wait_seconds: int = Field(default=1, ge=0)
+    finished_at: datetime | None = None
+    error_code: str | None = None
+    fail_reason: str | None = None
+    timed_out: bool = False
+    continue_as_new: bool = False
+
+
+class Exporting(BaseModel):
+    """The export runs: the state machine waits ``job.next_wait_seconds``, then calls ``check``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    phase: Literal["exporting"] = "exporting"
+    job: JobState
+
+
+class WaitingForImage(BaseModel):
+    """The image is still queued/saving: the state machine waits ``wait_seconds``, then calls ``start``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    phase: Literal["waiting_for_image"] = "waiting_for_image"
+    order: ExportOrder
+    image_status: str
+    checks: int = Field(ge=1)
+    wait_seconds: int = Field(ge=1)
+    execution_started_at: datetime
+
+
+class ResumeInput(BaseModel):
+    """The input of an execution started by a previous one to continue polling (continue-as-new)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")  # Step Functions adds its own keys
+
+    resume: JobState
+
+
+def _start_event_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        if value.get("phase") == "waiting_for_image":
+            return "waiting_for_image"
+        if "resume" in value:
+            return "resume"
+    return "trigger"
+
+
+class StartInput(BaseModel):
+    """What the start step receives: the execution input (or its own earlier answer) and the limits."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event: Any
+    limits: Limits = Limits()
+
+    def kind(self) -> str:
+        return _start_event_kind(self.event)
+
+
+def _fetch_parent(clients: Clients, image: Image) -> Image | None:
+    parent_id = parent_image_id_to_check(image)
+    if parent_id is None:
+        return None
+    try:
+        return clients.ims.get_image(parent_id)
+    except ImageNotFoundError:
+        return None  # not visible to this project: no public parent to hold against the image
+
+
+def _job_state(
+    request: ExportRequest,
+    image: Image,
+    job_id: str,
+    *,
+    started_at: datetime,
+    deadline: datetime,
+    limits: Limits,
+    clients: Clients,
+) -> JobState:
+    return JobState(
+        job_id=job_id,
+        image_id=image.id,
+        image_name=image.name,
+        image_size_bytes=image.size_bytes or None,
+        bucket_url=request.bucket_url,
+        file_format=request.file_format.value if request.file_format else None,
+        is_quick_export=request.is_quick_export,
+        started_at=started_at,
+        deadline=deadline,
+        max_polls_per_execution=limits.max_polls_per_execution,
+        next_wait_seconds=clients.settings.poll_min_seconds,
+    )
+
+
+def _start_order(
+    order: ExportOrder,
+    *,
+    checks_so_far: int,
+    first_started_at: datetime,
+    limits: Limits,
+    clients: Clients,
+    now: datetime,
+) -> Exporting | WaitingForImage:
+    image = clients.ims.get_image(order.image_id)
+    request = build_export_request(order, image_name=image.name, settings=clients.settings, now=now)
+    try:
+        check_exportable(
+            image, request, project_id=clients.project_id(), parent=_fetch_parent(clients, image)
+        )
+    except ImageNotReadyError:
+        checks = checks_so_far + 1
+        if not image.status.pending or checks >= limits.max_image_checks:
+            raise
+        return WaitingForImage(
+            order=order,
+            image_status=image.status.value,
+            checks=checks,
+            wait_seconds=clients.settings.poll_min_seconds,
+            execution_started_at=first_started_at,
+        )
+    job_id = clients.ims.export_image(request)
+    # The deadline counts from the execution's start: waiting for the image uses up the same budget.
+    deadline = first_started_at + timedelta(seconds=limits.execution_timeout_seconds)
+    return Exporting(
+        job=_job_state(
+            request, image, job_id, started_at=now, deadline=deadline, limits=limits, clients=clients
+        )
+    )
+
+
+def start(start_input: StartInput, clients: Clients, *, now: datetime) -> Exporting | WaitingForImage:
+    """The start step. InvalidRequestError (before any IMS call) for an event it cannot understand."""
+    kind = start_input.kind()
+    if kind == "resume":
+        job = parse_model(ResumeInput, start_input.event).resume
+        resumed = job.model_copy(
+            update={"polls_in_execution": 0, "continue_as_new": False, "continuations": job.continuations + 1}
+        )
+        return Exporting(job=resumed)
+    if kind == "waiting_for_image":
+        waiting = parse_model(WaitingForImage, start_input.event)
+        return _start_order(
+            check_order(waiting.order, clients.settings),
+            checks_so_far=waiting.checks,
+            first_started_at=waiting.execution_started_at,
+            limits=start_input.limits,
+            clients=clients,
+            now=now,
+        )
+    order = normalize_event(start_input.event, clients.settings)
+    return _start_order(
+        order, checks_so_far=0, first_started_at=now, limits=start_input.limits, clients=clients, now=now
+    )
+
+
+def _progress(clients: Clients, job: Job) -> float | None:
+    if job.process_percent is not None or job.status is not JobStatus.RUNNING:
+        return job.process_percent
+    try:
+        return clients.ims.get_job_progress(job.job_id)
+    except ImsRequestError:
+        return None  # progress is a nicety: never fail a poll for it
+
+
+def check(state: Exporting, clients: Clients, *, now: datetime) -> Exporting:
+    """The check step: one job query, and what the state machine should do next."""
+    previous = state.job
+    job = clients.ims.get_job(previous.job_id)
+    percent = _progress(clients, job)
+    polls = previous.polls + 1
+    elapsed = max((now - previous.started_at).total_seconds(), 0.0)
+    common: dict[str, Any] = {
+        "status": job.status,
+        "percent": percent,
+        "polls": polls,
+        "polls_in_execution": previous.polls_in_execution + 1,
+        "elapsed_seconds": round(elapsed, 3),
+    }
+    if job.status.finished:
+        finished = job.end_time or now
+        update = {
+            **common,
+            "finished_at": finished,
+            "error_code": job.error_code,
+            "fail_reason": job.fail_reason,
+            "next_wait_seconds": 0,
+        }
+        return Exporting(job=previous.model_copy(update=update))
+    settings = clients.settings
+    wait = choose_next_wait(
+        elapsed_seconds=elapsed,
+        percent=percent,
+        image_size_bytes=previous.image_size_bytes,
+        polls_so_far=polls,
+        min_seconds=settings.poll_min_seconds,
+        max_seconds=settings.poll_max_seconds,
+    )
+    seconds_left = (previous.deadline - now).total_seconds()
+    update = {
+        **common,
+        # Never sleep past the deadline: the timeout must be noticed when it happens.
+        "next_wait_seconds": max(1, min(wait, int(seconds_left))),
+        "timed_out": seconds_left <= 0,
+        "continue_as_new": previous.polls_in_execution + 1 >= previous.max_polls_per_execution,
+    }
+    return Exporting(job=previous.model_copy(update=update))
+
+
+class RefreshInput(BaseModel):
+    """The scheduled refresher's event: its content does not matter (a schedule or a manual call)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+def refresh_token(clients: Clients, *, margin_seconds: int) -> RefreshReport:
+    """Refresh the cached token if less than ``margin_seconds`` of validity is left."""
+    margin = max(margin_seconds, clients.settings.token_refresh_margin_seconds)
+    return clients.tokens.refresh_if_needed(margin)

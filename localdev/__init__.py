@@ -1,0 +1,1 @@
+"""Local development tooling for ims-export: emulators and runners, never deployed."""

@@ -1,0 +1,162 @@
+"""What ``sam deploy`` would create, resolved locally from ``template.yaml``.
+
+The local runner takes the state machine's definition and substitutions, the functions' handlers and
+the functions' environment from the template itself (parameters at their defaults unless overridden),
+so a local run exercises what is deployed rather than a hand-kept copy of it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from localdev.cfn_yaml import load_template
+from localdev.stepfunctions import ACCOUNT_ID, REGION, LocalWorkflow
+
+PSEUDO_PARAMETERS = {
+    "AWS::Region": REGION,
+    "AWS::AccountId": ACCOUNT_ID,
+    "AWS::Partition": "aws",
+    "AWS::StackName": "ims-export-local",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+_SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
+
+
+class TemplateResolutionError(Exception):
+    """The template uses a construct the local resolver does not understand."""
+
+
+@dataclass
+class LocalDeployment:
+    """The state machine and functions of the template, with every value resolved."""
+
+    root: Path
+    definition_path: Path
+    substitutions: dict[str, str]
+    handlers: dict[str, Path]
+    environment: dict[str, str]
+    resource_names: dict[str, str] = field(default_factory=dict)
+    parameters: dict[str, str] = field(default_factory=dict)
+
+
+class _Resolver:
+    def __init__(self, template: Mapping[str, Any], overrides: Mapping[str, str]) -> None:
+        self.template = template
+        self.parameters = {
+            name: str(overrides.get(name, spec.get("Default", "")))
+            for name, spec in (template.get("Parameters") or {}).items()
+        }
+        unknown = set(overrides) - set(self.parameters)
+        if unknown:
+            raise TemplateResolutionError(f"unknown template parameters: {sorted(unknown)}")
+        self.resources: Mapping[str, Any] = template.get("Resources") or {}
+        self.conditions: Mapping[str, Any] = template.get("Conditions") or {}
+
+    def physical_name(self, logical_id: str) -> str:
+        """What ``!Ref`` of a resource yields locally (an ARN for topics, a name otherwise)."""
+        resource = self.resources[logical_id]
+        if resource.get("Type") == "AWS::SNS::Topic":
+            return LocalWorkflow.topic_arn(logical_id)
+        if resource.get("Type") == "AWS::Serverless::Function":
+            return logical_id
+        return f"ims-export-local-{logical_id}"
+
+    def condition(self, name: str) -> bool:
+        return bool(self.value(self.conditions[name]))
+
+    def value(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [self.value(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if len(node) != 1:
+            return {key: self.value(item) for key, item in node.items()}
+        ((function, argument),) = node.items()
+        if function == "Ref":
+            return self.ref(argument)
+        if function == "Fn::GetAtt":
+            logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
+            if attribute == "Arn" and self.resources[logical_id].get("Type") == "AWS::Serverless::Function":
+                return LocalWorkflow.function_arn(logical_id)
+            return f"{self.physical_name(logical_id)}.{attribute}"
+        if function == "Fn::Sub":
+            text = argument if isinstance(argument, str) else argument[0]
+            return _SUB_VARIABLE.sub(lambda match: str(self.ref(match.group(1))), text)
+        if function == "Fn::If":
+            name, when_true, when_false = argument
+            return self.value(when_true if self.condition(name) else when_false)
+        if function == "Fn::Equals":
+            left, right = (self.value(item) for item in argument)
+            return str(left) == str(right)
+        if function == "Fn::Not":
+            return not self.value(argument[0])
+        if function == "Fn::And":
+            return all(self.value(item) for item in argument)
+        if function == "Fn::Or":
+            return any(self.value(item) for item in argument)
+        if function == "Condition":
+            return self.condition(argument)
+        if function.startswith("Fn::"):
+            raise TemplateResolutionError(f"{function} is not supported locally")
+        return {function: self.value(argument)}
+
+    def ref(self, name: str) -> Any:
+        if name in PSEUDO_PARAMETERS:
+            return PSEUDO_PARAMETERS[name]
+        if name == "AWS::NoValue":
+            return None
+        if name in self.parameters:
+            return self.parameters[name]
+        if name in self.resources:
+            return self.physical_name(name)
+        raise TemplateResolutionError(f"!Ref {name}: no such parameter or resource")
+
+
+def _state_machine(resources: Mapping[str, Any]) -> Mapping[str, Any]:
+    machines = [r for r in resources.values() if r.get("Type") == "AWS::Serverless::StateMachine"]
+    if len(machines) != 1:
+        raise TemplateResolutionError(f"expected one AWS::Serverless::StateMachine, found {len(machines)}")
+    properties: Mapping[str, Any] = machines[0]["Properties"]
+    return properties
+
+
+def local_deployment(
+    template_path: str | Path, overrides: Mapping[str, str] | None = None
+) -> LocalDeployment:
+    """Resolve ``template_path`` with parameter ``overrides`` (by parameter name)."""
+    template_path = Path(template_path)
+    root = template_path.parent
+    template = load_template(template_path)
+    resolver = _Resolver(template, overrides or {})
+    machine = _state_machine(resolver.resources)
+    substitutions = {
+        key: str(resolver.value(value))
+        for key, value in (machine.get("DefinitionSubstitutions") or {}).items()
+    }
+    global_function = (template.get("Globals") or {}).get("Function") or {}
+    environment = {
+        key: str(resolver.value(value))
+        for key, value in ((global_function.get("Environment") or {}).get("Variables") or {}).items()
+    }
+    handlers: dict[str, Path] = {}
+    for logical_id, resource in resolver.resources.items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        properties = resource["Properties"]
+        module, _, _attribute = properties["Handler"].rpartition(".")
+        handlers[logical_id] = root / properties["CodeUri"] / f"{module}.py"
+        for key, value in ((properties.get("Environment") or {}).get("Variables") or {}).items():
+            environment[key] = str(resolver.value(value))
+    return LocalDeployment(
+        root=root,
+        definition_path=root / machine["DefinitionUri"],
+        substitutions=substitutions,
+        handlers=handlers,
+        environment=environment,
+        resource_names={logical_id: resolver.physical_name(logical_id) for logical_id in resolver.resources},
+        parameters=dict(resolver.parameters),
+    )

@@ -1,0 +1,70 @@
+"""Run the emulator on its own: ``python -m localdev.emulator --port 0 --speed 50``.
+
+Prints one line, ``ims-export emulator listening on http://127.0.0.1:<port>``, then serves until
+interrupted (Ctrl-C or SIGTERM). Drive it with the control API under ``/_emulator/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from types import FrameType
+
+from localdev.emulator.clock import ManualClock
+from localdev.emulator.config import EmulatorConfig
+from localdev.emulator.server import Emulator
+
+READY_PREFIX = "ims-export emulator listening on "
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m localdev.emulator", description=__doc__)
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--speed", type=float, default=1.0, help="emulated seconds per real second")
+    parser.add_argument(
+        "--manual-clock", action="store_true", help="time stands still until POST /_emulator/clock/advance"
+    )
+    parser.add_argument("--user", default=EmulatorConfig.user_name, help="IAM user name")
+    parser.add_argument("--domain", default=EmulatorConfig.domain_name, help="IAM domain (account) name")
+    parser.add_argument(
+        "--password-file", help="file holding the IAM password (default: the built-in emulator password)"
+    )
+    parser.add_argument("--token-size", type=int, default=EmulatorConfig.token_size)
+    parser.add_argument("--verbose", action="store_true", help="log each request line to stderr")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    password = EmulatorConfig.user_password
+    if args.password_file:
+        with open(args.password_file, encoding="utf-8") as handle:
+            password = handle.read().strip()
+    config = EmulatorConfig(
+        user_name=args.user, domain_name=args.domain, user_password=password, token_size=args.token_size
+    )
+    emulator = Emulator(
+        config,
+        ManualClock() if args.manual_clock else None,
+        speed=args.speed,
+        port=args.port,
+        verbose=args.verbose,
+    )
+    stopped = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stopped.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    with emulator:
+        print(f"{READY_PREFIX}{emulator.base_url}", flush=True)
+        while not stopped.wait(0.5):
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,329 @@
+"""Run the export workflow on this machine: ``python -m localdev.run --event events/manual.json``.
+
+The real state machine definition and the real handlers run in moto's Step Functions interpreter, with
+SSM, DynamoDB, EventBridge and SNS from moto. The cloud is the built-in IAM/IMS emulator, whose clock
+jumps over every Wait instead of sleeping; or, when ``OS_AUTH_URL`` is set, the real cloud reached with
+the usual ``OS_*`` variables (then waits are real). Progress goes to stderr; the execution's final output
+is printed as JSON on stdout; the exit status is 0 only if the execution succeeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from localdev.deployment import LocalDeployment, local_deployment
+from localdev.routing import NoMatchingTriggerError, execution_input_for
+from localdev.stepfunctions import REGION, ExecutionResult, LocalWorkflow, load_handler
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "template.yaml"
+DEFAULT_EVENT = ROOT / "events" / "manual.json"
+EMULATOR_BUCKET = "ims-export-demo"
+# Environment variables a user sets -> template parameters they override.
+PARAMETER_VARIABLES = {
+    "POLL_MIN_SECONDS": "PollMinSeconds",
+    "POLL_MAX_SECONDS": "PollMaxSeconds",
+    "EXPORT_BUCKET": "ExportBucket",
+    "EXPORT_FILE_FORMAT": "ExportFileFormat",
+    "EXPORT_OBJECT_PATTERN": "ExportObjectPattern",
+    "IMS_ENDPOINT": "ImsEndpoint",
+    "CLOUD": "Cloud",
+    "CLOUD_REGION": "CloudRegion",
+}
+
+
+@dataclass(frozen=True)
+class CloudTarget:
+    """Where IAM and IMS are, and the credentials to put into the (moto) credentials parameter."""
+
+    description: str
+    parameters: dict[str, str]
+    credentials: dict[str, str]
+    on_wait: Callable[[float], object]
+    secrets: tuple[str, ...]
+    clock: Callable[[], datetime] | None = None  # the workflow's "now"; None is real time
+
+
+class RunError(Exception):
+    """The run could not start (bad event file, missing variable)."""
+
+
+def real_cloud_target(environ: Mapping[str, str]) -> CloudTarget:
+    """The cloud named by the OpenStack-style variables OTC users already have."""
+    missing = [name for name in ("OS_USERNAME", "OS_PASSWORD") if not environ.get(name)]
+    domain = environ.get("OS_USER_DOMAIN_NAME") or environ.get("OS_DOMAIN_NAME")
+    if not domain:
+        missing.append("OS_USER_DOMAIN_NAME")
+    if missing:
+        raise RunError(f"OS_AUTH_URL is set, so the real cloud is used, but {', '.join(missing)} is not set")
+    parameters = {"IamEndpoint": environ["OS_AUTH_URL"].rstrip("/")}
+    if environ.get("OS_PROJECT_NAME"):
+        parameters["ProjectName"] = environ["OS_PROJECT_NAME"]
+    if environ.get("OS_PROJECT_ID"):
+        parameters["ProjectId"] = environ["OS_PROJECT_ID"]
+    credentials = {
+        "user_name": environ["OS_USERNAME"],
+        "password": environ["OS_PASSWORD"],
+        "domain_name": str(domain),
+    }
+    return CloudTarget(
+        description=f"real cloud at {parameters['IamEndpoint']}",
+        parameters=parameters,
+        credentials=credentials,
+        on_wait=time.sleep,
+        secrets=(environ["OS_PASSWORD"],),
+    )
+
+
+def user_parameters(environ: Mapping[str, str]) -> dict[str, str]:
+    return {parameter: environ[name] for name, parameter in PARAMETER_VARIABLES.items() if environ.get(name)}
+
+
+def _say(stream: TextIO, text: str) -> None:
+    print(text, file=stream, flush=True)
+
+
+def describe_event(event: Mapping[str, Any]) -> str | None:
+    """One progress line for a history event, or None for the uninteresting ones."""
+    kind = event.get("type", "")
+    if kind.endswith("StateEntered"):
+        return f"  -> {event['stateEnteredEventDetails']['name']}"
+    if kind == "TaskStateExited" and event["stateExitedEventDetails"]["name"] in (
+        "CheckExport",
+        "StartExport",
+    ):
+        job = json.loads(event["stateExitedEventDetails"].get("output") or "{}").get("job") or {}
+        if job:
+            percent = job.get("percent")
+            shown = f"{percent:.1f} %" if isinstance(percent, int | float) else "n/a"
+            return (
+                f"     job {job.get('job_id')} {job.get('status')} progress {shown}, "
+                f"polls {job.get('polls')}, next poll in {job.get('next_wait_seconds')} s"
+            )
+    if kind == "WaitStateEntered":
+        return None
+    if kind.endswith("Failed") or kind in ("ExecutionTimedOut", "ExecutionAborted"):
+        details: Mapping[str, Any] = next(
+            (value for key, value in event.items() if key.endswith("EventDetails")), {}
+        )
+        return f"  !! {kind}: {details.get('error', '')} {details.get('cause', '')[:300]}"
+    return None
+
+
+@contextmanager
+def progress_printer(workflow: LocalWorkflow, arn: str, stream: TextIO) -> Iterator[None]:
+    """Print the execution's history as it grows, from a background thread."""
+    stop = threading.Event()
+
+    def follow() -> None:
+        seen = 0
+        while True:
+            finished = stop.is_set()
+            events = workflow.history(arn)
+            for event in events[seen:]:
+                line = describe_event(event)
+                if line:
+                    _say(stream, line)
+            seen = len(events)
+            if finished:
+                return
+            stop.wait(0.05)
+
+    thread = threading.Thread(target=follow, name="progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def prepare_aws_resources(deployment: LocalDeployment, credentials: Mapping[str, str]) -> None:
+    """What a user creates before deploying (the credentials) and what the stack creates (the table)."""
+    import boto3
+
+    environment = deployment.environment
+    boto3.client("ssm").put_parameter(
+        Name=environment["CREDENTIALS_PARAMETER"],
+        Value=json.dumps(dict(credentials)),
+        Type="SecureString",
+        Overwrite=True,
+    )
+    boto3.client("dynamodb").create_table(
+        TableName=environment["IDEMPOTENCY_TABLE"],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def follow_continuations(
+    workflow: LocalWorkflow, arn: str, stream: TextIO, timeout: float
+) -> ExecutionResult:
+    """Wait for the execution and for any execution it continued in (history-limit guard)."""
+    while True:
+        with progress_printer(workflow, arn, stream):
+            result = workflow.wait_for(arn, timeout=timeout)
+        continued = (result.output or {}).get("continued_in") if result.status == "SUCCEEDED" else None
+        if not continued:
+            return result
+        arn = continued["execution_arn"]
+        _say(stream, f"  .. continued in {arn}")
+
+
+def run_workflow(
+    event: Any,
+    target: CloudTarget,
+    *,
+    template: Path = TEMPLATE,
+    overrides: Mapping[str, str] | None = None,
+    stream: TextIO = sys.stderr,
+    timeout: float = 120.0,
+) -> ExecutionResult:
+    """Route ``event`` as the template's triggers would and run one execution to its end."""
+    from ims_export import runtime
+    from ims_export.settings import Settings
+
+    parameters = {**target.parameters, **(overrides or {})}
+    deployment = local_deployment(template, parameters)
+    route, execution_input = execution_input_for(event, template)
+    bus = deployment.substitutions.get("EventBusName", "default")
+    topic_arn = deployment.substitutions.get("NotificationTopicArn", "")
+    topics = [topic_arn.rsplit(":", 1)[-1]] if topic_arn else []
+    _say(stream, f"ims-export local run: {target.description}; event routed by {route}")
+    # The handlers' Powertools loggers read their settings and stream when they are imported.
+    os.environ.update(deployment.environment)
+    handlers = {
+        name: load_handler(path)
+        for name, path in deployment.handlers.items()
+        if name != "RefreshTokenFunction"
+    }
+    with LocalWorkflow(
+        deployment.definition_path,
+        deployment.substitutions,
+        handlers=handlers,
+        environment=deployment.environment,
+        on_wait=target.on_wait,
+        event_buses=[bus] if bus != "default" else [],
+        topics=topics,
+    ) as workflow:
+        prepare_aws_resources(deployment, target.credentials)
+        clients = runtime.build_clients(Settings.from_env())
+        if target.clock is not None:
+            clients = replace(clients, clock=target.clock)
+        with runtime.use_clients(clients):
+            arn = workflow.start_execution(execution_input)
+            _say(stream, f"execution {arn}")
+            return follow_continuations(workflow, arn, stream, timeout)
+
+
+def use_layer_on_path() -> None:
+    """Make ``ims_export`` importable as the Lambda layer makes it (``/opt/python`` there)."""
+    layer = str(ROOT / "layers" / "common")
+    if layer not in sys.path:
+        sys.path.insert(0, layer)
+
+
+def isolate_from_aws() -> None:
+    """Everything AWS is moto in a local run: never let a developer's real AWS credentials be used."""
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_SESSION_TOKEN": "local",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+        }
+    )
+    os.environ.pop("AWS_PROFILE", None)
+
+
+def quiet_libraries() -> None:
+    """moto's interpreter logs every caught error with a dump of its internals; the progress lines say it."""
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+
+def main(argv: list[str] | None = None) -> int:
+    use_layer_on_path()
+    isolate_from_aws()
+    quiet_libraries()
+    parser = argparse.ArgumentParser(prog="python -m localdev.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--event", type=Path, default=DEFAULT_EVENT, help="trigger event (JSON file)")
+    parser.add_argument("--timeout", type=float, default=600.0, help="wall-clock seconds to wait at most")
+    parser.add_argument("--verbose", action="store_true", help="show the functions' log lines")
+    args = parser.parse_args(argv)
+    try:
+        event = json.loads(args.event.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        _say(sys.stderr, f"cannot read event file {args.event}: {error}")
+        return 2
+    overrides = user_parameters(os.environ)
+    overrides.setdefault("LogLevel", "DEBUG" if args.verbose else "WARNING")
+    try:
+        # Function logs go to stderr with the progress: stdout carries only the final JSON.
+        with redirect_stdout(sys.stderr):
+            if os.environ.get("OS_AUTH_URL"):
+                result = run_workflow(
+                    event, real_cloud_target(os.environ), overrides=overrides, timeout=args.timeout
+                )
+            else:
+                with emulated_cloud() as target:
+                    overrides.setdefault("ExportBucket", EMULATOR_BUCKET)
+                    result = run_workflow(event, target, overrides=overrides, timeout=args.timeout)
+    except (RunError, NoMatchingTriggerError) as error:
+        _say(sys.stderr, f"error: {error}")
+        return 2
+    _say(sys.stderr, f"execution {result.status}" + (f": {result.error}" if result.error else ""))
+    print(json.dumps(result.output if result.output is not None else result_summary(result), indent=2))
+    return 0 if result.status == "SUCCEEDED" else 1
+
+
+def result_summary(result: ExecutionResult) -> dict[str, Any]:
+    return {"status": result.status, "error": result.error, "cause": result.cause}
+
+
+@contextmanager
+def emulated_cloud() -> Iterator[CloudTarget]:
+    """The built-in emulator on a free loopback port, its clock advanced by the state machine's waits."""
+    from localdev.emulator import Emulator, ManualClock
+
+    # Start at the real time, so that timestamps read sensibly; every Wait then moves it forward.
+    clock = ManualClock(start=time.time())
+    with Emulator(clock=clock) as emulator:
+        config = emulator.config
+        yield CloudTarget(
+            description=f"built-in emulator at {emulator.base_url}",
+            parameters={
+                "IamEndpoint": emulator.iam_url,
+                "ImsEndpoint": emulator.base_url,
+                "CloudRegion": config.region,
+            },
+            credentials={
+                "user_name": config.user_name,
+                "password": config.user_password,
+                "domain_name": config.domain_name,
+            },
+            on_wait=clock.advance,
+            clock=lambda: datetime.fromtimestamp(clock.now(), UTC),
+            secrets=(config.user_password,),
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,250 @@
+"""The real definition, run by moto's interpreter with the real handlers and a scripted IMS."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from ims_export.errors import (
+    ObjectAlreadyExistsError,
+    UnexpectedResponseError,
+    UpstreamThrottledError,
+    UpstreamUnavailableError,
+)
+from localdev.stepfunctions import ExecutionResult, LocalWorkflow
+from tests.workflow.conftest import BUS, TOPIC, LogCapture, WorkflowFactory
+from tests.workflow.fakes import IMAGE_ID, JOB_ID, SECRET_TOKEN, FakeIms, make_image, make_job
+
+pytestmark = pytest.mark.slow
+MANUAL = {"image_id": IMAGE_ID, "bucket_url": "ims-export-demo:exports/web.qcow2", "file_format": "qcow2"}
+
+
+def run(workflow: LocalWorkflow, event: Any) -> ExecutionResult:
+    return workflow.wait_for(workflow.start_execution(event))
+
+
+def entered_states(workflow: LocalWorkflow, arn: str) -> list[str]:
+    return [
+        event["stateEnteredEventDetails"]["name"]
+        for event in workflow.history(arn)
+        if "stateEnteredEventDetails" in event
+    ]
+
+
+def assert_no_secrets(workflow: LocalWorkflow, logs: LogCapture) -> None:
+    """No token in any state input/output of any execution, in any handler answer, or in any log line."""
+    for execution in workflow.executions():
+        assert SECRET_TOKEN not in json.dumps(workflow.history(execution["executionArn"]), default=str)
+    assert SECRET_TOKEN not in json.dumps([invocation.result for invocation in workflow.invocations])
+    assert logs.lines, "the handlers logged nothing: the capture is broken"
+    assert not [line for line in logs.lines if SECRET_TOKEN in line]
+
+
+def cause_of(result: ExecutionResult) -> dict[str, Any]:
+    assert result.cause is not None
+    cause: dict[str, Any] = json.loads(result.cause)
+    return cause
+
+
+def test_success_after_several_polls(
+    workflow: LocalWorkflow, fake_ims: FakeIms, captured_logs: LogCapture
+) -> None:
+    fake_ims.script_jobs(
+        [
+            make_job("INIT"),
+            make_job("RUNNING", entities={"process_percent": 10}),
+            make_job("RUNNING", entities={"process_percent": 70}),
+            make_job("SUCCESS", end_time="2026-11-27T09:00:00Z"),
+        ]
+    )
+    result = run(workflow, MANUAL)
+
+    assert result.status == "SUCCEEDED"
+    assert result.output["status"] == "SUCCEEDED"
+    assert result.output["job_id"] == JOB_ID
+    assert result.output["polls"] == 4
+    assert result.output["bucket_url"] == MANUAL["bucket_url"]
+    assert result.output["file_format"] == "qcow2"
+    assert [request.bucket_url for request in fake_ims.calls_to("export_image")] == [MANUAL["bucket_url"]]
+    assert fake_ims.calls_to("get_job") == [JOB_ID] * 4
+    assert [wait.kind for wait in workflow.waits] == ["wait"] * 4
+    assert all(wait.seconds >= 15 for wait in workflow.waits)
+    [published] = workflow.published_events(BUS)
+    assert published["source"] == "ims-export"
+    assert published["detail-type"] == "Image Export Succeeded"
+    assert published["detail"]["job_id"] == JOB_ID
+    [message] = workflow.topic_messages(TOPIC)
+    assert message["status"] == "SUCCEEDED"
+    assert_no_secrets(workflow, captured_logs)
+
+
+def test_job_failure_is_named_and_carries_the_ims_reason(
+    workflow: LocalWorkflow, fake_ims: FakeIms, captured_logs: LogCapture
+) -> None:
+    fake_ims.script_jobs(
+        [
+            make_job("RUNNING"),
+            make_job("FAIL", error_code="IMG.0069", fail_reason="The OBS bucket cannot be accessed."),
+        ]
+    )
+    result = run(workflow, MANUAL)
+
+    assert result.status == "FAILED"
+    assert result.error == "ExportJobFailed"
+    cause = cause_of(result)
+    assert cause["error_code"] == "IMG.0069"
+    assert cause["fail_reason"] == "The OBS bucket cannot be accessed."
+    assert cause["polls"] == 2
+    [published] = workflow.published_events(BUS)
+    assert published["detail-type"] == "Image Export Failed"
+    assert published["detail"]["error"] == "ExportJobFailed"
+    assert len(fake_ims.calls_to("export_image")) == 1
+    assert_no_secrets(workflow, captured_logs)
+
+
+def test_non_exportable_image_is_refused_without_an_export(
+    workflow: LocalWorkflow, fake_ims: FakeIms
+) -> None:
+    fake_ims.add_image(make_image(__whole_image="true"))
+    result = run(workflow, MANUAL)
+
+    assert result.status == "FAILED"
+    assert result.error == "ImageNotExportableError"
+    assert "IMG.0128" in cause_of(result)["cause"]
+    assert fake_ims.calls_to("export_image") == []
+    assert [invocation.function for invocation in workflow.invocations] == ["StartExportFunction"]
+    assert workflow.published_events(BUS)[0]["detail"]["stage"] == "start"
+
+
+def test_unknown_image_is_not_exportable(workflow: LocalWorkflow, fake_ims: FakeIms) -> None:
+    result = run(workflow, {**MANUAL, "image_id": "7d2e1f3a-9b8c-4d5e-a6f7-0123456789ab"})
+
+    assert result.status == "FAILED"
+    assert result.error == "ImageNotFoundError"
+    assert fake_ims.calls_to("export_image") == []
+
+
+def test_invalid_event_fails_before_any_call_to_ims(
+    workflow: LocalWorkflow, fake_ims: FakeIms, captured_logs: LogCapture
+) -> None:
+    result = run(workflow, {"detail-type": "Image Created", "source": "x", "detail": {"name": "no id"}})
+
+    assert result.status == "FAILED"
+    assert result.error == "InvalidRequestError"
+    assert fake_ims.calls == []
+    assert workflow.waits == []  # never retried
+    assert workflow.published_events(BUS)[0]["detail"]["error"] == "InvalidRequestError"
+
+
+def test_transient_errors_are_retried_with_backoff(workflow: LocalWorkflow, fake_ims: FakeIms) -> None:
+    fake_ims.fail_next("get_image", UpstreamUnavailableError("IMS answered 503", status=503))
+    fake_ims.fail_next(
+        "get_job",
+        UpstreamThrottledError("IMG.0060 flow control", code="IMG.0060"),
+        UpstreamThrottledError("HTTP 429", status=429),
+    )
+    fake_ims.script_jobs([make_job("SUCCESS")])
+    result = run(workflow, MANUAL)
+
+    assert result.status == "SUCCEEDED"
+    retries = [wait.seconds for wait in workflow.waits if wait.kind == "retry"]
+    assert len(retries) == 3
+    assert all(0 <= seconds <= 300 for seconds in retries)  # full jitter stays under the cap
+    assert len(fake_ims.calls_to("get_image")) == 2
+    assert len(fake_ims.calls_to("export_image")) == 1
+    assert len(fake_ims.calls_to("get_job")) == 3
+
+
+def test_terminal_errors_are_not_retried(workflow: LocalWorkflow, fake_ims: FakeIms) -> None:
+    fake_ims.fail_next(
+        "export_image", ObjectAlreadyExistsError("IMG.0070: the object exists", code="IMG.0070")
+    )
+    result = run(workflow, MANUAL)
+
+    assert result.status == "FAILED"
+    assert result.error == "ObjectAlreadyExistsError"
+    assert "ExportFailed" in entered_states(workflow, result.arn)
+    assert len(fake_ims.calls_to("export_image")) == 1
+    assert [wait for wait in workflow.waits if wait.kind == "retry"] == []
+
+
+def test_unexpected_job_answer_ends_the_poll_loop(workflow: LocalWorkflow, fake_ims: FakeIms) -> None:
+    fake_ims.fail_next("get_job", UnexpectedResponseError("get job: unknown job status 'PAUSED'"))
+    result = run(workflow, MANUAL)
+
+    assert result.status == "FAILED"
+    assert result.error == "UnexpectedResponseError"
+    assert len(fake_ims.calls_to("get_job")) == 1
+    assert cause_of(result)["job_id"] == JOB_ID
+
+
+def test_still_saving_image_is_waited_for_by_the_state_machine(
+    workflow: LocalWorkflow, fake_ims: FakeIms
+) -> None:
+    fake_ims.add_image(make_image(status="queued"), make_image(status="saving"), make_image(status="active"))
+    result = run(workflow, MANUAL)
+
+    assert result.status == "SUCCEEDED"
+    assert entered_states(workflow, result.arn).count("WaitForImage") == 2
+    assert len(fake_ims.calls_to("get_image")) == 3
+    assert len(fake_ims.calls_to("export_image")) == 1
+
+
+def test_image_that_never_becomes_ready_fails_named(
+    workflow_factory: WorkflowFactory, fake_ims: FakeIms
+) -> None:
+    fake_ims.add_image(make_image(status="saving"))
+    with workflow_factory({"MaxImageChecks": "3"}) as workflow:
+        result = run(workflow, MANUAL)
+
+    assert result.status == "FAILED"
+    assert result.error == "ImageNotReadyError"
+    assert len(fake_ims.calls_to("get_image")) == 3
+    assert fake_ims.calls_to("export_image") == []
+
+
+def test_export_deadline_fails_as_timed_out(workflow_factory: WorkflowFactory, fake_ims: FakeIms) -> None:
+    fake_ims.script_jobs([make_job("RUNNING")])
+    with workflow_factory(
+        {"ExecutionTimeoutSeconds": "1"}, on_wait=lambda _seconds: time.sleep(0.3)
+    ) as workflow:
+        result = run(workflow, MANUAL)
+        published = workflow.published_events(BUS)
+
+    assert result.status == "FAILED"
+    assert result.error == "ExportTimedOut"
+    assert published[0]["detail"]["error"] == "ExportTimedOut"
+    assert 1 <= len(fake_ims.calls_to("get_job")) <= 5
+
+
+def test_execution_timeout_backstop(workflow_factory: WorkflowFactory, fake_ims: FakeIms) -> None:
+    fake_ims.script_jobs([make_job("RUNNING")])
+    with workflow_factory(execution_timeout_seconds=1, on_wait=lambda _seconds: time.sleep(0.25)) as workflow:
+        result = workflow.wait_for(workflow.start_execution(MANUAL), timeout=5)
+
+    assert result.status == "TIMED_OUT"
+    assert len(fake_ims.calls_to("export_image")) == 1
+
+
+def test_long_exports_continue_in_a_new_execution(
+    workflow_factory: WorkflowFactory, fake_ims: FakeIms
+) -> None:
+    fake_ims.script_jobs([make_job("RUNNING")] * 4 + [make_job("SUCCESS")])
+    with workflow_factory({"MaxPollsPerExecution": "2"}) as workflow:
+        first = run(workflow, MANUAL)
+        second = workflow.wait_for(first.output["continued_in"]["execution_arn"])
+        third = workflow.wait_for(second.output["continued_in"]["execution_arn"])
+        published = workflow.published_events(BUS)
+        first_states = entered_states(workflow, first.arn)
+
+    assert [first.status, second.status, third.status] == ["SUCCEEDED"] * 3
+    assert first_states[-1] == "ContinuedAsNew"
+    assert "PublishOutcome" not in first_states
+    assert third.output["polls"] == 5
+    assert third.output["continuations"] == 2
+    assert len(fake_ims.calls_to("export_image")) == 1
+    assert len(fake_ims.calls_to("get_image")) == 1
+    assert len(published) == 1  # only the execution that saw the end publishes

@@ -1,0 +1,252 @@
+"""The workflow functions and the handlers, called directly."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ims_export import runtime, workflow
+from ims_export.errors import (
+    ConfigurationError,
+    ImageNotExportableError,
+    ImageNotReadyError,
+    InvalidRequestError,
+    UpstreamThrottledError,
+    UpstreamUnavailableError,
+)
+from ims_export.jobs import JobStatus
+from localdev.stepfunctions import FakeLambdaContext, load_handler
+from tests.workflow.conftest import FUNCTIONS, ROOT
+from tests.workflow.fakes import (
+    IMAGE_ID,
+    JOB_ID,
+    OTHER_IMAGE_ID,
+    SECRET_TOKEN,
+    FakeIms,
+    make_clients,
+    make_image,
+    make_job,
+    make_settings,
+)
+
+NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+LIMITS = workflow.Limits(execution_timeout_seconds=3600, max_polls_per_execution=3, max_image_checks=2)
+
+
+def start(
+    ims: FakeIms, event: Any, limits: workflow.Limits = LIMITS
+) -> workflow.Exporting | workflow.WaitingForImage:
+    return workflow.start(workflow.StartInput(event=event, limits=limits), make_clients(ims), now=NOW)
+
+
+def exporting(**changes: Any) -> workflow.Exporting:
+    job = workflow.JobState(
+        job_id=JOB_ID,
+        image_id=IMAGE_ID,
+        image_name="web",
+        image_size_bytes=10 * 1024**3,
+        bucket_url="ims-export-demo:exports/web.qcow2",
+        file_format="qcow2",
+        started_at=NOW,
+        deadline=NOW + timedelta(hours=1),
+        max_polls_per_execution=3,
+    )
+    return workflow.Exporting(job=job.model_copy(update=changes))
+
+
+def test_start_exports_an_active_image(fake_ims: FakeIms) -> None:
+    result = start(fake_ims, {"image_id": IMAGE_ID})
+    assert isinstance(result, workflow.Exporting)
+    assert result.job.job_id == JOB_ID
+    assert result.job.deadline == NOW + timedelta(hours=1)
+    assert result.job.next_wait_seconds == 15
+    assert result.job.status is JobStatus.INIT
+    assert SECRET_TOKEN not in result.model_dump_json()
+    [request] = fake_ims.calls_to("export_image")
+    assert request.bucket_url == f"ims-export-demo:exports/web-server-prod-{IMAGE_ID}-20261127.qcow2"
+
+
+def test_start_reports_a_pending_image_instead_of_sleeping(fake_ims: FakeIms) -> None:
+    fake_ims.add_image(make_image(status="saving"))
+    result = start(fake_ims, {"image_id": IMAGE_ID})
+    assert isinstance(result, workflow.WaitingForImage)
+    assert (result.checks, result.wait_seconds, result.image_status) == (1, 15, "saving")
+    assert fake_ims.calls_to("export_image") == []
+    with pytest.raises(ImageNotReadyError):  # the second check reaches max_image_checks
+        start(fake_ims, result.model_dump(mode="json"))
+
+
+def test_waiting_keeps_the_deadline_of_the_first_check(fake_ims: FakeIms) -> None:
+    fake_ims.add_image(make_image(status="queued"), make_image(status="active"))
+    waiting = start(fake_ims, {"image_id": IMAGE_ID})
+    later = workflow.start(
+        workflow.StartInput(event=waiting.model_dump(mode="json"), limits=LIMITS),
+        make_clients(fake_ims),
+        now=NOW + timedelta(minutes=10),
+    )
+    assert isinstance(later, workflow.Exporting)
+    assert later.job.deadline == NOW + timedelta(hours=1)
+    assert later.job.started_at == NOW + timedelta(minutes=10)
+
+
+def test_parent_image_is_fetched_for_restricted_platforms(fake_ims: FakeIms) -> None:
+    fake_ims.add_image(make_image(__platform="Windows", __originalimagename=OTHER_IMAGE_ID))
+    fake_ims.add_image(
+        make_image(OTHER_IMAGE_ID, name="Windows Server 2022", __imagetype="gold", owner="public")
+    )
+    with pytest.raises(ImageNotExportableError):
+        start(fake_ims, {"image_id": IMAGE_ID})
+    assert fake_ims.calls_to("get_image") == [IMAGE_ID, OTHER_IMAGE_ID]
+    assert fake_ims.calls_to("export_image") == []
+
+
+def test_resume_continues_the_job_without_calling_ims(fake_ims: FakeIms) -> None:
+    previous = exporting(polls=7, polls_in_execution=3, continue_as_new=True)
+    event = {
+        "resume": previous.job.model_dump(mode="json"),
+        "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID": "arn",
+    }
+    result = start(fake_ims, event)
+    assert isinstance(result, workflow.Exporting)
+    assert (result.job.polls, result.job.polls_in_execution, result.job.continuations) == (7, 0, 1)
+    assert not result.job.continue_as_new
+    assert fake_ims.calls == []
+
+
+def test_check_chooses_a_bounded_wait(fake_ims: FakeIms) -> None:
+    fake_ims.script_jobs([make_job("RUNNING", entities={"process_percent": "20"})])
+    result = workflow.check(exporting(), make_clients(fake_ims), now=NOW + timedelta(minutes=20))
+    assert result.job.status is JobStatus.RUNNING
+    assert result.job.percent == 20.0
+    assert (result.job.polls, result.job.polls_in_execution) == (1, 1)
+    assert 15 <= result.job.next_wait_seconds <= 600
+    assert not result.job.timed_out
+    assert not result.job.continue_as_new
+
+
+def test_check_never_waits_past_the_deadline(fake_ims: FakeIms) -> None:
+    fake_ims.script_jobs([make_job("RUNNING")])
+    result = workflow.check(exporting(), make_clients(fake_ims), now=NOW + timedelta(minutes=59, seconds=50))
+    assert result.job.next_wait_seconds == 10
+    late = workflow.check(exporting(), make_clients(fake_ims), now=NOW + timedelta(hours=2))
+    assert late.job.timed_out
+
+
+def test_check_flags_continue_as_new_at_the_poll_limit(fake_ims: FakeIms) -> None:
+    fake_ims.script_jobs([make_job("RUNNING")])
+    result = workflow.check(exporting(polls=40, polls_in_execution=2), make_clients(fake_ims), now=NOW)
+    assert result.job.continue_as_new
+    assert result.job.polls == 41
+
+
+def test_check_records_the_end_of_the_job(fake_ims: FakeIms) -> None:
+    fake_ims.script_jobs(
+        [make_job("FAIL", error_code="IMG.0069", fail_reason="no access", end_time="2026-11-27T08:30:00Z")]
+    )
+    result = workflow.check(exporting(), make_clients(fake_ims), now=NOW + timedelta(hours=1))
+    assert result.job.status is JobStatus.FAIL
+    assert (result.job.error_code, result.job.fail_reason) == ("IMG.0069", "no access")
+    assert result.job.finished_at == datetime(2026, 11, 27, 8, 30, tzinfo=UTC)
+    assert not result.job.timed_out  # a finished job is never reported as timed out
+
+
+def test_check_asks_the_progress_api_only_when_the_job_says_nothing(fake_ims: FakeIms) -> None:
+    fake_ims.script_jobs([make_job("RUNNING")])
+    workflow.check(exporting(), make_clients(fake_ims), now=NOW)
+    fake_ims.script_jobs([make_job("RUNNING", entities={"process_percent": 50})])
+    workflow.check(exporting(), make_clients(fake_ims), now=NOW)
+    assert fake_ims.calls_to("get_job_progress") == [JOB_ID]
+
+
+# --- handlers ---------------------------------------------------------------------------------
+
+
+def context(name: str) -> FakeLambdaContext:
+    return FakeLambdaContext(
+        function_name=name, invoked_function_arn=f"arn:aws:lambda:eu-central-1:1:function:{name}"
+    )
+
+
+def test_start_handler_refuses_a_bad_event_without_calling_ims(
+    clients: runtime.Clients, fake_ims: FakeIms
+) -> None:
+    handler = load_handler(FUNCTIONS["StartExportFunction"])
+    with pytest.raises(InvalidRequestError):
+        handler({"event": {"image_id": "nope"}}, context("start"))
+    with pytest.raises(InvalidRequestError):
+        handler({"not": "a start input"}, context("start"))
+    assert fake_ims.calls == []
+
+
+def test_handlers_return_json_payloads(clients: runtime.Clients, fake_ims: FakeIms) -> None:
+    event = json.loads((ROOT / "events" / "image-created.json").read_text())
+    fake_ims.add_image(make_image(event["detail"]["image_id"]))
+    started = load_handler(FUNCTIONS["StartExportFunction"])(
+        {
+            "event": event,
+            "limits": {"max_image_checks": "5"},
+        },
+        context("start"),
+    )
+    assert started["phase"] == "exporting"
+    fake_ims.script_jobs([make_job("SUCCESS")])
+    checked = load_handler(FUNCTIONS["CheckExportFunction"])(started, context("check"))
+    assert checked["job"]["status"] == "SUCCESS"
+    assert json.loads(json.dumps(checked)) == checked
+    assert SECRET_TOKEN not in json.dumps([started, checked])
+
+
+def test_refresh_handler_uses_the_larger_scheduled_margin(
+    clients: runtime.Clients, fake_ims: FakeIms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handler = load_handler(ROOT / "functions" / "refresh_token" / "app.py")
+    monkeypatch.setenv("SCHEDULED_REFRESH_MARGIN_SECONDS", "14400")
+    report = handler({"trigger": "token-refresh"}, context("refresh"))
+    assert fake_ims.tokens.refresh_margins == [14400]
+    assert report["refreshed"] is True
+    assert SECRET_TOKEN not in json.dumps(report)
+    monkeypatch.setenv("SCHEDULED_REFRESH_MARGIN_SECONDS", "60")  # below the hot path's margin
+    handler({}, context("refresh"))
+    assert fake_ims.tokens.refresh_margins[-1] == clients.settings.token_refresh_margin_seconds
+    monkeypatch.setenv("SCHEDULED_REFRESH_MARGIN_SECONDS", "soon")
+    with pytest.raises(ConfigurationError):
+        handler({}, context("refresh"))
+
+
+def test_clients_are_built_once_and_replaceable(monkeypatch: pytest.MonkeyPatch, fake_ims: FakeIms) -> None:
+    built: list[object] = []
+
+    def fake_build(settings: object) -> runtime.Clients:
+        built.append(settings)
+        return make_clients(fake_ims)
+
+    monkeypatch.setattr(runtime, "build_clients", fake_build)
+    monkeypatch.setattr(runtime, "_clients", None)
+    monkeypatch.setenv("EXPORT_BUCKET", "from-env-bucket")
+    first = runtime.get_clients()
+    assert runtime.get_clients() is first
+    assert len(built) == 1
+    replacement = make_clients(fake_ims, make_settings(poll_min_seconds=30))
+    with runtime.use_clients(replacement):
+        assert runtime.get_clients() is replacement
+    assert runtime.get_clients() is first
+
+
+class RecordingMetrics:
+    def __init__(self) -> None:
+        self.added: list[tuple[str, float]] = []
+
+    def add_metric(self, *, name: str, unit: str, value: float) -> None:
+        self.added.append((name, value))
+
+
+def test_throttling_is_counted_and_still_raised() -> None:
+    metrics = RecordingMetrics()
+    with pytest.raises(UpstreamThrottledError), runtime.counting_throttles(metrics):
+        raise UpstreamThrottledError("IMG.0060", code="IMG.0060")
+    with pytest.raises(UpstreamUnavailableError), runtime.counting_throttles(metrics):
+        raise UpstreamUnavailableError("503", status=503)
+    assert metrics.added == [("Throttled", 1)]

@@ -1,0 +1,139 @@
+"""Static checks of template.yaml and the definition it deploys (sam validate cannot see into either)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto.events.models import EventPattern
+
+from localdev.cfn_yaml import load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = load_template(ROOT / "template.yaml")
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+DEFINITION_TEXT = (ROOT / "statemachine" / "export.asl.json").read_text(encoding="utf-8")
+CHECKED_SERVICES = ("ssm", "kms", "dynamodb", "events", "sns")
+STATE_MACHINE = RESOURCES["ExportStateMachine"]["Properties"]
+
+
+def _statements(node: Any) -> list[dict[str, Any]]:
+    """Every IAM statement under ``node`` (both branches of an Fn::If included)."""
+    found: list[dict[str, Any]] = []
+    if isinstance(node, dict):
+        if "Effect" in node and "Action" in node:
+            found.append(node)
+        for value in node.values():
+            found.extend(_statements(value))
+    elif isinstance(node, list):
+        for value in node:
+            found.extend(_statements(value))
+    return found
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+POLICY_STATEMENTS = [
+    (name, statement)
+    for name, resource in RESOURCES.items()
+    for statement in _statements(resource.get("Properties", {}).get("Policies", []))
+]
+
+
+def test_policies_have_statements_to_check() -> None:
+    assert {name for name, _ in POLICY_STATEMENTS} == {
+        "StartExportFunction",
+        "CheckExportFunction",
+        "RefreshTokenFunction",
+        "ExportStateMachine",
+    }
+
+
+@pytest.mark.parametrize(
+    ("resource", "statement"), POLICY_STATEMENTS, ids=[f"{n}-{s.get('Sid')}" for n, s in POLICY_STATEMENTS]
+)
+def test_no_wildcard_actions_or_resources_for_sensitive_services(
+    resource: str, statement: dict[str, Any]
+) -> None:
+    actions = [str(action) for action in _as_list(statement["Action"])]
+    assert "*" not in actions
+    sensitive = [action for action in actions if action.split(":")[0] in CHECKED_SERVICES]
+    assert not [action for action in sensitive if action.endswith("*")]
+    if sensitive:
+        assert "*" not in _as_list(statement["Resource"])
+
+
+def test_kms_is_only_reachable_through_ssm() -> None:
+    kms_statements = [
+        s for _, s in POLICY_STATEMENTS if any(str(a).startswith("kms:") for a in _as_list(s["Action"]))
+    ]
+    assert len(kms_statements) == 3
+    for statement in kms_statements:
+        assert "kms:ViaService" in statement["Condition"]["StringEquals"]
+
+
+def test_only_the_start_and_refresh_functions_write_the_token() -> None:
+    writers = {name for name, s in POLICY_STATEMENTS if "ssm:PutParameter" in _as_list(s["Action"])}
+    assert writers == {"StartExportFunction", "RefreshTokenFunction"}
+
+
+def test_every_placeholder_of_the_definition_is_substituted() -> None:
+    placeholders = set(re.findall(r"\$\{(\w+)\}", DEFINITION_TEXT))
+    assert placeholders == set(STATE_MACHINE["DefinitionSubstitutions"])
+
+
+def test_definition_and_state_machine_settings() -> None:
+    definition = json.loads(DEFINITION_TEXT)
+    assert STATE_MACHINE["DefinitionUri"] == "statemachine/export.asl.json"
+    assert STATE_MACHINE["Type"] == "STANDARD"
+    assert STATE_MACHINE["Tracing"] == {"Enabled": True}
+    assert STATE_MACHINE["Logging"]["Destinations"]
+    # The per-execution backstop must stay above the largest configurable export deadline.
+    assert definition["TimeoutSeconds"] > TEMPLATE["Parameters"]["ExecutionTimeoutSeconds"]["MaxValue"]
+    tasks = [state for state in definition["States"].values() if state["Type"] == "Task"]
+    assert all("TimeoutSeconds" in task for task in tasks)
+
+
+def test_globals_and_layer() -> None:
+    function_globals = TEMPLATE["Globals"]["Function"]
+    assert function_globals["Runtime"] == "python3.13"
+    assert function_globals["Architectures"] == ["arm64"]
+    assert function_globals["Tracing"] == "Active"
+    layer = RESOURCES["CommonLayer"]
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    makefile = (ROOT / "layers" / "common" / "Makefile").read_text(encoding="utf-8")
+    assert "build-CommonLayer:" in makefile
+    assert "PLATFORM := manylinux2014_aarch64" in makefile
+    assert "botocore" in makefile
+
+
+def test_idempotency_table_expires_items() -> None:
+    table = RESOURCES["IdempotencyTable"]["Properties"]
+    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+
+
+def test_schedule_always_sets_its_input() -> None:
+    schedule = STATE_MACHINE["Events"]["Scheduled"]["Properties"]
+    assert schedule["Input"]
+    assert "trigger" in json.dumps(schedule["Input"])
+
+
+@pytest.mark.parametrize(
+    ("rule", "sample"),
+    [("ImageCreated", "image-created.json"), ("ImageCreatedTrace", "image-created-cts.json")],
+)
+def test_trigger_rules_match_their_sample_event_only(rule: str, sample: str) -> None:
+    pattern = EventPattern.load(json.dumps(STATE_MACHINE["Events"][rule]["Properties"]["Pattern"]))
+    samples = {
+        path.name: json.loads(path.read_text(encoding="utf-8")) for path in (ROOT / "events").glob("*.json")
+    }
+    matching = {
+        name for name, event in samples.items() if "detail-type" in event and pattern.matches_event(event)
+    }
+    assert matching == {sample}
