@@ -86,6 +86,12 @@ class _Resolver:
         if function == "Fn::Sub":
             text = argument if isinstance(argument, str) else argument[0]
             return _SUB_VARIABLE.sub(lambda match: str(self.ref(match.group(1))), text)
+        if function == "Fn::Join":
+            delimiter, items = argument
+            values = self.value(items)
+            if isinstance(values, str):  # !Ref of a CommaDelimitedList parameter
+                values = values.split(",") if values else []
+            return str(delimiter).join(str(item) for item in values if item is not None)
         if function == "Fn::If":
             name, when_true, when_false = argument
             return self.value(when_true if self.condition(name) else when_false)

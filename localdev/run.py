@@ -10,6 +10,7 @@ is printed as JSON on stdout; the exit status is 0 only if the execution succeed
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import os
@@ -18,15 +19,18 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager, redirect_stdout, suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from localdev.deployment import LocalDeployment, local_deployment
 from localdev.routing import NoMatchingTriggerError, execution_input_for
 from localdev.stepfunctions import REGION, ExecutionResult, LocalWorkflow, load_handler
+
+if TYPE_CHECKING:
+    from localdev.emulator import Control, EmulatorConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"
@@ -55,6 +59,7 @@ class CloudTarget:
     on_wait: Callable[[float], object]
     secrets: tuple[str, ...]
     clock: Callable[[], datetime] | None = None  # the workflow's "now"; None is real time
+    control: Control | None = None  # the emulator's control (faults, counters); None for a real cloud
 
 
 class RunError(Exception):
@@ -190,13 +195,19 @@ def run_workflow(
     *,
     template: Path = TEMPLATE,
     overrides: Mapping[str, str] | None = None,
-    stream: TextIO = sys.stderr,
+    stream: TextIO | None = None,
     timeout: float = 120.0,
+    before_start: Callable[[LocalDeployment], object] | None = None,
 ) -> ExecutionResult:
-    """Route ``event`` as the template's triggers would and run one execution to its end."""
+    """Route ``event`` as the template's triggers would and run one execution to its end.
+
+    ``before_start`` runs once the (moto) AWS resources exist, just before the execution starts: a
+    test's chance to put the deployment into a given state (a stale or damaged token cache, say)."""
     from ims_export import runtime
     from ims_export.settings import Settings
 
+    # Looked up per call, not bound at import: a caller may have redirected sys.stderr since.
+    stream = stream or sys.stderr
     parameters = {**target.parameters, **(overrides or {})}
     deployment = local_deployment(template, parameters)
     route, execution_input = execution_input_for(event, template)
@@ -221,13 +232,30 @@ def run_workflow(
         topics=topics,
     ) as workflow:
         prepare_aws_resources(deployment, target.credentials)
+        if before_start is not None:
+            before_start(deployment)
         clients = runtime.build_clients(Settings.from_env())
         if target.clock is not None:
             clients = replace(clients, clock=target.clock)
         with runtime.use_clients(clients):
             arn = workflow.start_execution(execution_input)
             _say(stream, f"execution {arn}")
-            return follow_continuations(workflow, arn, stream, timeout)
+            result = follow_continuations(workflow, arn, stream, timeout)
+        _say(stream, token_cache_status(deployment))
+        return result
+
+
+def token_cache_status(deployment: LocalDeployment) -> str:
+    """Where the token cache is (the value itself is never shown)."""
+    import boto3
+
+    name = deployment.environment["TOKEN_PARAMETER"]
+    found = boto3.client("ssm").describe_parameters(
+        ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [name]}]
+    )["Parameters"]
+    if not found:
+        return f"token cache: {name} was not written"
+    return f"token cache: {name} in the local (moto) parameter store, version {found[0]['Version']}"
 
 
 def use_layer_on_path() -> None:
@@ -277,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides.setdefault("LogLevel", "DEBUG" if args.verbose else "WARNING")
     try:
         # Function logs go to stderr with the progress: stdout carries only the final JSON.
-        with redirect_stdout(sys.stderr):
+        with redirect_stdout(sys.stderr if args.verbose else MetricBlobFilter(sys.stderr)):
             if os.environ.get("OS_AUTH_URL"):
                 result = run_workflow(
                     event, real_cloud_target(os.environ), overrides=overrides, timeout=args.timeout
@@ -295,17 +323,43 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def result_summary(result: ExecutionResult) -> dict[str, Any]:
-    return {"status": result.status, "error": result.error, "cause": result.cause}
+    """A failed execution's error and cause; the cause is the published outcome, shown as JSON, not text."""
+    cause: Any = result.cause
+    with suppress(ValueError):
+        cause = json.loads(result.cause or "")
+    return {"status": result.status, "error": result.error, "cause": cause}
+
+
+class MetricBlobFilter(io.TextIOBase):
+    """Drops the CloudWatch EMF lines Powertools prints (its cold-start metric ignores
+    POWERTOOLS_METRICS_DISABLED) and passes everything else on to ``target``."""
+
+    def __init__(self, target: TextIO) -> None:
+        self._target = target
+        self._dropping = False
+
+    def write(self, text: str) -> int:
+        if text.startswith('{"_aws"'):
+            self._dropping = not text.endswith("\n")
+            return len(text)
+        if self._dropping and text == "\n":
+            self._dropping = False
+            return len(text)
+        self._dropping = False
+        return self._target.write(text)
+
+    def flush(self) -> None:
+        self._target.flush()
 
 
 @contextmanager
-def emulated_cloud() -> Iterator[CloudTarget]:
+def emulated_cloud(config: EmulatorConfig | None = None) -> Iterator[CloudTarget]:
     """The built-in emulator on a free loopback port, its clock advanced by the state machine's waits."""
     from localdev.emulator import Emulator, ManualClock
 
     # Start at the real time, so that timestamps read sensibly; every Wait then moves it forward.
     clock = ManualClock(start=time.time())
-    with Emulator(clock=clock) as emulator:
+    with Emulator(config, clock=clock) as emulator:
         config = emulator.config
         yield CloudTarget(
             description=f"built-in emulator at {emulator.base_url}",
@@ -322,6 +376,7 @@ def emulated_cloud() -> Iterator[CloudTarget]:
             on_wait=clock.advance,
             clock=lambda: datetime.fromtimestamp(clock.now(), UTC),
             secrets=(config.user_password,),
+            control=emulator.control,
         )
 
 

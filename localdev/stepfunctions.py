@@ -22,6 +22,9 @@ Usage::
         result = workflow.wait_for(workflow.start_execution({"image_id": "..."}))
 
 Each handler name becomes a Lambda function; ``${<name>Arn}`` in the definition is replaced by its ARN.
+Further state machines (``state_machines={"ExportStateMachine": (path, substitutions)}``) are created
+first, their ARNs offered as ``${<name>Arn}`` too: a parent's ``states:startExecution.sync:2`` tasks run
+them as child executions, which moto polls every ``SYNC_POLL_SECONDS`` instead of every half second.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ MOTO_CONFIG: Any = {
     "lambda": {"use_docker": True},
 }
 _PLACEHOLDER_PREFIX = "${"
+SYNC_POLL_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -210,6 +214,7 @@ class LocalWorkflow:
         topics: Sequence[str] = (),
         execution_timeout_seconds: int | None = None,
         name: str = "ims-export",
+        state_machines: Mapping[str, tuple[str | Path, Mapping[str, str]]] | None = None,
     ) -> None:
         self.definition_path = Path(definition_path)
         self.substitutions = dict(substitutions or {})
@@ -222,7 +227,10 @@ class LocalWorkflow:
         self.name = name
         self.waits: list[WaitRecord] = []
         self.invocations: list[Invocation] = []
-        self.state_machine_arn = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{name}"
+        self.state_machine_arn = self.machine_arn(name)
+        self.state_machines = {
+            machine: (Path(path), dict(values)) for machine, (path, values) in (state_machines or {}).items()
+        }
         self._collected_events: dict[str, list[Any]] = {bus: [] for bus in self.event_buses}
         self._collected_messages: dict[str, list[Any]] = {topic: [] for topic in self.topics}
         self._mock: Any = None
@@ -237,6 +245,10 @@ class LocalWorkflow:
     @staticmethod
     def function_arn(function: str) -> str:
         return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function}"
+
+    @staticmethod
+    def machine_arn(name: str) -> str:
+        return f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{name}"
 
     @staticmethod
     def topic_arn(topic: str) -> str:
@@ -288,6 +300,7 @@ class LocalWorkflow:
         from moto.awslambda.models import LambdaFunction
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
         from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+            state_task_service_callback,
             state_task_service_sfn,
         )
         from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
@@ -308,6 +321,7 @@ class LocalWorkflow:
         )
         self._replace(sfn_service, "_normalise_parameters", parameters)
         self._replace(sfn_service, "_normalise_response", response)
+        self._replace(state_task_service_callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", SYNC_POLL_SECONDS)
 
     def _replace(self, owner: Any, attribute: str, replacement: Any) -> None:
         if attribute in vars(owner):
@@ -344,14 +358,23 @@ class LocalWorkflow:
             )
         self._capture_buses()
         self._capture_topics()
-        substitutions = {f"{function}Arn": self.function_arn(function) for function in self.handlers}
-        substitutions.update(self.substitutions)
-        definition = substitute(self.definition_path.read_text(encoding="utf-8"), substitutions)
+        functions = {f"{function}Arn": self.function_arn(function) for function in self.handlers}
+        machines = {f"{machine}Arn": self.machine_arn(machine) for machine in self.state_machines}
+        for machine, (path, values) in self.state_machines.items():
+            self._create_state_machine(machine, path, {**functions, **values}, role_arn)
+        self._create_state_machine(
+            self.name, self.definition_path, {**functions, **machines, **self.substitutions}, role_arn
+        )
+
+    def _create_state_machine(
+        self, name: str, path: Path, substitutions: Mapping[str, str], role_arn: str
+    ) -> None:
+        definition = substitute(path.read_text(encoding="utf-8"), substitutions)
         if self.execution_timeout_seconds is not None:
             document = json.loads(definition)
             document["TimeoutSeconds"] = self.execution_timeout_seconds
             definition = json.dumps(document)
-        self.sfn.create_state_machine(name=self.name, definition=definition, roleArn=role_arn)
+        self.sfn.create_state_machine(name=name, definition=definition, roleArn=role_arn)
 
     def _capture_buses(self) -> None:
         import boto3
@@ -392,14 +415,13 @@ class LocalWorkflow:
 
     def _stop_running_executions(self) -> None:
         # Ends background executions before the patches go, so that none of them really sleeps.
-        if not any(
-            m["stateMachineArn"] == self.state_machine_arn
-            for m in self.sfn.list_state_machines()["stateMachines"]
-        ):
-            return
-        for execution in self.executions():
-            if execution["status"] == "RUNNING":
-                self.sfn.stop_execution(executionArn=execution["executionArn"])
+        created = {m["stateMachineArn"] for m in self.sfn.list_state_machines()["stateMachines"]}
+        for machine in (self.name, *self.state_machines):
+            if self.machine_arn(machine) not in created:
+                continue
+            for execution in self.executions(machine):
+                if execution["status"] == "RUNNING":
+                    self.sfn.stop_execution(executionArn=execution["executionArn"])
 
     # --- what the patches call -----------------------------------------------------------------
 
@@ -461,11 +483,16 @@ class LocalWorkflow:
                 return events
             arguments["nextToken"] = page["nextToken"]
 
-    def executions(self) -> list[dict[str, Any]]:
-        listed: list[dict[str, Any]] = self.sfn.list_executions(stateMachineArn=self.state_machine_arn)[
-            "executions"
-        ]
-        return listed
+    def executions(self, machine: str | None = None) -> list[dict[str, Any]]:
+        """The executions of this state machine, or of the further one named ``machine`` (all pages)."""
+        arguments: dict[str, Any] = {"stateMachineArn": self.machine_arn(machine or self.name)}
+        listed: list[dict[str, Any]] = []
+        while True:
+            page = self.sfn.list_executions(**arguments)
+            listed.extend(page["executions"])
+            if not page.get("nextToken"):
+                return listed
+            arguments["nextToken"] = page["nextToken"]
 
     def published_events(self, bus: str) -> list[Any]:
         """Every event put on ``bus`` so far (as EventBridge delivers them to a target)."""

@@ -1,10 +1,13 @@
 """Start step of the export state machine: normalize the trigger, check the image, start the export.
 
 Errors propagate: Step Functions sees the exception's class name as the error name (Retry/Catch).
+The SMN verifier (with its certificate cache) and the export guard live as long as the execution
+environment, so warm invocations reuse them.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -12,21 +15,52 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ims_export import runtime, workflow
+from ims_export.export_guard import ExportGuard, UnguardedExport, dynamodb_export_guard
+from ims_export.http import new_session
 from ims_export.parsing import parse_model
+from ims_export.settings import Settings
+from ims_export.smn import handle_smn_message, new_smn_verifier
+from ims_export.smn_certs import DEFAULT_CERT_URL_PATTERN
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
+# Built on first use from the settings they depend on; rebuilt only if those change (tests do that).
+_guards: dict[tuple[str | None, int], ExportGuard] = {}
+_smn_handlers: dict[tuple[tuple[str, ...], str | None], workflow.SmnHandler] = {}
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    start_input = parse_model(workflow.StartInput, event)
-    with runtime.counting_throttles(metrics):
-        clients = runtime.get_clients()
-        result = workflow.start(start_input, clients, now=clients.clock())
+
+def export_guard(settings: Settings) -> ExportGuard:
+    """The process-wide guard of the export call (none without an idempotency table)."""
+    key = (settings.idempotency_table, settings.export_idempotency_seconds)
+    if key not in _guards:
+        _guards[key] = (
+            dynamodb_export_guard(
+                settings.idempotency_table, expires_after_seconds=settings.export_idempotency_seconds
+            )
+            if settings.idempotency_table
+            else UnguardedExport()
+        )
+    return _guards[key]
+
+
+def smn_handler(settings: Settings) -> workflow.SmnHandler:
+    """The process-wide SMN handler: one verifier (and certificate cache) and one HTTPS session."""
+    key = (settings.smn_allowed_topic_urns, settings.smn_cert_url_pattern)
+    if key not in _smn_handlers:
+        session = new_session()
+        verifier = new_smn_verifier(
+            session,
+            allowed_cert_url_pattern=settings.smn_cert_url_pattern or DEFAULT_CERT_URL_PATTERN,
+            # An empty allow-list accepts no topic at all, never every topic.
+            allowed_topic_urns=frozenset(settings.smn_allowed_topic_urns),
+        )
+        _smn_handlers[key] = partial(handle_smn_message, verifier=verifier, session=session)
+    return _smn_handlers[key]
+
+
+def _log_result(start_input: workflow.StartInput, result: workflow.StartResult) -> None:
     if isinstance(result, workflow.WaitingForImage):
         logger.info(
             "image not ready yet",
@@ -35,6 +69,17 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                 "image_status": result.image_status,
                 "checks": result.checks,
             },
+        )
+    elif isinstance(result, workflow.NotificationHandled):
+        logger.info(
+            "SMN message handled without an export",
+            extra={"action": result.action, "topic_urn": result.topic_urn, "message_id": result.message_id},
+        )
+    elif isinstance(result, workflow.Duplicate):
+        metrics.add_metric(name="DuplicateTrigger", unit=MetricUnit.Count, value=1)
+        logger.info(
+            "duplicate trigger: the export was started by another execution",
+            extra={"job_id": result.job.job_id, "original_execution": result.original_execution},
         )
     elif start_input.kind() == "resume":
         logger.info("resuming export", extra={"job_id": result.job.job_id, "polls": result.job.polls})
@@ -48,4 +93,25 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                 "bucket_url": result.job.bucket_url,
             },
         )
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    start_input = parse_model(workflow.StartInput, event)
+    with runtime.counting_throttles(metrics):
+        clients = runtime.get_clients()
+        guard = export_guard(clients.settings)
+        register = getattr(guard, "register_lambda_context", None)
+        if register is not None:
+            register(context)  # a timeout then frees the in-progress record
+        result = workflow.start(
+            start_input,
+            clients,
+            now=clients.clock(),
+            guard=guard,
+            smn=smn_handler(clients.settings),
+        )
+    _log_result(start_input, result)
     return result.model_dump(mode="json")

@@ -77,6 +77,48 @@ def test_kms_is_only_reachable_through_ssm() -> None:
         assert "kms:ViaService" in statement["Condition"]["StringEquals"]
 
 
+def _strings(node: Any) -> list[str]:
+    """Every string inside ``node`` (the pieces of an Fn::Sub or Fn::If included)."""
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [text for value in node.values() for text in _strings(value)]
+    if isinstance(node, list):
+        return [text for value in node for text in _strings(value)]
+    return []
+
+
+def _kms_statements_by_condition(node: Any, condition: str | None = None) -> list[tuple[str | None, Any]]:
+    """(the Fn::If condition a KMS statement is granted under, if any; the statement)."""
+    found: list[tuple[str | None, Any]] = []
+    if isinstance(node, dict):
+        if "Effect" in node and any(str(a).startswith("kms:") for a in _as_list(node["Action"])):
+            return [(condition, node)]
+        if set(node) == {"Fn::If"}:
+            name, when_true, when_false = node["Fn::If"]
+            return _kms_statements_by_condition(when_true, name) + _kms_statements_by_condition(when_false)
+        for value in node.values():
+            found.extend(_kms_statements_by_condition(value, condition))
+    elif isinstance(node, list):
+        for value in node:
+            found.extend(_kms_statements_by_condition(value, condition))
+    return found
+
+
+def test_kms_is_granted_only_on_the_given_key() -> None:
+    granted = [
+        pair
+        for resource in RESOURCES.values()
+        for pair in _kms_statements_by_condition(resource.get("Properties", {}).get("Policies", []))
+    ]
+    assert len(granted) >= 3  # start, check and refresh functions at least
+    for condition, statement in granted:
+        # aws/ssm needs no IAM permission: without KmsKeyArn there is no KMS statement at all.
+        assert condition == "HasKmsKey"
+        assert not [text for text in _strings(statement["Resource"]) if "*" in text]
+        assert statement["Resource"] == {"Ref": "KmsKeyArn"}
+
+
 def test_only_the_start_and_refresh_functions_write_the_token() -> None:
     writers = {name for name, s in POLICY_STATEMENTS if "ssm:PutParameter" in _as_list(s["Action"])}
     assert writers == {"StartExportFunction", "RefreshTokenFunction"}

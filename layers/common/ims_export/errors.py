@@ -155,3 +155,10 @@ class SignatureVerificationError(InvalidRequestError):
 
 class SubscriptionConfirmationError(ImsExportError):
     """SMN refused to confirm an HTTP(S) subscription (for example an expired confirmation link)."""
+
+
+# --- duplicate protection -----------------------------------------------------------------------
+
+
+class IdempotencyStoreError(TransientError):
+    """The idempotency table could not be read or written before the export was started."""

@@ -128,8 +128,9 @@ def _error_details(response: requests.Response, secrets: tuple[str, ...]) -> tup
         error = body.get("error")
         if isinstance(error, dict):
             code, message = error.get("code"), error.get("message") or error.get("title")
-        else:
-            code, message = body.get("error_code"), body.get("error_msg")
+        # Some answers carry both shapes: the nested "code" is then the HTTP status, "error_code" IAM's.
+        code = body.get("error_code") or code
+        message = message or body.get("error_msg")
     text = _redact(str(message or response.reason or "no message"), secrets)[:MAX_MESSAGE_LENGTH]
     return (str(code) if code is not None else None), text
 

@@ -7,11 +7,12 @@ No credential is ever an environment variable of a deployed function: the functi
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ims_export.errors import ConfigurationError
 from ims_export.export_request import FileFormat
@@ -61,6 +62,31 @@ class Settings(BaseModel):
     export_object_pattern: str = "exports/{image_name}-{image_id}-{date}.{format}"
     poll_min_seconds: int = Field(default=15, ge=1, le=3600)
     poll_max_seconds: int = Field(default=600, ge=1, le=86400)
+    # How long a started export is remembered, so that a duplicate trigger gets the same job.
+    export_idempotency_seconds: int = Field(default=7200, ge=60, le=7 * 86400)
+    # SMN topics whose messages the start step accepts; empty accepts none (anyone can subscribe
+    # the endpoint to a topic of their own, and SMN signs their messages too).
+    smn_allowed_topic_urns: tuple[str, ...] = ()
+    # Full-match pattern of allowed SMN signing certificate URLs; empty keeps the built-in one.
+    smn_cert_url_pattern: str | None = None
+
+    @field_validator("smn_allowed_topic_urns", mode="before")
+    @classmethod
+    def _split_topic_urns(cls, value: Any) -> Any:
+        # The environment gives a comma-separated list.
+        if isinstance(value, str):
+            return tuple(urn.strip() for urn in value.split(",") if urn.strip())
+        return value
+
+    @field_validator("smn_cert_url_pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                re.compile(value)
+            except re.error:
+                raise ValueError("SMN_CERT_URL_PATTERN is not a regular expression") from None
+        return value or None
 
     @model_validator(mode="after")
     def _derive(self) -> Settings:
@@ -107,4 +133,7 @@ ENV_NAMES: dict[str, str] = {
     "export_object_pattern": "EXPORT_OBJECT_PATTERN",
     "poll_min_seconds": "POLL_MIN_SECONDS",
     "poll_max_seconds": "POLL_MAX_SECONDS",
+    "export_idempotency_seconds": "EXPORT_IDEMPOTENCY_SECONDS",
+    "smn_allowed_topic_urns": "SMN_ALLOWED_TOPIC_URNS",
+    "smn_cert_url_pattern": "SMN_CERT_URL_PATTERN",
 }

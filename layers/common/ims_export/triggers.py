@@ -15,7 +15,7 @@ before any call to IMS; messages name fields, never the (possibly huge or secret
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, model_validator
@@ -28,7 +28,9 @@ from ims_export.parsing import parse_model
 from ims_export.settings import Settings
 
 SCHEDULED_EVENT_DETAIL_TYPE = "Scheduled Event"
-TriggerKind = Literal["manual", "schedule", "scheduled_event", "image_created_event", "cts_event"]
+TriggerKind = Literal[
+    "manual", "schedule", "scheduled_event", "image_created_event", "cts_event", "smn_notification"
+]
 
 
 class ImageChoice(BaseModel):
@@ -65,6 +67,8 @@ class _EventBridgeEnvelope(BaseModel):
     detail_type: str = Field(alias="detail-type")
     source: str
     id: str | None = None
+    # When the event happened: the same for every delivery of it (see ExportOrder.requested_at).
+    time: datetime | None = None
 
 
 class ImageCreatedEvent(_EventBridgeEnvelope):
@@ -136,21 +140,52 @@ class ExportOrder(BaseModel):
     bucket_url: str | None = None
     file_format: FileFormat | None = None
     is_quick_export: bool = False
+    # The trigger's own time, when it has one. Default object names are rendered at this time, so a
+    # duplicate delivery names the same object -- and is recognised as the same export.
+    requested_at: datetime | None = None
+
+
+def _parsed_time(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None  # an unsubstituted placeholder, say: then the time of the start step counts
 
 
 def _order_from(trigger: BaseModel) -> ExportOrder:
     if isinstance(trigger, CtsTraceEvent):
-        return ExportOrder(trigger="cts_event", image_id=image_id_from_trace(trigger.trace) or "")
-    if isinstance(trigger, ManualInput | ScheduleInput):
+        return parse_model(
+            ExportOrder,
+            {
+                "trigger": "cts_event",
+                "image_id": image_id_from_trace(trigger.trace) or "",
+                "requested_at": trigger.time,
+            },
+        )
+    requested_at: datetime | None = None
+    if isinstance(trigger, ManualInput):
         choice: ImageChoice = trigger
-        kind: TriggerKind = "manual" if isinstance(trigger, ManualInput) else "schedule"
+        kind: TriggerKind = "manual"
+    elif isinstance(trigger, ScheduleInput):
+        choice, kind, requested_at = trigger, "schedule", _parsed_time(trigger.scheduled_time)
     elif isinstance(trigger, ScheduledEvent):
-        choice, kind = trigger.detail, "scheduled_event"
+        choice, kind, requested_at = trigger.detail, "scheduled_event", trigger.time
     elif isinstance(trigger, ImageCreatedEvent):
-        choice, kind = trigger.detail, "image_created_event"
+        choice, kind, requested_at = trigger.detail, "image_created_event", trigger.time
     else:  # pragma: no cover - the union above is exhaustive
         raise InvalidRequestError("unsupported trigger")
-    return ExportOrder(trigger=kind, **choice.model_dump(include=set(ImageChoice.model_fields)))
+    return ExportOrder(
+        trigger=kind,
+        requested_at=requested_at,
+        **choice.model_dump(include=set(ImageChoice.model_fields)),
+    )
+
+
+def smn_order(image_id: str, settings: Settings) -> ExportOrder:
+    """The order for an image an authenticated SMN createImage notification names."""
+    return check_order(
+        parse_model(ExportOrder, {"trigger": "smn_notification", "image_id": image_id}), settings
+    )
 
 
 def check_order(order: ExportOrder, settings: Settings) -> ExportOrder:
@@ -181,10 +216,17 @@ def normalize_event(event: Any, settings: Settings) -> ExportOrder:
     return check_order(_order_from(trigger), settings)
 
 
+def _in_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC) if moment.tzinfo else moment
+
+
 def build_export_request(
     order: ExportOrder, *, image_name: str, settings: Settings, now: datetime
 ) -> ExportRequest:
-    """The request to send: the order's explicit choices, else the configured defaults."""
+    """The request to send: the order's explicit choices, else the configured defaults.
+
+    A default object name is rendered at the order's own time if it has one, else at ``now``.
+    """
     file_format = None if order.is_quick_export else (order.file_format or settings.export_file_format)
     bucket_url = order.bucket_url
     if bucket_url is None:
@@ -194,7 +236,7 @@ def build_export_request(
             image_name=image_name,
             image_id=order.image_id,
             extension=extension,
-            now=now,
+            now=_in_utc(order.requested_at or now),
         )
         bucket_url = f"{settings.export_bucket}:{object_name}"
     return parse_model(

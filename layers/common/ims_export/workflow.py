@@ -4,7 +4,10 @@ The state machine (``statemachine/export.asl.json``) decides *when*; these funct
 
 - ``start``: normalize the trigger, check the image, start the export -- or report that the image is
   still being created (the state machine waits and calls ``start`` again), or resume a job handed over
-  by a previous execution (continue-as-new).
+  by a previous execution (continue-as-new). The export call runs under an ``ExportGuard``: a
+  duplicate trigger ends as ``Duplicate`` naming the first job, a retried start step of the same
+  execution polls that job. An authenticated SMN message either names the image to export or is
+  handled on its own (``NotificationHandled``: a subscription confirmed, an unrelated trace ignored).
 - ``check``: query the job once and say whether it ended, timed out, must continue in a new execution,
   and how long to wait before the next query.
 - ``refresh_token``: refresh the cached IAM token ahead of time.
@@ -14,12 +17,13 @@ No payload ever holds a token or a credential: only ids, names, sizes, times and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ims_export.errors import ImageNotFoundError, ImageNotReadyError, ImsRequestError
+from ims_export.errors import ImageNotFoundError, ImageNotReadyError, ImsRequestError, InvalidRequestError
 from ims_export.export_request import ExportRequest
 from ims_export.exportability import check_exportable, parent_image_id_to_check
 from ims_export.images import Image
@@ -27,10 +31,18 @@ from ims_export.jobs import Job, JobStatus
 from ims_export.parsing import parse_model
 from ims_export.polling import choose_next_wait
 from ims_export.runtime import Clients
-from ims_export.triggers import ExportOrder, build_export_request, check_order, normalize_event
+from ims_export.triggers import ExportOrder, build_export_request, check_order, normalize_event, smn_order
 
 if TYPE_CHECKING:
+    # Off the cold path of the check step: the idempotency store and the SMN verifier (cryptography)
+    # are imported by the start step only, where they are used.
+    from ims_export.export_guard import ExportGuard
+    from ims_export.smn import SmnOutcome
     from ims_export.token_cache import RefreshReport
+
+# Parses, verifies and acts on a raw SMN body (``ims_export.smn.handle_smn_message`` with the
+# verifier and session bound); raises before any side effect when the message is not authentic.
+SmnHandler = Callable[[Any], "SmnOutcome"]
 
 DEFAULT_EXECUTION_TIMEOUT_SECONDS = 48 * 3600
 # About 9 history events per poll: 2,000 polls stay well below the 25,000-event limit.
@@ -99,6 +111,31 @@ class WaitingForImage(BaseModel):
     execution_started_at: datetime
 
 
+class Duplicate(BaseModel):
+    """Another execution started this very export already: this one ends without polling it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    phase: Literal["duplicate"] = "duplicate"
+    job: JobState
+    original_execution: str | None = None
+
+
+class NotificationHandled(BaseModel):
+    """An SMN message that asks for no export: a confirmed subscription, or an ignored message."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    phase: Literal["notification_handled"] = "notification_handled"
+    action: Literal["subscription_confirmed", "ignored"]
+    topic_urn: str
+    message_id: str
+    detail: str = ""
+
+
+StartResult = Exporting | WaitingForImage | Duplicate | NotificationHandled
+
+
 class ResumeInput(BaseModel):
     """The input of an execution started by a previous one to continue polling (continue-as-new)."""
 
@@ -113,16 +150,23 @@ def _start_event_kind(value: Any) -> str:
             return "waiting_for_image"
         if "resume" in value:
             return "resume"
+    from ims_export.smn import looks_like_smn_message  # noqa: PLC0415 - see the TYPE_CHECKING note
+
+    if looks_like_smn_message(value):
+        return "smn"
     return "trigger"
 
 
 class StartInput(BaseModel):
-    """What the start step receives: the execution input (or its own earlier answer) and the limits."""
+    """What the start step receives: the execution input (or its own earlier answer), the limits and
+    the execution it runs in (which tells a retried step from a duplicate trigger)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     event: Any
     limits: Limits = Limits()
+    execution_id: str | None = Field(default=None, max_length=2048)
+    execution_started_at: datetime | None = None
 
     def kind(self) -> str:
         return _start_event_kind(self.event)
@@ -168,12 +212,16 @@ def _start_order(
     *,
     checks_so_far: int,
     first_started_at: datetime,
-    limits: Limits,
+    start_input: StartInput,
     clients: Clients,
+    guard: ExportGuard,
     now: datetime,
-) -> Exporting | WaitingForImage:
+) -> Exporting | WaitingForImage | Duplicate:
+    limits = start_input.limits
     image = clients.ims.get_image(order.image_id)
-    request = build_export_request(order, image_name=image.name, settings=clients.settings, now=now)
+    # A retried step renders the same default object name as its first attempt did.
+    named_at = start_input.execution_started_at or now
+    request = build_export_request(order, image_name=image.name, settings=clients.settings, now=named_at)
     try:
         check_exportable(
             image, request, project_id=clients.project_id(), parent=_fetch_parent(clients, image)
@@ -189,18 +237,54 @@ def _start_order(
             wait_seconds=clients.settings.poll_min_seconds,
             execution_started_at=first_started_at,
         )
-    job_id = clients.ims.export_image(request)
     # The deadline counts from the execution's start: waiting for the image uses up the same budget.
     deadline = first_started_at + timedelta(seconds=limits.execution_timeout_seconds)
-    return Exporting(
-        job=_job_state(
+
+    def export() -> dict[str, Any]:
+        job_id = clients.ims.export_image(request)
+        job = _job_state(
             request, image, job_id, started_at=now, deadline=deadline, limits=limits, clients=clients
         )
+        return job.model_dump(mode="json")
+
+    execution = start_input.execution_id
+    guarded = guard.run(request, execution=execution, start=export)
+    job = JobState.model_validate(guarded.record)
+    if guarded.replayed and (execution is None or guarded.execution != execution):
+        return Duplicate(job=job, original_execution=guarded.execution)
+    return Exporting(job=job)
+
+
+def _smn_order(
+    start_input: StartInput, smn: SmnHandler | None, clients: Clients
+) -> ExportOrder | NotificationHandled:
+    if smn is None:
+        raise InvalidRequestError("SMN messages are not accepted here", code="SmnNotConfigured")
+    outcome = smn(start_input.event)
+    if outcome.action == "image_created" and outcome.image_id is not None:
+        return smn_order(outcome.image_id, clients.settings)
+    action: Literal["subscription_confirmed", "ignored"] = (
+        "subscription_confirmed" if outcome.action == "subscription_confirmed" else "ignored"
+    )
+    return NotificationHandled(
+        action=action, topic_urn=outcome.topic_urn, message_id=outcome.message_id, detail=outcome.detail
     )
 
 
-def start(start_input: StartInput, clients: Clients, *, now: datetime) -> Exporting | WaitingForImage:
-    """The start step. InvalidRequestError (before any IMS call) for an event it cannot understand."""
+def start(
+    start_input: StartInput,
+    clients: Clients,
+    *,
+    now: datetime,
+    guard: ExportGuard | None = None,
+    smn: SmnHandler | None = None,
+) -> StartResult:
+    """The start step. InvalidRequestError (before any IAM or IMS call) for an event it cannot
+    understand; ``guard`` keeps duplicates from starting a second export; ``smn`` handles SMN bodies."""
+    if guard is None:
+        from ims_export.export_guard import UnguardedExport  # noqa: PLC0415 - see the TYPE_CHECKING note
+
+        guard = UnguardedExport()
     kind = start_input.kind()
     if kind == "resume":
         job = parse_model(ResumeInput, start_input.event).resume
@@ -214,13 +298,26 @@ def start(start_input: StartInput, clients: Clients, *, now: datetime) -> Export
             check_order(waiting.order, clients.settings),
             checks_so_far=waiting.checks,
             first_started_at=waiting.execution_started_at,
-            limits=start_input.limits,
+            start_input=start_input,
             clients=clients,
+            guard=guard,
             now=now,
         )
-    order = normalize_event(start_input.event, clients.settings)
+    if kind == "smn":
+        handled = _smn_order(start_input, smn, clients)
+        if isinstance(handled, NotificationHandled):
+            return handled
+        order = handled
+    else:
+        order = normalize_event(start_input.event, clients.settings)
     return _start_order(
-        order, checks_so_far=0, first_started_at=now, limits=start_input.limits, clients=clients, now=now
+        order,
+        checks_so_far=0,
+        first_started_at=now,
+        start_input=start_input,
+        clients=clients,
+        guard=guard,
+        now=now,
     )
 
 

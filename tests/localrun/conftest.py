@@ -1,0 +1,118 @@
+"""Fixtures of the local-runner tests: the runner's CLI run in process against the built-in emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from localdev import run
+from localdev.emulator import Control
+from localdev.emulator import iam as emulator_iam
+from localdev.emulator import tokens as emulator_tokens
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = sorted((ROOT / "events").glob("*.json"))
+# Variables the runner reads; a developer's shell must not change what the tests see.
+RUNNER_VARIABLES = ("OS_AUTH_URL", *run.PARAMETER_VARIABLES)
+
+
+@dataclass
+class LocalRun:
+    """One ``python -m localdev.run`` in this process: exit code, both streams, the emulator seen."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    control: Control | None
+    secrets: list[str] = field(default_factory=list)
+
+    @property
+    def output(self) -> Any:
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def restored_environ() -> Iterator[None]:
+    """The runner sets AWS and function variables process-wide (as a Lambda runtime would): undo that."""
+    saved = dict(os.environ)
+    saved_path = list(sys.path)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        sys.path[:] = saved_path
+
+
+@pytest.fixture
+def local_run(
+    restored_environ: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., LocalRun]:
+    """``local_run(event_file, prepare=None, **environment)`` runs ``main`` with ``environment`` set
+    (``prepare(control)`` first sets up the emulator) and returns what it printed and did."""
+    for name in RUNNER_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    seen: dict[str, Any] = {}
+    issued_tokens: list[str] = []
+    original_cloud = run.emulated_cloud
+    original_token = emulator_tokens.pki_token  # what the IAM emulator issues tokens with
+
+    @contextmanager
+    def observed_cloud(*args: Any, **kwargs: Any) -> Iterator[run.CloudTarget]:
+        with original_cloud(*args, **kwargs) as target:
+            seen["target"] = target
+            if seen.get("prepare") and target.control is not None:
+                seen["prepare"](target.control)
+            yield target
+
+    def recorded_token(*args: Any, **kwargs: Any) -> str:
+        token = original_token(*args, **kwargs)
+        issued_tokens.append(token)
+        return token
+
+    monkeypatch.setattr(run, "emulated_cloud", observed_cloud)
+    monkeypatch.setattr(emulator_iam, "pki_token", recorded_token)
+
+    def run_event(
+        event_file: str | Path, prepare: Callable[[Control], object] | None = None, **environment: str
+    ) -> LocalRun:
+        seen["prepare"] = prepare
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        capsys.readouterr()
+        exit_code = run.main(["--event", str(event_file)])
+        captured = capsys.readouterr()
+        target: run.CloudTarget | None = seen.get("target")
+        secrets = [*issued_tokens, *(target.secrets if target else ())]
+        return LocalRun(exit_code, captured.out, captured.err, target.control if target else None, secrets)
+
+    return run_event
+
+
+@pytest.fixture
+def event_file(tmp_path: Path) -> Callable[[Any], Path]:
+    """Write an event document to a file and return its path."""
+
+    def write(document: Any) -> Path:
+        path = tmp_path / "event.json"
+        path.write_text(json.dumps(document), encoding="utf-8")
+        return path
+
+    return write
+
+
+def assert_no_secrets(result: LocalRun) -> None:
+    assert result.secrets, "the run issued no token and knew no password: nothing was checked"
+    for secret in result.secrets:
+        assert secret not in result.stdout
+        assert secret not in result.stderr
+        # A prefix catches a token printed truncated.
+        assert secret[:40] not in result.stdout + result.stderr

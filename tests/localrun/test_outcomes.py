@@ -1,0 +1,112 @@
+"""The runner's exit status and output for events that cannot export, and the environment it honours."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from localdev.emulator import seed
+from tests.localrun.conftest import LocalRun, assert_no_secrets
+
+pytestmark = pytest.mark.slow
+
+
+def test_event_no_rule_matches_exits_2_without_starting(
+    local_run: Callable[..., LocalRun], event_file: Callable[[Any], Path]
+) -> None:
+    event = {"source": "aws.ec2", "detail-type": "EC2 Instance State-change Notification", "detail": {}}
+
+    result = local_run(event_file(event))
+
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "no EventBridgeRule of the state machine matches this event" in result.stderr
+    assert "'aws.ec2'" in result.stderr
+    assert "execution arn:" not in result.stderr
+
+
+def test_unreadable_event_file_exits_2(local_run: Callable[..., LocalRun], tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json", encoding="utf-8")
+
+    result = local_run(broken)
+
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert f"cannot read event file {broken}" in result.stderr
+
+
+def test_invalid_event_exits_1_with_invalid_request(
+    local_run: Callable[..., LocalRun], event_file: Callable[[Any], Path]
+) -> None:
+    result = local_run(event_file({"image_id": "not-an-image-id"}))
+
+    assert result.exit_code == 1
+    output = result.output
+    assert output["status"] == "FAILED"
+    assert output["error"] == "InvalidRequestError"
+    assert output["cause"]["detail_type"] == "Image Export Failed"  # the outcome, as JSON
+    assert "image_id" in output["cause"]["cause"]
+    assert "  -> InvalidRequest" in result.stderr.splitlines()
+    assert result.control is not None
+    assert result.control.export_jobs() == 0
+
+
+def test_non_exportable_image_exits_1_with_image_not_exportable(
+    local_run: Callable[..., LocalRun], event_file: Callable[[Any], Path]
+) -> None:
+    result = local_run(event_file({"image_id": seed.ISO}))
+
+    assert result.exit_code == 1
+    output = result.output
+    assert output["error"] == "ImageNotExportableError"
+    assert "IMG.0071" in output["cause"]["cause"]
+    assert "  -> ImageNotExportable" in result.stderr.splitlines()
+    assert result.control is not None
+    assert result.control.export_jobs() == 0
+    assert_no_secrets(result)
+
+
+def test_export_defaults_come_from_the_environment(
+    local_run: Callable[..., LocalRun], event_file: Callable[[Any], Path]
+) -> None:
+    bucket = "team-exports"
+
+    result = local_run(
+        event_file({"image_id": seed.DEBIAN_SMALL}),
+        EXPORT_BUCKET=bucket,
+        EXPORT_FILE_FORMAT="vmdk",
+        EXPORT_OBJECT_PATTERN="nightly/{image_name}.{format}",
+        prepare=lambda control: control.register_bucket(bucket),
+    )
+
+    assert result.exit_code == 0, result.stdout
+    output = result.output
+    assert output["bucket_url"] == f"{bucket}:nightly/debian-12-web.vmdk"
+    assert output["file_format"] == "vmdk"
+    assert result.control is not None
+    assert result.control.bucket_objects(bucket) == ["nightly/debian-12-web.vmdk"]
+    (job,) = result.control.jobs()
+    assert (job["bucket"], job["object_name"]) == (bucket, "nightly/debian-12-web.vmdk")
+
+
+def test_poll_bounds_come_from_the_environment(
+    local_run: Callable[..., LocalRun], event_file: Callable[[Any], Path]
+) -> None:
+    # With the defaults (15-600 s) this export is polled after 15 s, then after about 35 s.
+    result = local_run(
+        event_file({"image_id": seed.DEBIAN_SMALL}), POLL_MIN_SECONDS="20", POLL_MAX_SECONDS="25"
+    )
+
+    assert result.exit_code == 0, result.stdout
+    waits = [
+        int(line.rsplit("next poll in ", 1)[1].split()[0])
+        for line in result.stderr.splitlines()
+        if "next poll in" in line
+    ]
+    running_waits = waits[:-1]  # the last line is the finished job (next poll 0)
+    assert running_waits
+    assert all(20 <= wait <= 25 for wait in running_waits), waits

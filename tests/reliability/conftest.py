@@ -1,0 +1,114 @@
+"""Fixtures of the reliability tests: the idempotency table in moto, counting fakes, the real handler."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from ims_export import runtime
+from ims_export.settings import Settings
+from ims_export.token_cache import RefreshReport
+from ims_export.tokens import IssuedToken
+from localdev.stepfunctions import LocalWorkflow, load_function_module, load_handler
+from tests.workflow.conftest import BUS, DEFINITION, FUNCTIONS, TOPIC
+from tests.workflow.fakes import FakeIms, FakeTokens, make_clients, make_image, make_settings
+
+TABLE = "ims-export-idempotency"
+
+
+class CountingTokens(FakeTokens):
+    """FakeTokens that counts every use: any use stands for a call to IAM."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.uses = 0
+
+    def current(self) -> IssuedToken:
+        self.uses += 1
+        return super().current()
+
+    def refresh_if_needed(self, margin_seconds: float) -> RefreshReport:
+        self.uses += 1
+        return super().refresh_if_needed(margin_seconds)
+
+
+def create_idempotency_table(name: str = TABLE) -> None:
+    """The table as template.yaml declares it (partition key ``id``)."""
+    boto3.client("dynamodb").create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def stored_items(name: str = TABLE) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = boto3.client("dynamodb").scan(TableName=name)["Items"]
+    return items
+
+
+@pytest.fixture
+def start_app() -> Iterator[Any]:
+    """The real start function's module; its process-wide guard and SMN handler are reset around a test
+    (they hold AWS clients and verifiers bound to one test's moto and keys)."""
+    module = load_function_module(FUNCTIONS["StartExportFunction"])
+    module._guards.clear()
+    module._smn_handlers.clear()
+    yield module
+    module._guards.clear()
+    module._smn_handlers.clear()
+
+
+@pytest.fixture
+def counting_ims() -> FakeIms:
+    ims = FakeIms(tokens=CountingTokens())
+    ims.add_image(make_image())
+    return ims
+
+
+def guarded_settings(**overrides: Any) -> Settings:
+    return make_settings(idempotency_table=TABLE, **overrides)
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[None]:
+    with mock_aws():
+        create_idempotency_table()
+        yield
+
+
+@pytest.fixture
+def guarded_clients(counting_ims: FakeIms) -> Iterator[runtime.Clients]:
+    """Clients whose settings name the idempotency table (the handler then guards the export)."""
+    bundle = make_clients(counting_ims, guarded_settings())
+    with runtime.use_clients(bundle):
+        yield bundle
+
+
+def local_workflow(**options: Any) -> LocalWorkflow:
+    """The real definition and handlers, as tests/workflow runs them."""
+    substitutions = {
+        "EventBusName": BUS,
+        "NotificationTopicArn": LocalWorkflow.topic_arn(TOPIC),
+        "ExecutionTimeoutSeconds": "172800",
+        "MaxPollsPerExecution": "2000",
+        "MaxImageChecks": "10",
+    }
+    handlers = {name: load_handler(path) for name, path in FUNCTIONS.items()}
+    handlers.update(options.pop("handlers", {}))
+    return LocalWorkflow(
+        DEFINITION, substitutions, handlers=handlers, event_buses=[BUS], topics=[TOPIC], **options
+    )
+
+
+@pytest.fixture
+def guarded_workflow(guarded_clients: runtime.Clients, start_app: Any) -> Iterator[LocalWorkflow]:
+    """The state machine on moto, with the idempotency table the start function guards exports with."""
+    del guarded_clients, start_app  # active for the duration: the handlers use them
+    with local_workflow() as workflow:
+        create_idempotency_table()
+        yield workflow

@@ -1,0 +1,282 @@
+"""Duplicate deliveries and retried start steps never start a second export."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from moto import mock_aws
+
+from ims_export import workflow
+from ims_export.errors import (
+    ExportAlreadyRunningError,
+    IdempotencyStoreError,
+    ObjectAlreadyExistsError,
+    UpstreamUnavailableError,
+)
+from ims_export.export_guard import IdempotentExportGuard, dynamodb_export_guard
+from localdev.stepfunctions import ExecutionResult, LocalWorkflow, load_handler
+from tests.reliability.conftest import (
+    TABLE,
+    create_idempotency_table,
+    guarded_settings,
+    local_workflow,
+    stored_items,
+)
+from tests.workflow.conftest import BUS, FUNCTIONS
+from tests.workflow.fakes import BUCKET, IMAGE_ID, JOB_ID, SECRET_TOKEN, FakeIms, make_clients
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+MANUAL = {"image_id": IMAGE_ID, "bucket_url": f"{BUCKET}:exports/web.qcow2", "file_format": "qcow2"}
+# As EventBridge delivers it: a second delivery is the very same event.
+IMAGE_CREATED = {
+    "version": "0",
+    "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+    "detail-type": "Image Created",
+    "source": "ims-export.images",
+    "account": "123456789012",
+    "time": "2026-11-26T23:59:58Z",
+    "region": "eu-central-1",
+    "resources": [],
+    "detail": {"image_id": IMAGE_ID},
+}
+
+
+def start_input(event: Any, execution: str | None) -> workflow.StartInput:
+    return workflow.StartInput(event=event, execution_id=execution)
+
+
+def guard() -> IdempotentExportGuard:
+    return dynamodb_export_guard(TABLE, expires_after_seconds=3600)
+
+
+# --- the guard on DynamoDB (moto) -----------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("dynamodb")
+def test_a_duplicate_trigger_gets_the_first_job_and_no_second_export(counting_ims: FakeIms) -> None:
+    clients = make_clients(counting_ims, guarded_settings())
+    shared = guard()
+    first = workflow.start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
+    second = workflow.start(start_input(MANUAL, "execution-2"), clients, now=NOW, guard=shared)
+
+    assert isinstance(first, workflow.Exporting)
+    assert isinstance(second, workflow.Duplicate)
+    assert second.job == first.job
+    assert second.original_execution == "execution-1"
+    assert len(counting_ims.calls_to("export_image")) == 1
+
+
+@pytest.mark.usefixtures("dynamodb")
+def test_a_retried_step_of_the_same_execution_polls_the_same_job(counting_ims: FakeIms) -> None:
+    clients = make_clients(counting_ims, guarded_settings())
+    first = workflow.start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=guard())
+    # A new process (another Lambda instance) retries the step: only the table remembers.
+    retried = workflow.start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=guard())
+
+    assert isinstance(first, workflow.Exporting)
+    assert isinstance(retried, workflow.Exporting)
+    assert retried.job == first.job
+    assert len(counting_ims.calls_to("export_image")) == 1
+
+
+@pytest.mark.usefixtures("dynamodb")
+def test_a_replay_without_an_execution_id_is_a_duplicate(counting_ims: FakeIms) -> None:
+    clients = make_clients(counting_ims, guarded_settings())
+    workflow.start(start_input(MANUAL, None), clients, now=NOW, guard=guard())
+    replayed = workflow.start(start_input(MANUAL, None), clients, now=NOW, guard=guard())
+
+    assert isinstance(replayed, workflow.Duplicate)  # never two pollers of one job
+    assert len(counting_ims.calls_to("export_image")) == 1
+
+
+@pytest.mark.usefixtures("dynamodb")
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"bucket_url": f"{BUCKET}:exports/other.qcow2"},
+        {"file_format": "vmdk"},
+        {"file_format": None, "is_quick_export": True},
+    ],
+)
+def test_another_destination_or_format_is_another_export(
+    counting_ims: FakeIms, change: dict[str, Any]
+) -> None:
+    clients = make_clients(counting_ims, guarded_settings())
+    shared = guard()
+    workflow.start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
+    other = workflow.start(start_input({**MANUAL, **change}, "execution-2"), clients, now=NOW, guard=shared)
+
+    assert isinstance(other, workflow.Exporting)
+    assert len(counting_ims.calls_to("export_image")) == 2
+
+
+@pytest.mark.usefixtures("dynamodb")
+def test_duplicate_events_name_the_same_default_object_across_midnight(counting_ims: FakeIms) -> None:
+    clients = make_clients(counting_ims, guarded_settings())
+    shared = guard()
+    before = workflow.start(start_input(IMAGE_CREATED, "execution-1"), clients, now=NOW, guard=shared)
+    after = workflow.start(
+        start_input(IMAGE_CREATED, "execution-2"), clients, now=datetime(2026, 11, 27, 0, 0, 3), guard=shared
+    )
+
+    assert isinstance(before, workflow.Exporting)
+    assert "20261126" in before.job.bucket_url  # rendered at the event's time, not the step's
+    assert isinstance(after, workflow.Duplicate)
+    assert len(counting_ims.calls_to("export_image")) == 1
+
+
+@pytest.mark.usefixtures("dynamodb")
+def test_a_refused_export_frees_its_key(counting_ims: FakeIms) -> None:
+    clients = make_clients(counting_ims, guarded_settings())
+    shared = guard()
+    counting_ims.fail_next("export_image", UpstreamUnavailableError("IMS answered 503", status=503))
+    with pytest.raises(UpstreamUnavailableError):
+        workflow.start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
+    again = workflow.start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
+
+    assert isinstance(again, workflow.Exporting)
+    assert len(counting_ims.calls_to("export_image")) == 2
+    assert stored_items()  # the successful start is remembered
+
+
+@pytest.mark.usefixtures("dynamodb")
+def test_a_start_still_in_progress_elsewhere_is_retryable(counting_ims: FakeIms) -> None:
+    clients = make_clients(counting_ims, guarded_settings())
+    shared = guard()
+    seen: list[BaseException] = []
+    original_export = counting_ims.export_image
+
+    def export_while_another_starts(request: Any) -> str:
+        try:  # the duplicate arrives while the first call is still waiting for IMS
+            workflow.start(start_input(MANUAL, "execution-2"), clients, now=NOW, guard=shared)
+        except IdempotencyAlreadyInProgressError as error:
+            seen.append(error)
+        return original_export(request)
+
+    counting_ims.export_image = export_while_another_starts  # type: ignore[method-assign]
+    first = workflow.start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
+
+    assert isinstance(first, workflow.Exporting)
+    assert len(seen) == 1
+    assert len(counting_ims.calls_to("export_image")) == 1
+
+
+@pytest.mark.usefixtures("dynamodb")
+def test_the_record_holds_ids_and_never_a_token(counting_ims: FakeIms) -> None:
+    clients = make_clients(counting_ims, guarded_settings())
+    workflow.start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=guard())
+
+    [item] = stored_items()
+    assert item["id"]["S"].startswith("ims-export-start#")
+    assert JOB_ID in json.dumps(item)
+    assert SECRET_TOKEN not in json.dumps(item)
+
+
+def test_an_unavailable_table_is_a_named_transient_error(counting_ims: FakeIms) -> None:
+    clients = make_clients(counting_ims, guarded_settings())
+    with mock_aws(), pytest.raises(IdempotencyStoreError) as raised:  # no table: every write fails
+        workflow.start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=guard())
+
+    assert raised.value.retryable
+    assert counting_ims.calls_to("export_image") == []
+
+
+# --- through the state machine -------------------------------------------------------------------
+
+
+def run(workflow_: LocalWorkflow, event: Any) -> ExecutionResult:
+    return workflow_.wait_for(workflow_.start_execution(event))
+
+
+def entered_states(workflow_: LocalWorkflow, arn: str) -> list[str]:
+    return [
+        event["stateEnteredEventDetails"]["name"]
+        for event in workflow_.history(arn)
+        if "stateEnteredEventDetails" in event
+    ]
+
+
+@pytest.mark.slow
+def test_the_same_event_delivered_twice_exports_once(
+    guarded_workflow: LocalWorkflow, counting_ims: FakeIms
+) -> None:
+    first = run(guarded_workflow, IMAGE_CREATED)
+    second = run(guarded_workflow, IMAGE_CREATED)
+
+    assert first.status == "SUCCEEDED"
+    assert first.output["status"] == "SUCCEEDED"
+    assert second.status == "SUCCEEDED"
+    assert second.output["status"] == "DUPLICATE"
+    assert second.output["job_id"] == first.output["job_id"] == JOB_ID
+    assert second.output["original_execution"] == first.arn
+    assert entered_states(guarded_workflow, second.arn)[-1] == "DuplicateTrigger"
+    assert "CheckExport" not in entered_states(guarded_workflow, second.arn)
+    assert len(counting_ims.calls_to("export_image")) == 1
+    assert len(guarded_workflow.published_events(BUS)) == 1  # only the first execution publishes
+
+
+class LostResponse(Exception):
+    """Stands for an answer that never reached Step Functions (named as Lambda reports it)."""
+
+
+LambdaUnknown = type("Lambda.Unknown", (LostResponse,), {})
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("guarded_clients", "start_app")
+def test_a_start_step_retried_after_a_lost_response_polls_the_first_job(counting_ims: FakeIms) -> None:
+    real_start = load_handler(FUNCTIONS["StartExportFunction"])
+    answers: list[Any] = []
+
+    def start_losing_its_first_answer(event: Any, context: Any) -> Any:
+        answer = real_start(event, context)
+        answers.append(answer)
+        if len(answers) == 1:
+            raise LambdaUnknown("the invocation's response was lost")
+        return answer
+
+    with local_workflow(handlers={"StartExportFunction": start_losing_its_first_answer}) as workflow_:
+        create_idempotency_table()
+        result = run(workflow_, MANUAL)
+
+    assert result.status == "SUCCEEDED"
+    assert result.output["job_id"] == JOB_ID
+    assert len(answers) == 2
+    assert answers[0] == answers[1]
+    assert len(counting_ims.calls_to("export_image")) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("error", "described", "code"),
+    [
+        (
+            ExportAlreadyRunningError("IMG.0148: the image is being exported", code="IMG.0148"),
+            "DescribeAlreadyExporting",
+            "IMG.0148",
+        ),
+        (
+            ObjectAlreadyExistsError("IMG.0070: the object exists", code="IMG.0070"),
+            "DescribeAlreadyExported",
+            "IMG.0070",
+        ),
+    ],
+)
+def test_already_exporting_and_already_exported_are_distinct_named_outcomes(
+    guarded_workflow: LocalWorkflow, counting_ims: FakeIms, error: Exception, described: str, code: str
+) -> None:
+    counting_ims.fail_next("export_image", error)
+    result = run(guarded_workflow, MANUAL)
+
+    assert result.status == "FAILED"
+    assert result.error == type(error).__name__
+    assert described in entered_states(guarded_workflow, result.arn)
+    [published] = guarded_workflow.published_events(BUS)
+    assert published["detail"]["error"] == type(error).__name__
+    assert code in published["detail"]["reason"]
+    assert len(counting_ims.calls_to("export_image")) == 1
+    assert [wait for wait in guarded_workflow.waits if wait.kind == "retry"] == []

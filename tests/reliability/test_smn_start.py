@@ -1,0 +1,158 @@
+"""SMN HTTP(S) messages as the execution input: verified first, then confirmed, exported or ignored."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from functools import partial
+from typing import Any
+
+import pytest
+import requests
+import responses
+
+from ims_export import runtime
+from ims_export.smn import SmnVerifier, handle_smn_message
+from localdev.stepfunctions import ExecutionResult, LocalWorkflow
+from tests.notifications.conftest import RecordingFetcher
+from tests.notifications.smn_signing import (
+    IMAGE_ID,
+    NOW,
+    SUBSCRIBE_URL,
+    TOPIC_URN,
+    SmnSigner,
+    create_image_trace,
+    notification_body,
+    subscription_confirmation_body,
+)
+from tests.reliability.conftest import CountingTokens, local_workflow
+from tests.workflow.conftest import BUS
+from tests.workflow.fakes import FakeIms, make_clients, make_image, make_settings
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def signer() -> SmnSigner:
+    return SmnSigner.generate()
+
+
+@pytest.fixture
+def smn_ims() -> FakeIms:
+    ims = FakeIms(tokens=CountingTokens())
+    ims.add_image(make_image(IMAGE_ID))
+    return ims
+
+
+@pytest.fixture
+def fetcher(signer: SmnSigner) -> RecordingFetcher:
+    return RecordingFetcher(signer.pem)
+
+
+@pytest.fixture
+def smn_workflow(smn_ims: FakeIms, fetcher: RecordingFetcher, start_app: Any) -> Iterator[LocalWorkflow]:
+    """The state machine with the real start function; its SMN handler verifies with the test key."""
+    settings = make_settings(smn_allowed_topic_urns=[TOPIC_URN])
+    verifier = SmnVerifier(
+        fetcher, allowed_topic_urns=set(settings.smn_allowed_topic_urns), clock=lambda: NOW
+    )
+    key = (settings.smn_allowed_topic_urns, settings.smn_cert_url_pattern)
+    start_app._smn_handlers[key] = partial(handle_smn_message, verifier=verifier, session=requests.Session())
+    with runtime.use_clients(make_clients(smn_ims, settings)), local_workflow() as workflow:
+        yield workflow
+
+
+@pytest.fixture
+def http(smn_workflow: LocalWorkflow) -> Iterator[responses.RequestsMock]:
+    """Every outgoing HTTP call is recorded; only the subscribe URL answers. Started after moto's own
+    mock of ``requests``, so that it is the one that sees the calls."""
+    del smn_workflow
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.get(SUBSCRIBE_URL.split("?")[0], status=200, body="confirmed")
+        yield mock
+
+
+def run(workflow: LocalWorkflow, event: Any) -> ExecutionResult:
+    return workflow.wait_for(workflow.start_execution(event))
+
+
+def test_a_signed_create_image_notification_exports_that_image(
+    smn_workflow: LocalWorkflow, smn_ims: FakeIms, signer: SmnSigner, http: responses.RequestsMock
+) -> None:
+    result = run(smn_workflow, signer.sign(notification_body()))
+
+    assert result.status == "SUCCEEDED"
+    assert result.output["image_id"] == IMAGE_ID
+    [request] = smn_ims.calls_to("export_image")
+    assert request.image_id == IMAGE_ID
+    assert len(http.calls) == 0  # nothing but the (faked) certificate fetch
+
+
+def test_the_raw_body_as_a_json_string_is_accepted_too(
+    smn_workflow: LocalWorkflow, smn_ims: FakeIms, signer: SmnSigner
+) -> None:
+    result = run(smn_workflow, json.dumps(signer.sign(notification_body())))
+
+    assert result.status == "SUCCEEDED"
+    assert len(smn_ims.calls_to("export_image")) == 1
+
+
+def test_a_subscription_confirmation_is_confirmed_and_exports_nothing(
+    smn_workflow: LocalWorkflow, smn_ims: FakeIms, signer: SmnSigner, http: responses.RequestsMock
+) -> None:
+    result = run(smn_workflow, signer.sign(subscription_confirmation_body()))
+
+    assert result.status == "SUCCEEDED"
+    assert result.output["phase"] == "notification_handled"
+    assert result.output["action"] == "subscription_confirmed"
+    assert [call.request.url for call in http.calls] == [SUBSCRIBE_URL]
+    assert smn_ims.calls == []
+    assert smn_workflow.published_events(BUS) == []
+    # The link's token is a secret: not in the execution's output or history.
+    assert "SECRETTOKEN" not in json.dumps(result.output)
+    assert "SECRETTOKEN" not in json.dumps(
+        [e.get("taskSucceededEventDetails") for e in smn_workflow.history(result.arn)], default=str
+    )
+
+
+def test_another_trace_is_ignored(smn_workflow: LocalWorkflow, smn_ims: FakeIms, signer: SmnSigner) -> None:
+    other = json.dumps(create_image_trace(trace_name="deleteImage"))
+    result = run(smn_workflow, signer.sign(notification_body(other)))
+
+    assert result.status == "SUCCEEDED"
+    assert result.output["action"] == "ignored"
+    assert smn_ims.calls == []
+
+
+@pytest.mark.parametrize(
+    ("tamper", "code"),
+    [
+        (lambda body: {**body, "signature": ""}, "Unsigned"),
+        (
+            lambda body: {
+                **body,
+                "message": json.dumps(create_image_trace("0" * 8 + "-0000-4000-8000-" + "0" * 12)),
+            },
+            "SignatureMismatch",
+        ),
+        (lambda body: {**body, "topic_urn": TOPIC_URN + "-evil"}, "TopicNotAllowed"),
+    ],
+    ids=["unsigned", "tampered", "foreign-topic"],
+)
+def test_unsigned_or_tampered_messages_are_refused_without_side_effects(  # noqa: PLR0917 - fixtures
+    smn_workflow: LocalWorkflow,
+    smn_ims: FakeIms,
+    signer: SmnSigner,
+    http: responses.RequestsMock,
+    tamper: Any,
+    code: str,
+) -> None:
+    result = run(smn_workflow, tamper(signer.sign(notification_body())))
+
+    assert result.status == "FAILED"
+    assert result.error == "SignatureVerificationError"
+    assert code in json.loads(result.cause or "{}")["cause"]
+    assert smn_ims.calls == []
+    assert isinstance(smn_ims.tokens, CountingTokens)
+    assert smn_ims.tokens.uses == 0  # no IAM call either
+    assert len(http.calls) == 0
