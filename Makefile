@@ -63,7 +63,7 @@ check-template: $(SAM) ## sam validate --lint and sam build (python3.13 on PATH 
 	fi
 
 run: $(STAMP) ## run the export workflow locally on the built-in emulator (EVENT=path/to/event.json)
-	$(BIN)/python -m localdev.run --event "$(EVENT)"
+	@$(BIN)/python -m localdev.run --event "$(EVENT)"
 
 # The vendor SDK baseline of the cold-start benchmark lives in its own virtualenv, never in .venv.
 BENCH_VENV := .tools/bench

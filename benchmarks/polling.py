@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
+from benchmarks._tables import table
 from benchmarks.export_simulator import SimulatedExport, WaitPolicy, generate_exports, run_poll_loop
 from ims_export.polling import choose_next_wait
 from ims_export.settings import Settings
@@ -157,18 +158,6 @@ def check_target(reports: dict[str, PolicyReport]) -> TargetCheck:
     )
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
-    lines = [header, ["-" * width for width in widths], *rows]
-    return "\n".join(
-        "  ".join(
-            cell.ljust(width) if i == 0 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(line, widths, strict=True))
-        )
-        for line in lines
-    )
-
-
 def _summary_rows(reports: dict[str, PolicyReport]) -> list[list[str]]:
     rows = []
     for report in reports.values():
@@ -224,7 +213,7 @@ def _band_rows(reports: dict[str, PolicyReport]) -> list[list[str]]:
 
 
 def render(reports: dict[str, PolicyReport], check: TargetCheck) -> str:
-    summary = _table(
+    summary = table(
         [
             "policy", "polls mean", "polls p95", "transitions mean", "transitions p95",
             "delay median s", "delay p95 s", "delay % median", "delay % p95", "within bound %",
@@ -232,10 +221,10 @@ def render(reports: dict[str, PolicyReport], check: TargetCheck) -> str:
         ],
         _summary_rows(reports),
     )  # fmt: skip
-    ratios = _table(
+    ratios = table(
         ["vs fixed 30 s", "polls", "transitions", "delay median", "delay p95"], _ratio_rows(reports)
     )
-    bands = _table(
+    bands = table(
         [
             "duration",
             "jobs",

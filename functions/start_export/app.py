@@ -103,9 +103,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     with runtime.counting_throttles(metrics):
         clients = runtime.get_clients()
         guard = export_guard(clients.settings)
-        register = getattr(guard, "register_lambda_context", None)
-        if register is not None:
-            register(context)  # a timeout then frees the in-progress record
+        guard.register_lambda_context(context)  # a timeout then frees the in-progress record
         result = workflow.start(
             start_input,
             clients,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from ims_export.errors import AuthenticationError, TokenRefreshInProgressError, TokenTooLargeError
 from ims_export.http import new_session
-from ims_export.refresh_lock import LockOutcome, LockResult, RefreshMetadata
+from ims_export.refresh_lock import LazyRefreshLock, LockOutcome, LockResult, RefreshMetadata
 from ims_export.settings import Settings
 from ims_export.token_cache import token_cache_from_settings
 from ims_export.token_codec import decode_record, encode_record
@@ -438,6 +438,23 @@ def test_token_cache_from_settings_uses_the_dynamodb_lock(
     assert len(items) == 1
     assert items[0]["status"]["S"] == "COMPLETED"
     assert fake_iam.issued[0] not in json.dumps(items)  # the lock keeps metadata only
+
+
+def test_a_valid_cached_token_needs_no_lock_store(
+    ssm_client: Any, dynamodb_client: Any, fake_iam: FakeIam, settings: Settings, clock: FakeClock
+) -> None:
+    clock.now = datetime.now(UTC)  # the production wiring reads the real clock
+    wired = settings.model_copy(update={"idempotency_table": IDEMPOTENCY_TABLE})
+    token_cache_from_settings(wired, new_session()).current()  # fills SSM (and builds the lock)
+    cold_start = token_cache_from_settings(wired, new_session())
+
+    token = cold_start.current()
+
+    assert token == stored(ssm_client)
+    assert fake_iam.calls == 1
+    lock = cold_start._refresh_lock
+    assert isinstance(lock, LazyRefreshLock)
+    assert not lock.built  # no DynamoDB client on the cold path of a warm cache
 
 
 def test_token_cache_from_settings_without_a_lock_table(

@@ -333,6 +333,9 @@ def test_get_job_progress_is_none_where_the_api_is_absent(
 ) -> None:
     ims_api.get(PROGRESS_URL, status=404, json={"error_code": "APIG.0101", "error_msg": "API does not exist"})
     assert client.get_job_progress(DOC_JOB_ID) is None
+    # Remembered: later polls do not ask an API that does not exist.
+    assert client.get_job_progress(DOC_JOB_ID) is None
+    assert len(ims_api.calls) == 1
 
 
 @pytest.mark.parametrize(

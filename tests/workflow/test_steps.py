@@ -161,6 +161,15 @@ def test_check_asks_the_progress_api_only_when_the_job_says_nothing(fake_ims: Fa
     assert fake_ims.calls_to("get_job_progress") == [JOB_ID]
 
 
+def test_a_failing_progress_call_does_not_fail_the_poll(fake_ims: FakeIms) -> None:
+    fake_ims.script_jobs([make_job("RUNNING")])
+    fake_ims.failures["get_job_progress"] = [UpstreamUnavailableError("progress API down", status=503)]
+    result = workflow.check(exporting(), make_clients(fake_ims), now=NOW)
+    assert result.job.status is JobStatus.RUNNING
+    assert result.job.percent is None
+    assert fake_ims.calls_to("get_job") == [JOB_ID]
+
+
 # --- handlers ---------------------------------------------------------------------------------
 
 

@@ -30,7 +30,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ims_export.errors import IdempotencyStoreError
 from ims_export.export_request import ExportRequest
-from ims_export.refresh_lock import _FixedDeadline as FixedDeadline  # the same stand-in context
+from ims_export.refresh_lock import FixedDeadline
 
 # Distinct from the token refresh lock's prefix: both live in the stack's idempotency table.
 KEY_PREFIX = "ims-export-start"
@@ -65,9 +65,16 @@ class ExportGuard(Protocol):
         """Call ``start`` unless ``request`` was started already; return the (first) job record."""
         ...
 
+    def register_lambda_context(self, context: LambdaContext) -> None:
+        """Let a Lambda timeout free the in-progress record (nothing to do without a store)."""
+        ...
+
 
 class UnguardedExport:
     """No idempotency table configured: every call starts an export."""
+
+    def register_lambda_context(self, context: LambdaContext) -> None:
+        del context
 
     def run(self, request: ExportRequest, *, execution: str | None, start: StartExport) -> GuardedExport:
         del request

@@ -108,6 +108,8 @@ class ImsClient:
         self._session = session
         self._timeout = timeout
         self._endpoint = normalize_endpoint(endpoint) if endpoint else None
+        # OTC does not offer the progress API: after its first 404 it is not asked again.
+        self._progress_api_absent = False
 
     def __repr__(self) -> str:
         return f"ImsClient(endpoint={self._endpoint!r})"
@@ -150,6 +152,8 @@ class ImsClient:
     def get_job_progress(self, job_id: str) -> float | None:
         """``process_percent`` from the progress API, or None where the API is absent or says nothing."""
         check_job_id(job_id)
+        if self._progress_api_absent:
+            return None
         operation = f"get progress of job {job_id}"
         response = self._call(
             "GET",
@@ -158,6 +162,7 @@ class ImsClient:
             passthrough={404},
         )
         if response.status_code == 404:
+            self._progress_api_absent = True
             return None
         try:
             answer = json.loads(response.content)

@@ -75,7 +75,7 @@ def backoff_delays(
         delay = min(delay * factor, cap)
 
 
-class _FixedDeadline(LambdaContext):
+class FixedDeadline(LambdaContext):
     """Stands in for the Lambda context: Powertools reads the in-progress expiry from it."""
 
     def __init__(self, seconds: int) -> None:
@@ -99,7 +99,7 @@ class IdempotencyRefreshLock:
         self._persistence_store = persistence_store
         self._scope = scope
         self._config = IdempotencyConfig(
-            expires_after_seconds=record_seconds, lambda_context=_FixedDeadline(in_progress_seconds)
+            expires_after_seconds=record_seconds, lambda_context=FixedDeadline(in_progress_seconds)
         )
 
     def register_lambda_context(self, context: LambdaContext) -> None:
@@ -138,6 +138,28 @@ class IdempotencyRefreshLock:
         if ran:
             return LockResult(LockOutcome.RAN, ran[0])
         return LockResult(LockOutcome.DONE_ELSEWHERE, stored if isinstance(stored, Mapping) else None)
+
+
+class LazyRefreshLock:
+    """A lock built on first use.
+
+    Most invocations find a valid token and never refresh; building the DynamoDB persistence layer
+    creates a boto3 client, which costs tens of milliseconds of every cold start. Refreshes are
+    serialized in the process by the token cache, so building here needs no lock of its own.
+    """
+
+    def __init__(self, build: Callable[[], RefreshLock]) -> None:
+        self._build = build
+        self._lock: RefreshLock | None = None
+
+    @property
+    def built(self) -> bool:
+        return self._lock is not None
+
+    def run(self, generation: str, refresh: Callable[[], RefreshMetadata]) -> LockResult:
+        if self._lock is None:
+            self._lock = self._build()
+        return self._lock.run(generation, refresh)
 
 
 def dynamodb_refresh_lock(table_name: str, *, scope: str) -> IdempotencyRefreshLock:

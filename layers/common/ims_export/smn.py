@@ -16,14 +16,10 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 import requests
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
 
 from ims_export.cts import image_id_from_trace, is_image_created_trace
@@ -44,11 +40,15 @@ from ims_export.smn_certs import (
     HttpsCertificateFetcher,
 )
 
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
 MAX_BODY_CHARS = 512 * 1024  # SMN messages are at most 256 KiB; leave room for the envelope
 MAX_MESSAGE_CHARS = 256 * 1024
 MAX_URL_CHARS = 4096
 SUPPORTED_SIGNATURE_VERSIONS = frozenset({"v1"})
-ACCEPTED_HASHES = (hashes.SHA1, hashes.SHA224, hashes.SHA256, hashes.SHA384, hashes.SHA512)
+ACCEPTED_HASH_NAMES = frozenset({"sha1", "sha224", "sha256", "sha384", "sha512"})
 
 # Hosts that may serve the subscription links of each SMN cloud domain, besides the SMN host itself
 # (smn.<region>.<domain>). The documentation masks the host ("console.******.com"): these are the
@@ -298,18 +298,26 @@ def _decode_signature(signature: str) -> bytes:
 
 def _signature_hash(certificate: x509.Certificate) -> hashes.HashAlgorithm:
     """The certificate's own signature hash (as SMN's Java sample does), SHA-256 when it has none."""
+    from cryptography.exceptions import UnsupportedAlgorithm  # noqa: PLC0415 - see _verify_rsa
+    from cryptography.hazmat.primitives import hashes  # noqa: PLC0415
+
     try:
         algorithm = certificate.signature_hash_algorithm
     except UnsupportedAlgorithm:
         algorithm = None
     if algorithm is None:
         return hashes.SHA256()
-    if not isinstance(algorithm, ACCEPTED_HASHES):
+    if algorithm.name not in ACCEPTED_HASH_NAMES:
         raise _refuse(f"hash {algorithm.name} is not accepted", "UnsupportedHashAlgorithm")
     return algorithm
 
 
 def _verify_rsa(certificate: x509.Certificate, signature: bytes, signed: bytes) -> None:
+    # cryptography is imported only when a message is verified: it is the heaviest import of the
+    # package, and most start invocations never see an SMN message.
+    from cryptography.exceptions import InvalidSignature  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa  # noqa: PLC0415
+
     public_key = certificate.public_key()
     if not isinstance(public_key, rsa.RSAPublicKey):
         raise _refuse("the signing certificate has no RSA key", "UnsupportedCertificateKey")

@@ -12,11 +12,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 import requests
-from cryptography import x509
 
 from ims_export.errors import (
     SignatureVerificationError,
@@ -24,6 +23,9 @@ from ims_export.errors import (
     UpstreamUnavailableError,
 )
 from ims_export.http import new_session, timeouts
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 # Cloud domains that run SMN, as they appear in certificate and console host names.
 SMN_CLOUD_DOMAINS = ("otc.t-systems.com", "sc.otc.t-systems.com", "myhuaweicloud.com", "myhuaweicloud.eu")
@@ -178,6 +180,8 @@ def _too_large(max_bytes: int) -> SignatureVerificationError:
 
 
 def _parse_pem(data: bytes) -> x509.Certificate:
+    from cryptography import x509  # noqa: PLC0415 - kept off the import of this module (cold start)
+
     try:
         return x509.load_pem_x509_certificate(data)
     except ValueError:

@@ -34,6 +34,7 @@ from ims_export.http import timeouts
 from ims_export.iam import IamClient
 from ims_export.refresh_lock import (
     EMPTY_GENERATION,
+    LazyRefreshLock,
     LockOutcome,
     RefreshLock,
     RefreshMetadata,
@@ -264,9 +265,10 @@ def token_cache_from_settings(settings: Settings, session: requests.Session) -> 
         session,
         timeouts(settings.http_connect_timeout_seconds, settings.http_read_timeout_seconds),
     )
+    table = settings.idempotency_table
     refresh_lock = (
-        dynamodb_refresh_lock(settings.idempotency_table, scope=settings.token_parameter)
-        if settings.idempotency_table
+        LazyRefreshLock(partial(dynamodb_refresh_lock, table, scope=settings.token_parameter))
+        if table
         else None
     )
     return TokenCache(

@@ -23,7 +23,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ims_export.errors import ImageNotFoundError, ImageNotReadyError, ImsRequestError, InvalidRequestError
+from ims_export.errors import (
+    ImageNotFoundError,
+    ImageNotReadyError,
+    ImsExportError,
+    InvalidRequestError,
+)
 from ims_export.export_request import ExportRequest
 from ims_export.exportability import check_exportable, parent_image_id_to_check
 from ims_export.images import Image
@@ -326,8 +331,8 @@ def _progress(clients: Clients, job: Job) -> float | None:
         return job.process_percent
     try:
         return clients.ims.get_job_progress(job.job_id)
-    except ImsRequestError:
-        return None  # progress is a nicety: never fail a poll for it
+    except ImsExportError:
+        return None  # progress is a nicety: never fail (and so repeat) a poll for it
 
 
 def check(state: Exporting, clients: Clients, *, now: datetime) -> Exporting:
