@@ -78,6 +78,27 @@ def test_cold_start_gets_a_token_from_iam_and_stores_it(
     assert fake_iam.bodies[0]["auth"]["scope"] == {"project": {"name": "eu-de"}}
 
 
+@pytest.mark.parametrize(
+    ("configured_key", "expected_key"),
+    [(None, "alias/aws/ssm"), ("arn:aws:kms:eu-central-1:123456789012:key/1234abcd", "key/1234abcd")],
+)
+def test_the_token_is_encrypted_with_the_configured_key(
+    make_cache: CacheFactory,
+    *,
+    fake_iam: FakeIam,
+    ssm_client: Any,
+    settings: Settings,
+    configured_key: str | None,
+    expected_key: str,
+) -> None:
+    make_cache(cache_settings=settings.model_copy(update={"kms_key_id": configured_key})).current()
+    assert fake_iam.calls == 1
+    described = ssm_client.describe_parameters(
+        ParameterFilters=[{"Key": "Name", "Values": [TOKEN_PARAMETER]}]
+    )["Parameters"][0]
+    assert described["KeyId"].endswith(expected_key)
+
+
 def test_warm_invocation_reuses_the_token_without_any_call(
     make_cache: CacheFactory, fake_iam: FakeIam, ssm_client: Any
 ) -> None:

@@ -55,6 +55,8 @@ class Settings(BaseModel):
     token_refresh_margin_seconds: int = Field(default=3600, ge=60, le=20 * 3600)
     # DynamoDB table of the cross-process token refresh lock; unset: only an in-process lock.
     idempotency_table: str | None = None
+    # KMS key of the token cache SecureString; None means the AWS-managed key aws/ssm.
+    kms_key_id: str | None = None
     http_connect_timeout_seconds: float = Field(default=3.05, gt=0, le=60)
     http_read_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
     export_bucket: str | None = None
@@ -126,6 +128,7 @@ ENV_NAMES: dict[str, str] = {
     "token_parameter": "TOKEN_PARAMETER",
     "token_refresh_margin_seconds": "TOKEN_REFRESH_MARGIN_SECONDS",
     "idempotency_table": "IDEMPOTENCY_TABLE",
+    "kms_key_id": "KMS_KEY_ID",
     "http_connect_timeout_seconds": "HTTP_CONNECT_TIMEOUT_SECONDS",
     "http_read_timeout_seconds": "HTTP_READ_TIMEOUT_SECONDS",
     "export_bucket": "EXPORT_BUCKET",

@@ -221,7 +221,7 @@ class TokenCache:
                     overwrite=True,
                     parameter_type="SecureString",
                     tier=tier,
-                    kms_key_id=SSM_DEFAULT_KMS_KEY,
+                    kms_key_id=self._settings.kms_key_id or SSM_DEFAULT_KMS_KEY,
                 )
             except SetParameterError as error:
                 # SSM cannot downgrade an Advanced parameter: a small record then goes to Advanced too.
