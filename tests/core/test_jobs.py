@@ -10,17 +10,9 @@ from pydantic import ValidationError
 from ims_export.errors import InvalidRequestError
 from ims_export.jobs import Job, JobStatus
 from ims_export.parsing import parse_model
+from tests import documented_examples
 
-DOC_JOB = {
-    "job_id": "9a175ac892fa134201930039db1a27b1",
-    "job_type": "imsNativeExportImageJob",
-    "begin_time": "2024-11-06T06:46:51.929Z",
-    "end_time": "2024-11-06T06:49:53.657Z",
-    "status": "SUCCESS",
-    "error_code": None,
-    "fail_reason": None,
-    "entities": {"image_id": "1ab4df10-fe18-48b7-91c9-53695fcd9df5"},
-}
+DOC_JOB = documented_examples.JOB_RESPONSE
 
 
 def test_the_documented_job_response() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from localdev.emulator import Emulator, EmulatorConfig, ManualClock, seed
+from tests import documented_examples
 from tests.emulator.conftest import CloudClient, assert_ims_error
 
 QCOW2 = {"bucket_url": "ims-export-demo:exports/image.qcow2", "file_format": "qcow2"}
@@ -19,7 +20,7 @@ def test_documented_example_request_gets_the_documented_response(
     client: CloudClient, emulator: Emulator
 ) -> None:
     # cloud-api.md section 1: the example body, verbatim, against a bucket named as in the example.
-    body = {"bucket_url": "ims-image:centos7_5.qcow2", "file_format": "qcow2", "is_quick_export": False}
+    body = documented_examples.EXPORT_REQUEST_BODY
     response = client.export(seed.DEBIAN_SMALL, body)
 
     assert response.status_code == 200

@@ -8,19 +8,11 @@ import pytest
 
 from localdev.emulator import Emulator, EmulatorConfig, ManualClock, seed
 from localdev.emulator.model import GIB
+from tests import documented_examples
 from tests.emulator.conftest import CloudClient, assert_ims_error, assert_unauthorized
 
 # The documented example response of an export job (cloud-api.md section 2).
-DOCUMENTED_EXAMPLE = {
-    "job_id": "9a175ac892fa134201930039db1a27b1",
-    "job_type": "imsNativeExportImageJob",
-    "begin_time": "2024-11-06T06:46:51.929Z",
-    "end_time": "2024-11-06T06:49:53.657Z",
-    "status": "SUCCESS",
-    "error_code": None,
-    "fail_reason": None,
-    "entities": {"image_id": "1ab4df10-fe18-48b7-91c9-53695fcd9df5"},
-}
+DOCUMENTED_EXAMPLE = documented_examples.JOB_RESPONSE
 UTC_MILLIS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 

@@ -30,22 +30,14 @@ from ims_export.export_request import ExportRequest, FileFormat
 from ims_export.http import new_session
 from ims_export.ims import ImsClient, normalize_endpoint
 from ims_export.jobs import JobStatus
+from tests import documented_examples
 from tests.ims.conftest import FIRST_TOKEN, IMS, PROJECT_ID, SECOND_TOKEN, TIMEOUT, FakeTokens
 
 # The documented examples (cloud-api.md sections 1 and 2).
-DOC_IMAGE_ID = "d164b5df-1bc3-4c3f-893e-3e471fd16e64"
-DOC_EXPORT_JOB_ID = "edc89b490d7d4392898e19b2deb34797"
-DOC_JOB_ID = "9a175ac892fa134201930039db1a27b1"
-DOC_JOB_RESPONSE = {
-    "job_id": DOC_JOB_ID,
-    "job_type": "imsNativeExportImageJob",
-    "begin_time": "2024-11-06T06:46:51.929Z",
-    "end_time": "2024-11-06T06:49:53.657Z",
-    "status": "SUCCESS",
-    "error_code": None,
-    "fail_reason": None,
-    "entities": {"image_id": "1ab4df10-fe18-48b7-91c9-53695fcd9df5"},
-}
+DOC_IMAGE_ID = documented_examples.EXPORT_IMAGE_ID
+DOC_EXPORT_JOB_ID = documented_examples.EXPORT_JOB_ID
+DOC_JOB_ID = documented_examples.JOB_ID
+DOC_JOB_RESPONSE = documented_examples.JOB_RESPONSE
 EXPORT_URL = f"{IMS}/v1/cloudimages/{DOC_IMAGE_ID}/file"
 JOB_URL = f"{IMS}/v1/{PROJECT_ID}/jobs/{DOC_JOB_ID}"
 PROGRESS_URL = f"{IMS}/v1/cloudimages/job/{DOC_JOB_ID}"
