@@ -23,10 +23,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
+# Quiet on stdout: `make run > result.json` must hold only the run's JSON, even on a fresh clone.
 $(STAMP): requirements-dev.txt constraints.txt layers/common/requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt
-	touch $@
+	@echo "setting up $(VENV) with the pinned dependencies" >&2
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt >&2
+	@touch $@
 
 setup: $(STAMP) ## create .venv with the pinned dependencies
 
