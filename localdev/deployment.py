@@ -26,13 +26,28 @@ PSEUDO_PARAMETERS = {
 _SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
 
 
+# With several state machines in the template, the single-image export is the main one.
+MAIN_STATE_MACHINE = "ExportStateMachine"
+
+
 class TemplateResolutionError(Exception):
     """The template uses a construct the local resolver does not understand."""
 
 
+@dataclass(frozen=True)
+class StateMachineSpec:
+    """One AWS::Serverless::StateMachine: its definition file and resolved substitutions."""
+
+    definition_path: Path
+    substitutions: dict[str, str]
+
+
 @dataclass
 class LocalDeployment:
-    """The state machine and functions of the template, with every value resolved."""
+    """The state machines and functions of the template, with every value resolved.
+
+    ``definition_path`` and ``substitutions`` are the main (export) state machine's; ``state_machines``
+    holds every state machine by logical id, the main one included."""
 
     root: Path
     definition_path: Path
@@ -41,6 +56,8 @@ class LocalDeployment:
     environment: dict[str, str]
     resource_names: dict[str, str] = field(default_factory=dict)
     parameters: dict[str, str] = field(default_factory=dict)
+    state_machines: dict[str, StateMachineSpec] = field(default_factory=dict)
+    main_state_machine: str = MAIN_STATE_MACHINE
 
 
 class _Resolver:
@@ -63,6 +80,8 @@ class _Resolver:
             return LocalWorkflow.topic_arn(logical_id)
         if resource.get("Type") == "AWS::Serverless::Function":
             return logical_id
+        if resource.get("Type") == "AWS::Serverless::StateMachine":  # !Ref is the ARN
+            return LocalWorkflow.machine_arn(logical_id)
         return f"ims-export-local-{logical_id}"
 
     def condition(self, name: str) -> bool:
@@ -122,12 +141,24 @@ class _Resolver:
         raise TemplateResolutionError(f"!Ref {name}: no such parameter or resource")
 
 
-def _state_machine(resources: Mapping[str, Any]) -> Mapping[str, Any]:
-    machines = [r for r in resources.values() if r.get("Type") == "AWS::Serverless::StateMachine"]
-    if len(machines) != 1:
-        raise TemplateResolutionError(f"expected one AWS::Serverless::StateMachine, found {len(machines)}")
-    properties: Mapping[str, Any] = machines[0]["Properties"]
-    return properties
+def _main_state_machine(resources: Mapping[str, Any]) -> str:
+    machines = [name for name, r in resources.items() if r.get("Type") == "AWS::Serverless::StateMachine"]
+    if len(machines) == 1:
+        return machines[0]
+    if MAIN_STATE_MACHINE in machines:
+        return MAIN_STATE_MACHINE
+    raise TemplateResolutionError(
+        f"expected one AWS::Serverless::StateMachine or one named {MAIN_STATE_MACHINE}, found {machines}"
+    )
+
+
+def _state_machine_spec(resolver: _Resolver, root: Path, logical_id: str) -> StateMachineSpec:
+    properties: Mapping[str, Any] = resolver.resources[logical_id]["Properties"]
+    substitutions = {
+        key: str(resolver.value(value))
+        for key, value in (properties.get("DefinitionSubstitutions") or {}).items()
+    }
+    return StateMachineSpec(root / properties["DefinitionUri"], substitutions)
 
 
 def local_deployment(
@@ -138,10 +169,11 @@ def local_deployment(
     root = template_path.parent
     template = load_template(template_path)
     resolver = _Resolver(template, overrides or {})
-    machine = _state_machine(resolver.resources)
-    substitutions = {
-        key: str(resolver.value(value))
-        for key, value in (machine.get("DefinitionSubstitutions") or {}).items()
+    main = _main_state_machine(resolver.resources)
+    machines = {
+        logical_id: _state_machine_spec(resolver, root, logical_id)
+        for logical_id, resource in resolver.resources.items()
+        if resource.get("Type") == "AWS::Serverless::StateMachine"
     }
     global_function = (template.get("Globals") or {}).get("Function") or {}
     environment = {
@@ -159,10 +191,12 @@ def local_deployment(
             environment[key] = str(resolver.value(value))
     return LocalDeployment(
         root=root,
-        definition_path=root / machine["DefinitionUri"],
-        substitutions=substitutions,
+        definition_path=machines[main].definition_path,
+        substitutions=machines[main].substitutions,
         handlers=handlers,
         environment=environment,
         resource_names={logical_id: resolver.physical_name(logical_id) for logical_id in resolver.resources},
         parameters=dict(resolver.parameters),
+        state_machines=machines,
+        main_state_machine=main,
     )

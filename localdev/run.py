@@ -1,5 +1,8 @@
 """Run the export workflow on this machine: ``python -m localdev.run --event events/manual.json``.
 
+A fleet input (``"trigger": "fleet"``, like ``events/fleet/schedule.json``) starts the fleet state
+machine instead, with the export state machine as its child; progress then shows one line per image.
+
 The real state machine definition and the real handlers run in moto's Step Functions interpreter, with
 SSM, DynamoDB, EventBridge and SNS from moto. The cloud is the built-in IAM/IMS emulator, whose clock
 jumps over every Wait instead of sleeping; or, when ``OS_AUTH_URL`` is set, the real cloud reached with
@@ -36,6 +39,9 @@ ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"
 DEFAULT_EVENT = ROOT / "events" / "manual.json"
 EMULATOR_BUCKET = "ims-export-demo"
+FLEET_STATE_MACHINE = "FleetStateMachine"
+# A fleet run on the emulator has its export calls throttled (IMG.0060) this often, to show the backoff.
+FLEET_DEMO_THROTTLES = 3
 # Environment variables a user sets -> template parameters they override.
 PARAMETER_VARIABLES = {
     "POLL_MIN_SECONDS": "PollMinSeconds",
@@ -128,8 +134,61 @@ def describe_event(event: Mapping[str, Any]) -> str | None:
     return None
 
 
+def describe_fleet_event(event: Mapping[str, Any]) -> str | None:
+    """One progress line for a fleet history event: the selection, then one line per image."""
+    kind = event.get("type", "")
+    if kind == "TaskStateExited":
+        details = event["stateExitedEventDetails"]
+        output = json.loads(details.get("output") or "{}")
+        if details["name"] == "SelectImages" and isinstance(output.get("plan"), dict):
+            plan = output["plan"]
+            lines = [
+                f"  selected {len(plan['items'])} of {plan['considered']} images, "
+                f"at most {plan['max_concurrency']} at a time"
+            ]
+            lines += [
+                f"     skipped {item['image_id']} {item.get('image_name', '')}: {item['reason']}"
+                for item in plan["skipped"]
+            ]
+            return "\n".join(lines)
+        if details["name"] == "RecordResult":
+            return f"  image {output.get('image_id')} {_image_result(output)}"
+    if kind == "TaskStateEntered" and event["stateEnteredEventDetails"]["name"] == "ExportImage":
+        image_id = json.loads(event["stateEnteredEventDetails"].get("input") or "{}").get("image_id")
+        return f"  image {image_id} export started"
+    if kind.startswith("Execution") and kind != "ExecutionStarted":
+        return describe_event(event)
+    return None
+
+
+def _image_result(result: Mapping[str, Any]) -> str:
+    status = result.get("status")
+    if status == "EXPORTED":
+        return f"EXPORTED in {result.get('elapsed_seconds')} s ({result.get('polls')} polls)"
+    if status == "CONTINUED":
+        return f"continued in {result.get('execution_arn')}"
+    return f"{status} {result.get('error')}: {result.get('reason')}"
+
+
+def fleet_summary_line(output: Any) -> str | None:
+    """The fleet's summary in one line, or None if ``output`` is not a fleet summary."""
+    if not isinstance(output, Mapping) or output.get("detail_type") != "Fleet Export Finished":
+        return None
+    durations = output.get("durations") or {}
+    return (
+        f"fleet {output['status']}: {output['exported_count']} exported, {output['skipped_count']} skipped, "
+        f"{output['failed_count']} failed of {output['considered']} considered in "
+        f"{durations.get('fleet_seconds')} s (export mean {durations.get('export_seconds_mean')} s)"
+    )
+
+
 @contextmanager
-def progress_printer(workflow: LocalWorkflow, arn: str, stream: TextIO) -> Iterator[None]:
+def progress_printer(
+    workflow: LocalWorkflow,
+    arn: str,
+    stream: TextIO,
+    describe: Callable[[Mapping[str, Any]], str | None] = describe_event,
+) -> Iterator[None]:
     """Print the execution's history as it grows, from a background thread."""
     stop = threading.Event()
 
@@ -139,7 +198,7 @@ def progress_printer(workflow: LocalWorkflow, arn: str, stream: TextIO) -> Itera
             finished = stop.is_set()
             events = workflow.history(arn)
             for event in events[seen:]:
-                line = describe_event(event)
+                line = describe(event)
                 if line:
                     _say(stream, line)
             seen = len(events)
@@ -189,6 +248,38 @@ def follow_continuations(
         _say(stream, f"  .. continued in {arn}")
 
 
+def is_fleet_input(execution_input: Any) -> bool:
+    return isinstance(execution_input, Mapping) and execution_input.get("trigger") == "fleet"
+
+
+def _workflow_for(
+    deployment: LocalDeployment, execution_input: Any, handlers: Mapping[str, Any], target: CloudTarget
+) -> LocalWorkflow:
+    """The export state machine; or, for a fleet input, the fleet one with the export one as child."""
+    bus = deployment.substitutions.get("EventBusName", "default")
+    topic_arn = deployment.substitutions.get("NotificationTopicArn", "")
+    common: dict[str, Any] = {
+        "handlers": handlers,
+        "environment": deployment.environment,
+        "on_wait": target.on_wait,
+        "event_buses": [bus] if bus != "default" else [],
+        "topics": [topic_arn.rsplit(":", 1)[-1]] if topic_arn else [],
+    }
+    if not is_fleet_input(execution_input):
+        return LocalWorkflow(deployment.definition_path, deployment.substitutions, **common)
+    fleet = deployment.state_machines.get(FLEET_STATE_MACHINE)
+    if fleet is None:
+        raise RunError(f"a fleet input needs the {FLEET_STATE_MACHINE} of the template")
+    main = deployment.state_machines[deployment.main_state_machine]
+    return LocalWorkflow(
+        fleet.definition_path,
+        fleet.substitutions,
+        name=FLEET_STATE_MACHINE,
+        state_machines={deployment.main_state_machine: (main.definition_path, main.substitutions)},
+        **common,
+    )
+
+
 def run_workflow(
     event: Any,
     target: CloudTarget,
@@ -198,11 +289,13 @@ def run_workflow(
     stream: TextIO | None = None,
     timeout: float = 120.0,
     before_start: Callable[[LocalDeployment], object] | None = None,
+    observe: Callable[[LocalWorkflow, ExecutionResult], object] | None = None,
 ) -> ExecutionResult:
     """Route ``event`` as the template's triggers would and run one execution to its end.
 
     ``before_start`` runs once the (moto) AWS resources exist, just before the execution starts: a
-    test's chance to put the deployment into a given state (a stale or damaged token cache, say)."""
+    test's chance to put the deployment into a given state (a stale or damaged token cache, say).
+    ``observe`` runs after the end, while the (moto) executions, events and messages still exist."""
     from ims_export import runtime
     from ims_export.settings import Settings
 
@@ -211,9 +304,6 @@ def run_workflow(
     parameters = {**target.parameters, **(overrides or {})}
     deployment = local_deployment(template, parameters)
     route, execution_input = execution_input_for(event, template)
-    bus = deployment.substitutions.get("EventBusName", "default")
-    topic_arn = deployment.substitutions.get("NotificationTopicArn", "")
-    topics = [topic_arn.rsplit(":", 1)[-1]] if topic_arn else []
     _say(stream, f"ims-export local run: {target.description}; event routed by {route}")
     # The handlers' Powertools loggers read their settings and stream when they are imported.
     os.environ.update(deployment.environment)
@@ -222,15 +312,8 @@ def run_workflow(
         for name, path in deployment.handlers.items()
         if name != "RefreshTokenFunction"
     }
-    with LocalWorkflow(
-        deployment.definition_path,
-        deployment.substitutions,
-        handlers=handlers,
-        environment=deployment.environment,
-        on_wait=target.on_wait,
-        event_buses=[bus] if bus != "default" else [],
-        topics=topics,
-    ) as workflow:
+    fleet = is_fleet_input(execution_input)
+    with _workflow_for(deployment, execution_input, handlers, target) as workflow:
         prepare_aws_resources(deployment, target.credentials)
         if before_start is not None:
             before_start(deployment)
@@ -240,7 +323,14 @@ def run_workflow(
         with runtime.use_clients(clients):
             arn = workflow.start_execution(execution_input)
             _say(stream, f"execution {arn}")
-            result = follow_continuations(workflow, arn, stream, timeout)
+            if fleet:
+                with progress_printer(workflow, arn, stream, describe_fleet_event):
+                    result = workflow.wait_for(arn, timeout=timeout)
+                _say(stream, fleet_summary_line(result.output) or "fleet: no summary")
+            else:
+                result = follow_continuations(workflow, arn, stream, timeout)
+            if observe is not None:
+                observe(workflow, result)
         _say(stream, token_cache_status(deployment))
         return result
 
@@ -313,6 +403,12 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 with emulated_cloud() as target:
                     overrides.setdefault("ExportBucket", EMULATOR_BUCKET)
+                    if is_fleet_input(event) and target.control is not None:
+                        target.control.inject("export", "flow_control", times=FLEET_DEMO_THROTTLES)
+                        _say(
+                            sys.stderr,
+                            f"emulator: the next {FLEET_DEMO_THROTTLES} export calls are throttled",
+                        )
                     result = run_workflow(event, target, overrides=overrides, timeout=args.timeout)
     except (RunError, NoMatchingTriggerError) as error:
         _say(sys.stderr, f"error: {error}")

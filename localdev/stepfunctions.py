@@ -174,7 +174,8 @@ def _operation_model(service: str, action: str) -> Any:
 
 
 def _sfn_integration_casing(original_parameters: Any, original_response: Any) -> tuple[Any, Any]:
-    """Map the integration's ``StateMachineArn`` to boto3's ``stateMachineArn`` and back, as AWS does."""
+    """Map the integration's ``StateMachineArn`` to boto3's ``stateMachineArn`` and back, as AWS does
+    (also for the DescribeExecution result of ``.sync:2``: ``Output``, ``Status``, ``StopDate``)."""
 
     def normalise_parameters(service: Any, parameters: dict[str, Any], *args: Any, **kwargs: Any) -> None:
         original_parameters(service, parameters, *args, **kwargs)
@@ -183,7 +184,9 @@ def _sfn_integration_casing(original_parameters: Any, original_response: Any) ->
 
     def normalise_response(service: Any, response: Any, *args: Any, **kwargs: Any) -> None:
         original_response(service, response, *args, **kwargs)
-        model = _operation_model(service._get_boto_service_name(), service._get_boto_service_action())
+        # The .sync/.sync:2 patterns normalise a DescribeExecution response (service_action_name).
+        action = service._get_boto_service_action(kwargs.get("service_action_name"))
+        model = _operation_model(service._get_boto_service_name(), action)
         service._from_boto_response(response, model.output_shape)
         if isinstance(response, dict):
             for key, value in response.items():

@@ -16,8 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 DEFINITION_TEXT = (ROOT / "statemachine" / "export.asl.json").read_text(encoding="utf-8")
-CHECKED_SERVICES = ("ssm", "kms", "dynamodb", "events", "sns")
+FLEET_DEFINITION_TEXT = (ROOT / "statemachine" / "fleet.asl.json").read_text(encoding="utf-8")
+CHECKED_SERVICES = ("ssm", "kms", "dynamodb", "events", "sns", "states")
 STATE_MACHINE = RESOURCES["ExportStateMachine"]["Properties"]
+FLEET_MACHINE = RESOURCES["FleetStateMachine"]["Properties"]
 
 
 def _statements(node: Any) -> list[dict[str, Any]]:
@@ -50,8 +52,15 @@ def test_policies_have_statements_to_check() -> None:
         "StartExportFunction",
         "CheckExportFunction",
         "RefreshTokenFunction",
+        "SelectImagesFunction",
         "ExportStateMachine",
+        "FleetStateMachine",
     }
+
+
+def test_fleet_report_function_gets_no_permissions() -> None:
+    # It reads its input only: SAM's basic execution role (logs, traces) is all it has.
+    assert "Policies" not in RESOURCES["FleetReportFunction"]["Properties"]
 
 
 @pytest.mark.parametrize(
@@ -72,7 +81,7 @@ def test_kms_is_only_reachable_through_ssm() -> None:
     kms_statements = [
         s for _, s in POLICY_STATEMENTS if any(str(a).startswith("kms:") for a in _as_list(s["Action"]))
     ]
-    assert len(kms_statements) == 3
+    assert len(kms_statements) == 4  # start, check, refresh and select functions
     for statement in kms_statements:
         assert "kms:ViaService" in statement["Condition"]["StringEquals"]
 
@@ -111,7 +120,7 @@ def test_kms_is_granted_only_on_the_given_key() -> None:
         for resource in RESOURCES.values()
         for pair in _kms_statements_by_condition(resource.get("Properties", {}).get("Policies", []))
     ]
-    assert len(granted) >= 3  # start, check and refresh functions at least
+    assert len(granted) == 4  # start, check, refresh and select functions
     for condition, statement in granted:
         # aws/ssm needs no IAM permission: without KmsKeyArn there is no KMS statement at all.
         assert condition == "HasKmsKey"
@@ -124,9 +133,48 @@ def test_only_the_start_and_refresh_functions_write_the_token() -> None:
     assert writers == {"StartExportFunction", "RefreshTokenFunction"}
 
 
-def test_every_placeholder_of_the_definition_is_substituted() -> None:
-    placeholders = set(re.findall(r"\$\{(\w+)\}", DEFINITION_TEXT))
-    assert placeholders == set(STATE_MACHINE["DefinitionSubstitutions"])
+@pytest.mark.parametrize(
+    ("text", "machine"), [(DEFINITION_TEXT, STATE_MACHINE), (FLEET_DEFINITION_TEXT, FLEET_MACHINE)]
+)
+def test_every_placeholder_of_the_definition_is_substituted(text: str, machine: dict[str, Any]) -> None:
+    placeholders = set(re.findall(r"\$\{(\w+)\}", text))
+    assert placeholders == set(machine["DefinitionSubstitutions"])
+
+
+def test_fleet_state_machine_runs_the_export_machine_and_may_only_follow_its_executions() -> None:
+    definition = json.loads(FLEET_DEFINITION_TEXT)
+    assert FLEET_MACHINE["DefinitionUri"] == "statemachine/fleet.asl.json"
+    assert FLEET_MACHINE["Type"] == "STANDARD"
+    assert FLEET_MACHINE["Tracing"] == {"Enabled": True}
+    assert FLEET_MACHINE["DefinitionSubstitutions"]["ExportStateMachineArn"] == {"Ref": "ExportStateMachine"}
+    statements = {s.get("Sid"): s for name, s in POLICY_STATEMENTS if name == "FleetStateMachine"}
+    assert statements["RunChildExports"]["Resource"] == {"Ref": "ExportStateMachine"}
+    assert "-export:*" in json.dumps(statements["FollowChildExports"]["Resource"])
+    tasks = [
+        state
+        for states in (definition["States"], definition["States"]["ExportEach"]["ItemProcessor"]["States"])
+        for state in states.values()
+        if state["Type"] == "Task" and ".sync" not in state["Resource"]
+    ]
+    assert all("TimeoutSeconds" in task for task in tasks)
+
+
+def test_fleet_schedule_always_sets_its_input_and_the_concurrency_default_reaches_the_function() -> None:
+    schedule = FLEET_MACHINE["Events"]["Scheduled"]["Properties"]
+    assert schedule["Input"] == {"Ref": "FleetSelection"}
+    default = json.loads(TEMPLATE["Parameters"]["FleetSelection"]["Default"])
+    assert default["trigger"] == "fleet"
+    assert "<aws.scheduler.scheduled-time>" in default.values()
+    environment = RESOURCES["SelectImagesFunction"]["Properties"]["Environment"]["Variables"]
+    assert environment["FLEET_MAX_CONCURRENCY"] == {"Ref": "FleetMaxConcurrency"}
+
+
+def test_alarm_on_failed_exports() -> None:
+    alarm = RESOURCES["FailedExportsAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/States", "ExecutionsFailed")
+    assert alarm["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": "ExportStateMachine"}}]
+    assert alarm["Threshold"] == 1
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
 
 
 def test_definition_and_state_machine_settings() -> None:

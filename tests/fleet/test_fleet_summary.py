@@ -1,0 +1,198 @@
+"""Each image's result from its child export (every way a child can end), and the run's summary."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ims_export import fleet_summary
+from ims_export.fleet import MAX_REASON_CHARS, SkippedImage
+from ims_export.fleet_summary import ItemRecord, ItemResult, SummaryRequest, record_item, summarize
+
+IMAGE = "2542e7a1-52a3-4693-bd2a-4efae19ef09f"
+STARTED = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
+
+
+def succeeded_outcome(**fields: Any) -> dict[str, Any]:
+    return {"status": "SUCCEEDED", "image_id": IMAGE, "elapsed_seconds": 312.5, "polls": 7, **fields}
+
+
+def child(status: str, output: Any = None, **fields: Any) -> dict[str, Any]:
+    described: dict[str, Any] = {"ExecutionArn": "arn:child", "Status": status, **fields}
+    if output is not None:
+        described["Output"] = output
+    return described
+
+
+def failed_outcome(error: str, **fields: Any) -> str:
+    return json.dumps({"status": "FAILED", "error": error, "image_id": IMAGE, **fields})
+
+
+def record(**fields: Any) -> ItemResult:
+    return record_item(ItemRecord.model_validate({"image_id": IMAGE, "order": {"image_id": IMAGE}, **fields}))
+
+
+def test_succeeded_child_is_exported_with_its_duration() -> None:
+    # startExecution.sync:2 parses Output; describeExecution (following a continuation) does not.
+    for output in (succeeded_outcome(), json.dumps(succeeded_outcome())):
+        result = record(child=child("SUCCEEDED", output))
+        assert result == ItemResult(image_id=IMAGE, status="EXPORTED", elapsed_seconds=312.5, polls=7)
+
+
+def test_duplicate_child_is_skipped_naming_the_running_export() -> None:
+    output = {"status": "DUPLICATE", "original_execution": "arn:first", "image_id": IMAGE}
+    result = record(child=child("SUCCEEDED", output))
+    assert (result.status, result.error) == ("SKIPPED", "DuplicateTrigger")
+    assert result.reason is not None and "arn:first" in result.reason
+
+
+def test_continued_child_is_followed_by_its_new_execution() -> None:
+    output = {"phase": "exporting", "continued_in": {"execution_arn": "arn:next"}}
+    result = record(child=child("SUCCEEDED", output))
+    assert result == ItemResult(image_id=IMAGE, status="CONTINUED", execution_arn="arn:next")
+
+
+def test_failed_job_gives_the_ims_code_and_reason() -> None:
+    cause = failed_outcome("ExportJobFailed", error_code="IMG.0077", fail_reason="OBS write failed")
+    failure = {
+        "Error": "States.TaskFailed",
+        "Cause": json.dumps(child("FAILED", Error="ExportJobFailed", Cause=cause)),
+    }
+    result = record(failure=failure)
+    assert result == ItemResult(
+        image_id=IMAGE, status="FAILED", error="ExportJobFailed", reason="IMG.0077: OBS write failed"
+    )
+
+
+def test_failed_start_step_gives_the_lambda_error_message() -> None:
+    lambda_error = json.dumps(
+        {"errorType": "ExportTargetError", "errorMessage": "IMG.0058: bucket elsewhere"}
+    )
+    cause = failed_outcome("ExportTargetError", cause=lambda_error, stage="start")
+    failure = {
+        "Error": "States.TaskFailed",
+        "Cause": json.dumps(child("FAILED", Error="ExportTargetError", Cause=cause)),
+    }
+    result = record(failure=failure)
+    assert (result.status, result.error, result.reason) == (
+        "FAILED",
+        "ExportTargetError",
+        "IMG.0058: bucket elsewhere",
+    )
+
+
+@pytest.mark.parametrize("error", sorted(fleet_summary.SKIP_ERRORS))
+def test_child_refusing_the_image_counts_as_skipped(error: str) -> None:
+    cause = failed_outcome(error, cause="image cannot be exported")
+    failure = {"Error": "States.TaskFailed", "Cause": json.dumps(child("FAILED", Error=error, Cause=cause))}
+    assert record(failure=failure).status == "SKIPPED"
+
+
+def test_continuation_that_timed_out_is_failed() -> None:
+    result = record(child=child("TIMED_OUT"), status="CONTINUED", execution_arn="arn:next")
+    assert (result.status, result.error) == ("FAILED", "ExecutionTimedOut")
+
+
+def test_child_that_could_not_start_keeps_the_step_functions_error_and_a_short_reason() -> None:
+    failure = {"Error": "StepFunctions.ExecutionLimitExceededException", "Cause": "x" * 1000}
+    result = record(failure=failure)
+    assert (result.status, result.error) == ("FAILED", "StepFunctions.ExecutionLimitExceededException")
+    assert result.reason is not None and len(result.reason) == MAX_REASON_CHARS
+
+
+@pytest.mark.parametrize("output", [None, "not json", {"status": "SOMETHING"}])
+def test_unexpected_child_output_is_a_failure_not_a_crash(output: Any) -> None:
+    described = child("SUCCEEDED", output) if output is not None else child("SUCCEEDED")
+    result = record(child=described)
+    assert (result.status, result.error) == ("FAILED", "UnexpectedChildOutput")
+
+
+# --- the summary -----------------------------------------------------------------------------------
+
+
+def exported(n: int, seconds: float) -> ItemResult:
+    return ItemResult(image_id=f"img-{n}", status="EXPORTED", elapsed_seconds=seconds, polls=3)
+
+
+def failed(n: int) -> ItemResult:
+    return ItemResult(image_id=f"bad-{n}", status="FAILED", error="ExportJobFailed", reason="IMG.0077: no")
+
+
+def request(results: list[ItemResult], skipped: int = 0, listed_skipped: int | None = None) -> SummaryRequest:
+    entries = [SkippedImage(image_id=f"skip-{n}", code="IMG.0071", reason="ISO") for n in range(skipped)]
+    return SummaryRequest(
+        results=results,
+        skipped=entries[:listed_skipped],
+        skipped_count=skipped,
+        considered=len(results) + skipped,
+        execution="arn:fleet",
+        started_at=STARTED,
+    )
+
+
+def test_summary_counts_and_durations() -> None:
+    results = [
+        exported(1, 100.0),
+        exported(2, 300.0),
+        failed(1),
+        ItemResult(image_id="dup", status="SKIPPED", error="DuplicateTrigger", reason="r"),
+    ]
+    summary = summarize(request(results, skipped=2), now=STARTED + timedelta(minutes=30))
+
+    assert summary.status == "PARTIAL"
+    assert (summary.considered, summary.selected) == (6, 4)
+    assert (summary.exported_count, summary.skipped_count, summary.failed_count) == (2, 3, 1)
+    assert summary.exported == ["img-1", "img-2"]
+    assert [item.image_id for item in summary.skipped] == ["skip-0", "skip-1", "dup"]
+    assert summary.skipped[-1].code == "DuplicateTrigger"
+    assert summary.durations.model_dump() == {
+        "fleet_seconds": 1800.0,
+        "export_seconds_min": 100.0,
+        "export_seconds_max": 300.0,
+        "export_seconds_mean": 200.0,
+        "export_seconds_total": 400.0,
+    }
+    assert summary.truncated is False
+
+
+@pytest.mark.parametrize(
+    ("results", "status"),
+    [
+        ([], "SUCCEEDED"),
+        ([exported(1, 1.0)], "SUCCEEDED"),
+        ([failed(1)], "FAILED"),
+        ([ItemResult(image_id="x", status="CONTINUED", execution_arn="arn:x")], "FAILED"),
+    ],
+)
+def test_summary_status(results: list[ItemResult], status: str) -> None:
+    summary = summarize(request(results), now=STARTED)
+    assert summary.status == status
+
+
+def test_summary_lists_are_capped_but_counts_are_exact() -> None:
+    many = fleet_summary.MAX_LISTED_IN_SUMMARY + 5
+    summary = summarize(
+        request([failed(n) for n in range(many)], skipped=many, listed_skipped=3), now=STARTED
+    )
+    assert (summary.failed_count, summary.skipped_count) == (many, many)
+    assert len(summary.failed) == fleet_summary.MAX_LISTED_IN_SUMMARY
+    assert len(summary.skipped) == 3  # the selection listed only these
+    assert summary.truncated is True
+
+
+def test_notice_leaves_out_exported_ids_and_caps_the_lists() -> None:
+    cap = fleet_summary.MAX_LISTED_IN_NOTICE
+    small = summarize(request([exported(1, 5.0), failed(1)], skipped=1), now=STARTED).notice()
+    assert "exported" not in small
+    assert (small["exported_count"], len(small["failed"]), len(small["skipped"])) == (1, 1, 1)
+    assert small["truncated"] is False
+    assert small["detail_type"] == "Fleet Export Finished"
+    json.dumps(small)  # JSON-ready for EventBridge and SNS
+
+    large = summarize(request([failed(n) for n in range(cap + 1)]), now=STARTED).notice()
+    assert len(large["failed"]) == cap
+    assert large["failed_count"] == cap + 1
+    assert large["truncated"] is True
