@@ -33,7 +33,7 @@ from localdev.routing import NoMatchingTriggerError, execution_input_for
 from localdev.stepfunctions import REGION, ExecutionResult, LocalWorkflow, load_handler
 
 if TYPE_CHECKING:
-    from localdev.emulator import Control, EmulatorConfig
+    from localdev.emulator import Control, Emulator, EmulatorConfig, ManualClock
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"
@@ -448,6 +448,28 @@ class MetricBlobFilter(io.TextIOBase):
         self._target.flush()
 
 
+def emulator_target(emulator: Emulator, clock: ManualClock, description: str | None = None) -> CloudTarget:
+    """The cloud target of a running emulator whose clock the state machine's waits advance."""
+    config = emulator.config
+    return CloudTarget(
+        description=description or f"built-in emulator at {emulator.base_url}",
+        parameters={
+            "IamEndpoint": emulator.iam_url,
+            "ImsEndpoint": emulator.base_url,
+            "CloudRegion": config.region,
+        },
+        credentials={
+            "user_name": config.user_name,
+            "password": config.user_password,
+            "domain_name": config.domain_name,
+        },
+        on_wait=clock.advance,
+        clock=lambda: datetime.fromtimestamp(clock.now(), UTC),
+        secrets=(config.user_password,),
+        control=emulator.control,
+    )
+
+
 @contextmanager
 def emulated_cloud(config: EmulatorConfig | None = None) -> Iterator[CloudTarget]:
     """The built-in emulator on a free loopback port, its clock advanced by the state machine's waits."""
@@ -456,24 +478,7 @@ def emulated_cloud(config: EmulatorConfig | None = None) -> Iterator[CloudTarget
     # Start at the real time, so that timestamps read sensibly; every Wait then moves it forward.
     clock = ManualClock(start=time.time())
     with Emulator(config, clock=clock) as emulator:
-        config = emulator.config
-        yield CloudTarget(
-            description=f"built-in emulator at {emulator.base_url}",
-            parameters={
-                "IamEndpoint": emulator.iam_url,
-                "ImsEndpoint": emulator.base_url,
-                "CloudRegion": config.region,
-            },
-            credentials={
-                "user_name": config.user_name,
-                "password": config.user_password,
-                "domain_name": config.domain_name,
-            },
-            on_wait=clock.advance,
-            clock=lambda: datetime.fromtimestamp(clock.now(), UTC),
-            secrets=(config.user_password,),
-            control=emulator.control,
-        )
+        yield emulator_target(emulator, clock)
 
 
 if __name__ == "__main__":

@@ -8,14 +8,14 @@ import io
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
 
 from benchmarks.fleet import estimated_events
 from localdev.emulator import DEFAULT_BUCKET, Emulator, FaultKind, ManualClock, Route
-from localdev.run import CloudTarget, run_workflow
+from localdev.run import emulator_target, run_workflow
 from localdev.stepfunctions import ExecutionResult, LocalWorkflow
 
 BUS = "ims-export-outcomes"
@@ -40,28 +40,6 @@ def max_overlap(intervals: list[tuple[datetime, datetime]]) -> int:
 def test_max_overlap_counts_nested_and_touching_intervals() -> None:
     t = [datetime(2026, 1, 1, 0, 0, s) for s in range(6)]
     assert max_overlap([(t[0], t[3]), (t[1], t[2]), (t[2], t[4]), (t[4], t[5])]) == 2
-
-
-def emulator_target(emulator: Emulator, clock: ManualClock) -> CloudTarget:
-    """What ``localdev.run.emulated_cloud`` yields, for an emulator this test prepares first."""
-    config = emulator.config
-    return CloudTarget(
-        description="emulator",
-        parameters={
-            "IamEndpoint": emulator.iam_url,
-            "ImsEndpoint": emulator.base_url,
-            "CloudRegion": config.region,
-        },
-        credentials={
-            "user_name": config.user_name,
-            "password": config.user_password,
-            "domain_name": config.domain_name,
-        },
-        on_wait=clock.advance,
-        clock=lambda: datetime.fromtimestamp(clock.now(), UTC),
-        secrets=(config.user_password,),
-        control=emulator.control,
-    )
 
 
 def _described(description: dict[str, Any]) -> dict[str, Any]:
