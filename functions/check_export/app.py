@@ -24,13 +24,14 @@ OUTCOME_METRICS = {JobStatus.SUCCESS: "ExportSucceeded", JobStatus.FAIL: "Export
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = parse_model(workflow.Exporting, event)
-    with runtime.counting_throttles(metrics):
+    with runtime.counting_upstream_events(metrics):
         clients = runtime.get_clients()
         result = workflow.check(state, clients, now=clients.clock())
     job = result.job
     metrics.add_metric(name="PollCount", unit=MetricUnit.Count, value=1)
     if job.status in OUTCOME_METRICS:
         metrics.add_metric(name=OUTCOME_METRICS[job.status], unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="ExportDuration", unit=MetricUnit.Seconds, value=job.elapsed_seconds)
     logger.info(
         "job checked",
         extra={

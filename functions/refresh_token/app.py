@@ -10,7 +10,6 @@ import os
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ims_export import runtime, workflow
@@ -36,10 +35,8 @@ def scheduled_margin_seconds(environ: dict[str, str] | os._Environ[str] = os.env
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     parse_model(workflow.RefreshInput, event)
-    with runtime.counting_throttles(metrics):
+    with runtime.counting_upstream_events(metrics):
         report = workflow.refresh_token(runtime.get_clients(), margin_seconds=scheduled_margin_seconds())
     result: dict[str, Any] = report.model_dump(mode="json")
-    if result.get("refreshed"):
-        metrics.add_metric(name="TokenRefreshed", unit=MetricUnit.Count, value=1)
     logger.info("token refresh checked", extra=result)
     return result

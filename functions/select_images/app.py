@@ -34,7 +34,7 @@ def default_max_concurrency(environ: dict[str, str] | None = None) -> int:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     selection = parse_model(fleet.FleetSelection, event)
     concurrency = default_max_concurrency()
-    with runtime.counting_throttles(metrics):
+    with runtime.counting_upstream_events(metrics):
         clients = runtime.get_clients()
         if not isinstance(clients.ims, fleet.ImageCatalog):
             raise ConfigurationError("the IMS client cannot list images")

@@ -100,7 +100,7 @@ def _log_result(start_input: workflow.StartInput, result: workflow.StartResult) 
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     start_input = parse_model(workflow.StartInput, event)
-    with runtime.counting_throttles(metrics):
+    with runtime.counting_upstream_events(metrics):
         clients = runtime.get_clients()
         guard = export_guard(clients.settings)
         guard.register_lambda_context(context)  # a timeout then frees the in-progress record

@@ -68,9 +68,11 @@ def put_token(ssm_client: Any, value: str, *, expires_in: timedelta = timedelta(
 def test_cold_start_gets_a_token_from_iam_and_stores_it(
     make_cache: CacheFactory, fake_iam: FakeIam, ssm_client: Any
 ) -> None:
-    token = make_cache().current()
+    cache = make_cache()
+    token = cache.current()
 
     assert fake_iam.calls == 1
+    assert cache.refreshes == 1  # what the handlers report as the TokenRefreshed metric
     assert token.value.get_secret_value() == fake_iam.issued[0]
     assert token.project_id == PROJECT_ID
     assert stored(ssm_client) == token

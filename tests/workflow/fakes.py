@@ -59,6 +59,7 @@ class FakeTokens:
             project_id=PROJECT_ID,
         )
         self.refresh_margins: list[float] = []
+        self.refreshes = 0
 
     def current(self) -> IssuedToken:
         return self.token
@@ -68,6 +69,7 @@ class FakeTokens:
 
     def refresh_if_needed(self, margin_seconds: float) -> RefreshReport:
         self.refresh_margins.append(margin_seconds)
+        self.refreshes += 1
         return RefreshReport(
             refreshed=True,
             expires_at=self.token.expires_at,

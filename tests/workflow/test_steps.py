@@ -252,10 +252,44 @@ class RecordingMetrics:
         self.added.append((name, value))
 
 
+def test_token_refreshes_during_an_invocation_are_counted(
+    clients: runtime.Clients, fake_ims: FakeIms
+) -> None:
+    metrics = RecordingMetrics()
+    with runtime.counting_upstream_events(metrics):
+        fake_ims.tokens.refresh_if_needed(3600)  # obtains a token, as an IAM refresh does
+    with runtime.counting_upstream_events(metrics):
+        fake_ims.tokens.current()  # a cached token: nothing to count
+    assert metrics.added == [("TokenRefreshed", 1)]
+
+
+def emitted_metric_names(printed: str) -> set[str]:
+    """Names of the metrics in the EMF blobs Powertools printed."""
+    blobs = [json.loads(line) for line in printed.splitlines() if line.startswith('{"_aws"')]
+    return {
+        metric["Name"]
+        for blob in blobs
+        for directive in blob["_aws"]["CloudWatchMetrics"]
+        for metric in directive["Metrics"]
+    }
+
+
+def test_check_handler_reports_polls_outcome_and_duration(
+    clients: runtime.Clients,
+    fake_ims: FakeIms,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    fake_ims.script_jobs([make_job("SUCCESS")])
+    load_handler(FUNCTIONS["CheckExportFunction"])(exporting().model_dump(mode="json"), context("check"))
+    assert {"PollCount", "ExportSucceeded", "ExportDuration"} <= emitted_metric_names(capsys.readouterr().out)
+
+
 def test_throttling_is_counted_and_still_raised() -> None:
     metrics = RecordingMetrics()
-    with pytest.raises(UpstreamThrottledError), runtime.counting_throttles(metrics):
+    with pytest.raises(UpstreamThrottledError), runtime.counting_upstream_events(metrics):
         raise UpstreamThrottledError("IMG.0060", code="IMG.0060")
-    with pytest.raises(UpstreamUnavailableError), runtime.counting_throttles(metrics):
+    with pytest.raises(UpstreamUnavailableError), runtime.counting_upstream_events(metrics):
         raise UpstreamUnavailableError("503", status=503)
     assert metrics.added == [("Throttled", 1)]

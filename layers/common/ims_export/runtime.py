@@ -44,6 +44,11 @@ class TokenStore(Protocol):
 
     def refresh_if_needed(self, margin_seconds: float) -> RefreshReport: ...
 
+    @property
+    def refreshes(self) -> int:
+        """How many tokens this process has obtained from IAM."""
+        ...
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -101,11 +106,21 @@ def use_clients(clients: Clients) -> Iterator[Clients]:
         _clients = previous
 
 
+def _token_refreshes() -> int:
+    return _clients.tokens.refreshes if _clients is not None else 0
+
+
 @contextmanager
-def counting_throttles(metrics: Any) -> Iterator[None]:
-    """Count ``Throttled`` in ``metrics`` (a Powertools Metrics) when IMS or IAM throttled; re-raise."""
+def counting_upstream_events(metrics: Any) -> Iterator[None]:
+    """Count ``Throttled`` (IMS or IAM throttled; re-raised) and ``TokenRefreshed`` (tokens obtained
+    from IAM during the block, on the hot path or by the refresher) in ``metrics`` (Powertools Metrics)."""
+    refreshes_before = _token_refreshes()
     try:
         yield
     except UpstreamThrottledError:
         metrics.add_metric(name="Throttled", unit="Count", value=1)
         raise
+    finally:
+        refreshed = _token_refreshes() - refreshes_before
+        if refreshed > 0:
+            metrics.add_metric(name="TokenRefreshed", unit="Count", value=refreshed)

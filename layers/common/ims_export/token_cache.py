@@ -101,6 +101,8 @@ class TokenCache:
         self._lock = threading.Lock()
         self._memory: IssuedToken | None = None
         self._rejected: IssuedToken | None = None
+        # Tokens this process got from IAM: handlers turn increases into a TokenRefreshed metric.
+        self.refreshes = 0
 
     # --- TokenSource ----------------------------------------------------------------------------
 
@@ -204,6 +206,7 @@ class TokenCache:
         encoded = encode_record(token)  # TokenTooLargeError before anything is written
         tier = self._store(encoded)
         self._memory = token
+        self.refreshes += 1
         logger.info(
             "new IAM token: expires_at=%s, cache tier=%s", token.expires_at.isoformat(), tier or "not stored"
         )
