@@ -287,7 +287,7 @@ def run_workflow(
     template: Path = TEMPLATE,
     overrides: Mapping[str, str] | None = None,
     stream: TextIO | None = None,
-    timeout: float = 120.0,
+    timeout: float = 600.0,
     before_start: Callable[[LocalDeployment], object] | None = None,
     observe: Callable[[LocalWorkflow, ExecutionResult], object] | None = None,
 ) -> ExecutionResult:

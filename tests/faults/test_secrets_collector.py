@@ -122,7 +122,7 @@ def test_a_planted_leak_fails_the_whole_run(workers: list[str]) -> None:
         env=environment,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,
         check=False,
     )
 

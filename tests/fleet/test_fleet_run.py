@@ -84,7 +84,7 @@ def fleet_run() -> Iterator[dict[str, Any]]:
                 "CreateNotificationTopic": "true",
             },
             stream=stream,
-            timeout=90,
+            timeout=900,
             observe=observe,
         )
         yield {

@@ -58,12 +58,12 @@ def test_manual_event_runs_against_a_cloud_named_by_os_variables(standalone_emul
     }
 
     completed = subprocess.run(
-        [sys.executable, "-m", "localdev.run", "--event", "events/manual.json", "--timeout", "60"],
+        [sys.executable, "-m", "localdev.run", "--event", "events/manual.json", "--timeout", "600"],
         cwd=ROOT,
         env=environment,
         capture_output=True,
         text=True,
-        timeout=90,
+        timeout=900,
         check=False,
     )
 

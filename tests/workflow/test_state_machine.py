@@ -223,7 +223,7 @@ def test_export_deadline_fails_as_timed_out(workflow_factory: WorkflowFactory, f
 def test_execution_timeout_backstop(workflow_factory: WorkflowFactory, fake_ims: FakeIms) -> None:
     fake_ims.script_jobs([make_job("RUNNING")])
     with workflow_factory(execution_timeout_seconds=1, on_wait=lambda _seconds: time.sleep(0.25)) as workflow:
-        result = workflow.wait_for(workflow.start_execution(MANUAL), timeout=5)
+        result = workflow.wait_for(workflow.start_execution(MANUAL), timeout=120)
 
     assert result.status == "TIMED_OUT"
     assert len(fake_ims.calls_to("export_image")) == 1
