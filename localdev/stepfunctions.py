@@ -1,13 +1,12 @@
 """Run a real ``.asl.json`` definition in moto's Step Functions interpreter, in this process.
 
-Three patches make moto's interpreter usable offline and fast:
+Two patches make moto's interpreter usable offline and fast:
 
 1. Lambda without Docker: moto's ``LambdaFunction._invoke_lambda`` calls the real handler module here,
    with the event and a fake context. A raised exception becomes ``{"errorType", "errorMessage"}``
    with ``FunctionError`` set, so Retry/Catch see the exception's class name, as on AWS.
 2. No real sleeping: Wait states and Retry intervals call ``on_wait(seconds)`` instead (a test
    records, a local runner advances an emulator clock); every wait is recorded in ``waits``.
-3. JSONata: moto ships the evaluator as a stub; ``jsonata-python`` is plugged in.
 
 Plus two fidelity fixes where moto differs from AWS: ``$$.Execution.StartTime`` is a ``datetime`` instead
 of an ISO 8601 string (``States.JsonToString`` of a payload holding it would fail), and the
@@ -196,12 +195,6 @@ def _sfn_integration_casing(original_parameters: Any, original_response: Any) ->
     return normalise_parameters, normalise_response
 
 
-def _evaluate_jsonata(expression: str) -> Any:
-    import jsonata
-
-    return jsonata.Jsonata(expression).evaluate(None)
-
-
 class LocalWorkflow:
     """A state machine created in moto from a definition file, with the handlers running in process."""
 
@@ -309,13 +302,11 @@ class LocalWorkflow:
         from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
             WaitFunction,
         )
-        from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
         from moto.stepfunctions.parser.backend.execution import Execution
 
         self._replace(LambdaFunction, "_invoke_lambda", _invoke_in_process)
         self._replace(WaitFunction, "_wait_interval", _wait_without_sleeping)
         self._replace(retrier_decl, "time", SimpleNamespace(sleep=_retry_without_sleeping))
-        self._replace(moto_jsonata, "_eval_jsonata", _evaluate_jsonata)
         original_details = Execution.__dict__["get_start_execution_details"]
         self._replace(Execution, "get_start_execution_details", _iso_start_time(original_details))
         sfn_service = state_task_service_sfn.StateTaskServiceSfn
@@ -327,6 +318,12 @@ class LocalWorkflow:
         self._replace(state_task_service_callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", SYNC_POLL_SECONDS)
 
     def _replace(self, owner: Any, attribute: str, replacement: Any) -> None:
+        # A moto upgrade that renames what we patch must fail here, not silently run with real sleeps.
+        if not hasattr(owner, attribute):
+            raise RuntimeError(
+                f"moto changed: {getattr(owner, '__name__', owner)!r} has no {attribute!r} to patch;"
+                " update localdev/stepfunctions.py for this moto version"
+            )
         if attribute in vars(owner):
             original = vars(owner)[attribute]
             self._restore.append(lambda: setattr(owner, attribute, original))
@@ -457,8 +454,9 @@ class LocalWorkflow:
         )["executionArn"]
         return arn
 
-    def wait_for(self, arn: str, timeout: float = 10.0) -> ExecutionResult:
-        """Poll until the execution ends (moto runs it in a background thread)."""
+    def wait_for(self, arn: str, timeout: float = 600.0) -> ExecutionResult:
+        """Poll until the execution ends (moto runs it in a background thread); ``timeout`` guards
+        against a hang, it is no budget."""
         deadline = time.monotonic() + timeout
         while True:
             description = self.sfn.describe_execution(executionArn=arn)
