@@ -30,13 +30,17 @@ OTC_IAM_HOST_EXCEPTIONS = {"eu-ch2": "iam-pub.eu-ch2.sc.otc.t-systems.com"}
 HUAWEI_IAM_HOST_EXCEPTIONS = {"eu-west-101": "iam.eu-west-101.myhuaweicloud.eu"}
 
 
+CLOUD_DOMAINS = {Cloud.OTC: "otc.t-systems.com", Cloud.HUAWEI: "myhuaweicloud.com"}
+
+
+def _regional_host(service: str, cloud: Cloud, region: str, exceptions: dict[Cloud, dict[str, str]]) -> str:
+    return exceptions[cloud].get(region, f"{service}.{region}.{CLOUD_DOMAINS[cloud]}")
+
+
 def default_iam_endpoint(cloud: Cloud, region: str) -> str:
     """The IAM v3 base URL of a region, for when none is configured."""
-    if cloud is Cloud.OTC:
-        host = OTC_IAM_HOST_EXCEPTIONS.get(region, f"iam.{region}.otc.t-systems.com")
-    else:
-        host = HUAWEI_IAM_HOST_EXCEPTIONS.get(region, f"iam.{region}.myhuaweicloud.com")
-    return f"https://{host}/v3"
+    exceptions = {Cloud.OTC: OTC_IAM_HOST_EXCEPTIONS, Cloud.HUAWEI: HUAWEI_IAM_HOST_EXCEPTIONS}
+    return f"https://{_regional_host('iam', cloud, region, exceptions)}/v3"
 
 
 # IMS hosts that do not follow ``ims.{region}.<cloud domain>`` (cloud-api.md, "Endpoints").
@@ -46,11 +50,8 @@ HUAWEI_IMS_HOST_EXCEPTIONS = {"eu-west-101": "ims.eu-west-101.myhuaweicloud.eu"}
 
 def default_ims_endpoint(cloud: Cloud, region: str) -> str:
     """The IMS base URL of a region, for when neither IMS_ENDPOINT nor the token catalog names one."""
-    if cloud is Cloud.OTC:
-        host = OTC_IMS_HOST_EXCEPTIONS.get(region, f"ims.{region}.otc.t-systems.com")
-    else:
-        host = HUAWEI_IMS_HOST_EXCEPTIONS.get(region, f"ims.{region}.myhuaweicloud.com")
-    return f"https://{host}"
+    exceptions = {Cloud.OTC: OTC_IMS_HOST_EXCEPTIONS, Cloud.HUAWEI: HUAWEI_IMS_HOST_EXCEPTIONS}
+    return f"https://{_regional_host('ims', cloud, region, exceptions)}"
 
 
 class Settings(BaseModel):
