@@ -9,6 +9,7 @@
         clock.advance(600)  # instead of sleeping
 
 Modules: clock (time), config (settings), seed (sample catalog and its fixed ids), model, tokens, jobs,
+dialects (switchable answer variations),
 validation (export rules and IMG codes), listing (image filters and paging), iam, ims, faults,
 counters, control (test API), control_api (the same over HTTP), server (HTTP and ``Emulator``).
 """

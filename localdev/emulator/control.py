@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 from localdev.emulator.clock import ManualClock
+from localdev.emulator.dialects import Dialect
 from localdev.emulator.faults import Fault, FaultKind, Route
 from localdev.emulator.model import GIB, Bucket, EmulatedImage, ExportFailure, StoredObject
 from localdev.emulator.seed import generate_exportable_images, image_record
@@ -68,6 +69,24 @@ class Control:
 
     def pending_faults(self) -> dict[str, int]:
         return self._state.faults.pending()
+
+    # --- answer dialects ----------------------------------------------------------------------
+
+    def set_dialect(self, **changes: Any) -> dict[str, Any]:
+        """Change how IAM and IMS answer from now on (``dialects.Dialect`` fields); return the dialect."""
+        with self._state.lock:
+            try:
+                self._state.dialect = self._state.dialect.changed(**changes)
+            except (TypeError, ValueError) as error:
+                raise ControlError(str(error)) from None
+            return self._state.dialect.as_dict()
+
+    def reset_dialect(self) -> None:
+        with self._state.lock:
+            self._state.dialect = Dialect()
+
+    def dialect(self) -> dict[str, Any]:
+        return self._state.dialect.as_dict()
 
     # --- tokens and the user ------------------------------------------------------------------
 

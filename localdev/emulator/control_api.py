@@ -10,6 +10,9 @@
 | GET  /_emulator/faults                           |                                                  |
 | POST /_emulator/faults                           | {"route", "kind", "times", "skip", ...} (1)      |
 | DELETE /_emulator/faults                         |                                                  |
+| GET  /_emulator/dialect                          |                                                  |
+| POST /_emulator/dialect                          | {"time_format": "legacy", ...} (3)               |
+| DELETE /_emulator/dialect                        |                                                  |
 | POST /_emulator/tokens/revoke, /tokens/expire    | {"token": "..."} for one token, {} for all       |
 | POST /_emulator/user                             | {"locked": true} and/or {"disabled": true}       |
 | POST /_emulator/buckets                          | {"name", "region"}                               |
@@ -23,6 +26,7 @@
 
 (1) also "retry_after_seconds" and "delay_seconds"; see ``Control.inject``.
 (2) also "image_id", "activate_after_seconds" and "fields" (record fields); see ``Control.add_image``.
+(3) any fields of ``dialects.Dialect``; see ``Control.set_dialect``.
 
 Answers are JSON; errors are 400 or 404 ``{"error": "..."}``.
 """
@@ -108,6 +112,9 @@ ACTIONS: list[tuple[str, str, Action]] = [
     ("GET", r"/faults", lambda c, b, m: {"pending": c.pending_faults()}),
     ("POST", r"/faults", _inject),
     ("DELETE", r"/faults", lambda c, b, m: c.clear_faults()),
+    ("GET", r"/dialect", lambda c, b, m: c.dialect()),
+    ("POST", r"/dialect", lambda c, b, m: c.set_dialect(**b)),
+    ("DELETE", r"/dialect", lambda c, b, m: c.reset_dialect()),
     ("POST", r"/tokens/revoke", lambda c, b, m: {"count": c.revoke_tokens(b.get("token"))}),
     ("POST", r"/tokens/expire", lambda c, b, m: {"count": c.expire_tokens(b.get("token"))}),
     ("POST", r"/user", lambda c, b, m: c.set_user(locked=b.get("locked"), disabled=b.get("disabled"))),

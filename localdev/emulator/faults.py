@@ -1,8 +1,11 @@
 """Fault injection: make the next N requests to a route fail the way the real services can fail.
 
 Faults on a route are queued and used up in order. A fault applies before the request is handled
-(nothing happens on the emulated cloud), except DROP_AFTER_PROCESSING, which handles the request and
-then closes the connection without an answer: the case of a lost response.
+(nothing happens on the emulated cloud), except the ``*_AFTER_PROCESSING`` kinds and those that
+rewrite the handled answer (JOB_ID_ONLY, UNDOCUMENTED_STATUS, NO_SUBJECT_TOKEN): DROP_AFTER_PROCESSING
+handles the request and then closes the connection without an answer (a lost response).
+SLOW stalls the answer for ``delay_seconds`` and then answers normally; a stall still pending when the
+emulator stops is dropped, never handled late.
 """
 
 from __future__ import annotations
@@ -12,7 +15,19 @@ from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from localdev.emulator.replies import Reply, gateway_throttled, ims_error, keystone_error
+from localdev.emulator.replies import Reply, gateway_throttled, html_page, ims_error, keystone_error
+
+UNDOCUMENTED_STATUS = "DONE"
+# Kinds that let the request be handled and then change (or drop) its answer.
+AFTER_PROCESSING = frozenset(
+    {
+        "drop_after_processing",
+        "html_after_processing",
+        "job_id_only",
+        "undocumented_status",
+        "no_subject_token",
+    }
+)
 
 
 class Route(StrEnum):
@@ -32,6 +47,13 @@ class FaultKind(StrEnum):
     SLOW = "slow"  # answer normally after ``delay_seconds`` of real time
     DROP = "drop"  # close the connection without an answer, nothing handled
     DROP_AFTER_PROCESSING = "drop_after_processing"  # handle, then close without an answer
+    HTML = "html"  # 200 with an HTML page, nothing handled
+    EMPTY = "empty"  # 200 with an empty body, nothing handled
+    EMPTY_OBJECT = "empty_object"  # 200 with {}, nothing handled
+    HTML_AFTER_PROCESSING = "html_after_processing"  # handle, then 200 with an HTML page
+    JOB_ID_ONLY = "job_id_only"  # handle, answer only {"job_id": ...}
+    UNDOCUMENTED_STATUS = "undocumented_status"  # handle, answer with status "DONE"
+    NO_SUBJECT_TOKEN = "no_subject_token"  # noqa: S105 (a fault name) handle, 201 without X-Subject-Token
 
 
 @dataclass
@@ -110,4 +132,27 @@ def fault_reply(fault: Fault) -> Reply | None:
             return keystone_error(500, "Internal server error (injected fault).").reply
         case FaultKind.UNAVAILABLE:
             return keystone_error(503, "Service temporarily unavailable (injected fault).").reply
+        case FaultKind.HTML:
+            return html_page()
+        case FaultKind.EMPTY:
+            return Reply(200, raw=b"")
+        case FaultKind.EMPTY_OBJECT:
+            return Reply(200, {})
     return None
+
+
+def rewrite_handled(fault: Fault, reply: Reply) -> Reply:
+    """The answer an after-processing fault sends instead of the handled ``reply``."""
+    body = reply.body if isinstance(reply.body, dict) else {}
+    match fault.kind:
+        case FaultKind.HTML_AFTER_PROCESSING:
+            return html_page()
+        case FaultKind.JOB_ID_ONLY:
+            job_id = body.get("job_id", body.get("jobId"))
+            return Reply(reply.status, {"job_id": job_id}, dict(reply.headers))
+        case FaultKind.UNDOCUMENTED_STATUS:
+            return Reply(reply.status, {**body, "status": UNDOCUMENTED_STATUS}, dict(reply.headers))
+        case FaultKind.NO_SUBJECT_TOKEN:
+            headers = {name: value for name, value in reply.headers.items() if name != "X-Subject-Token"}
+            return Reply(reply.status, reply.body, headers)
+    return reply

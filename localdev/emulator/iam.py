@@ -77,8 +77,9 @@ def _scoped_project(state: EmulatorState, scope: Any, user: User) -> Project | N
 
 def _catalog(state: EmulatorState, base_url: str, project_id: str) -> list[dict[str, Any]]:
     region = state.config.region
+    image = [("image", "ims", base_url)] if state.dialect.catalog_image_entry else []
     services = [
-        ("image", "ims", base_url),
+        *image,
         ("identity", "iam", f"{base_url}/v3"),
         ("compute", "ecs", f"https://ecs.{region}.otc.t-systems.com/v2.1/{project_id}"),
         ("volumev2", "evs", f"https://evs.{region}.otc.t-systems.com/v2/{project_id}"),
@@ -131,8 +132,9 @@ def issue_token(state: EmulatorState, request: Request) -> Reply:
         user = _authenticate(state, _member(auth, "identity", dict))
         project = _scoped_project(state, auth.get("scope"), user)
         now = state.now()
-        expires_at = now + state.config.token_lifetime_seconds
-        body = _token_body(user, project, now, expires_at)
+        dialect = state.dialect
+        expires_at = now + (dialect.token_lifetime_seconds or state.config.token_lifetime_seconds)
+        body = _token_body(user, project, dialect.token_time(now), dialect.token_time(expires_at))
         token = pki_token(body, state.config.token_size)
         state.tokens.add(token, TokenRecord(user.id, project.id if project else None, now, expires_at))
     state.counters.token_issued()

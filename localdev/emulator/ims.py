@@ -61,7 +61,7 @@ def export_image(state: EmulatorState, request: Request, image_id: str) -> Reply
         if order.object_name in state.buckets[order.bucket].objects:
             raise ims_error("IMG.0070", "The image file already exists in the OBS bucket or directory.")
         job = state.create_export_job(image, order, project_id, now)
-    return Reply(200, {"job_id": job.job_id})
+    return Reply(200, state.dialect.export_answer(job.job_id))
 
 
 def show_job(state: EmulatorState, request: Request, job_id: str, project_id: str | None = None) -> Reply:
@@ -72,7 +72,8 @@ def show_job(state: EmulatorState, request: Request, job_id: str, project_id: st
         job = state.jobs.get(job_id)
         if job is None or job.project_id != token_project:
             raise ims_error(UNKNOWN_JOB_CODE, "The job does not exist.", status=404)
-        return Reply(200, job.api_body(now))
+        dialect = state.dialect
+        return Reply(200, dialect.job_answer(job.api_body(now, dialect.job_time)))
 
 
 def show_images(state: EmulatorState, request: Request) -> Reply:

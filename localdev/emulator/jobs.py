@@ -7,6 +7,7 @@ The status is computed from the clock, so a job needs no thread to make progress
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -72,15 +73,16 @@ class ExportJob:
     def in_progress(self, now: float) -> bool:
         return self.view(now).status in (JobStatus.INIT, JobStatus.RUNNING)
 
-    def api_body(self, now: float) -> dict[str, Any]:
-        """``GET /v1/{project_id}/jobs/{job_id}`` (and the progress API) as documented."""
+    def api_body(self, now: float, time_text: Callable[[float], str] = iso_millis) -> dict[str, Any]:
+        """``GET /v1/{project_id}/jobs/{job_id}`` (and the progress API) as documented; ``time_text``
+        writes the times (a dialect may use another format)."""
         view = self.view(now)
         failure = self.failure if view.status is JobStatus.FAIL else None
         return {
             "job_id": self.job_id,
             "job_type": EXPORT_JOB_TYPE,
-            "begin_time": iso_millis(self.created_at),
-            "end_time": iso_millis(view.end_time) if view.end_time is not None else None,
+            "begin_time": time_text(self.created_at),
+            "end_time": time_text(view.end_time) if view.end_time is not None else None,
             "status": str(view.status),
             "error_code": failure.error_code if failure else None,
             "fail_reason": failure.fail_reason if failure else None,

@@ -18,8 +18,9 @@ from typing import Any
 @dataclass
 class Reply:
     status: int
-    body: Any = None
+    body: Any = None  # sent as JSON
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # sent as is instead of ``body`` (an HTML page, an empty answer)
 
 
 class ApiError(Exception):
@@ -59,6 +60,17 @@ def gateway_throttled(retry_after_seconds: int) -> Reply:
         },
         {"Retry-After": str(retry_after_seconds)},
     )
+
+
+GATEWAY_HTML = (
+    b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>Service is busy</h1></center>"
+    b"<hr><center>API Gateway</center></body></html>"
+)
+
+
+def html_page() -> Reply:
+    """An HTML page with 200, as a misbehaving gateway in front of IMS sends it."""
+    return Reply(200, headers={"Content-Type": "text/html"}, raw=GATEWAY_HTML)
 
 
 def not_found(message: str = "The requested resource could not be found.") -> ApiError:

@@ -12,7 +12,6 @@ import json
 import re
 import sys
 import threading
-import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from localdev.emulator import control_api, iam, ims
 from localdev.emulator.clock import Clock, ScaledClock
 from localdev.emulator.config import EmulatorConfig
 from localdev.emulator.control import Control
-from localdev.emulator.faults import FaultKind, Route, fault_reply
+from localdev.emulator.faults import AFTER_PROCESSING, FaultKind, Route, fault_reply, rewrite_handled
 from localdev.emulator.replies import ApiError, Reply, keystone_error, not_found
 from localdev.emulator.request import Request
 from localdev.emulator.state import EmulatorState
@@ -142,13 +141,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
         endpoint, match = self._find(request)
         state = self.server.state
         state.counters.request(endpoint.route)
+        gone = state.dialect.api_gone(endpoint.route)
+        if gone is not None:
+            self._send(gone)
+            return
         fault = state.faults.take(endpoint.route)
         if fault is not None:
             if fault.kind is FaultKind.DROP:
                 self.close_connection = True
                 return
-            if fault.kind is FaultKind.SLOW:
-                time.sleep(fault.delay_seconds)
+            if fault.kind is FaultKind.SLOW and state.stopping.wait(fault.delay_seconds):
+                self.close_connection = True  # the emulator stops: never handle a stalled request late
+                return
             reply = fault_reply(fault)
             if reply is not None:
                 self._send(reply)
@@ -160,6 +164,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind is FaultKind.DROP_AFTER_PROCESSING:
             self.close_connection = True
             return
+        if fault is not None and fault.kind in AFTER_PROCESSING:
+            reply = rewrite_handled(fault, reply)
         self._send(reply)
 
     def _find(self, request: Request) -> tuple[Endpoint, re.Match[str]]:
@@ -176,7 +182,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         raise not_found(f"No emulated API at {request.path}.")
 
     def _send(self, reply: Reply) -> None:
-        payload = b"" if reply.body is None else json.dumps(reply.body).encode()
+        if reply.raw is not None:
+            payload = reply.raw
+        else:
+            payload = b"" if reply.body is None else json.dumps(reply.body).encode()
         self.send_response(reply.status)
         headers = {"Content-Type": "application/json", **reply.headers}
         for name, value in headers.items():
@@ -213,6 +222,7 @@ class Emulator:
         """Bind the port and serve in a daemon thread; return self."""
         if self._server is not None:
             raise RuntimeError("the emulator is running already")
+        self.state.stopping.clear()
         server = _Server(self._address, self.state, self.control, self._verbose)
         host, port = server.server_address[:2]
         self.state.base_url = f"http://{host!s}:{port}"
@@ -227,6 +237,7 @@ class Emulator:
     def stop(self) -> None:
         if self._server is None:
             return
+        self.state.stopping.set()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:

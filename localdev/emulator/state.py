@@ -13,6 +13,7 @@ import threading
 from localdev.emulator.clock import Clock
 from localdev.emulator.config import EmulatorConfig
 from localdev.emulator.counters import Counters
+from localdev.emulator.dialects import Dialect
 from localdev.emulator.faults import FaultPlan
 from localdev.emulator.jobs import ExportJob, JobStatus
 from localdev.emulator.model import Bucket, EmulatedImage, Project, StoredObject, User
@@ -48,6 +49,9 @@ class EmulatorState:
         self.tokens = TokenRegistry()
         self.faults = FaultPlan()
         self.counters = Counters()
+        self.dialect = Dialect()  # the documented answers; see dialects.py
+        # Set when the server stops: stalled ("slow") answers are then dropped, never handled late.
+        self.stopping = threading.Event()
         if config.seed_images:
             now = clock.now()
             for image in default_images(config.project_id, now, config.image_activation_seconds):

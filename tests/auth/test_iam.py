@@ -240,7 +240,6 @@ def test_invalid_endpoint_is_a_configuration_error() -> None:
 @pytest.mark.parametrize(
     ("body", "headers"),
     [
-        (token_body(NOW), {}),  # no X-Subject-Token
         ("not json", {"X-Subject-Token": TOKEN}),
         ({"token": {"expires_at": "tomorrow", "project": {"id": PROJECT_ID}}}, {"X-Subject-Token": TOKEN}),
         ({"token": {"expires_at": "2025-03-02T12:00:00Z"}}, {"X-Subject-Token": TOKEN}),

@@ -13,15 +13,18 @@ from responses import matchers
 
 from ims_export.errors import (
     ConfigurationError,
+    ExportStateUnknown,
     ImageNotExportableError,
     ImageNotFoundError,
     ImsExportError,
     ImsRequestError,
     InvalidRequestError,
     JobNotFoundError,
+    MalformedAnswerError,
     ObjectAlreadyExistsError,
     TokenRejectedError,
     UnexpectedResponseError,
+    UnknownJobStatusError,
     UpstreamThrottledError,
     UpstreamTimeoutError,
     UpstreamUnavailableError,
@@ -110,21 +113,42 @@ def test_quick_export_sends_no_file_format(client: ImsClient, ims_api: responses
     assert client.export_image(request) == DOC_EXPORT_JOB_ID
 
 
-@pytest.mark.parametrize("answer", [{}, {"job_id": ""}, {"job_id": "../../x"}, {"job_id": 12}, ["x"]])
-def test_export_without_a_usable_job_id_is_unexpected(
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {},
+        {"job_id": ""},
+        {"job_id": "../../x"},
+        {"job_id": 12},
+        ["x"],
+        {"id": "edc89b490d7d4392898e19b2deb34797"},
+    ],
+)
+def test_export_without_a_readable_job_id_is_export_state_unknown(
     client: ImsClient, ims_api: responses.RequestsMock, answer: Any
 ) -> None:
     ims_api.post(EXPORT_URL, json=answer)
-    with pytest.raises(UnexpectedResponseError):
+    with pytest.raises(ExportStateUnknown, match="may be running") as raised:
         client.export_image(doc_request())
+    assert "IMG.0148" in raised.value.message
+    assert "ims-image:centos7_5.qcow2" in raised.value.message
+    assert not raised.value.retryable
+    assert len(ims_api.calls) == 1  # never retried: the export may have started
 
 
-def test_export_answer_that_is_not_json_is_unexpected(
-    client: ImsClient, ims_api: responses.RequestsMock
+@pytest.mark.parametrize("body", ["<html><body>OK</body></html>", ""])
+def test_export_answer_that_is_not_json_is_export_state_unknown(
+    client: ImsClient, ims_api: responses.RequestsMock, body: str
 ) -> None:
-    ims_api.post(EXPORT_URL, body="<html>ok</html>")
-    with pytest.raises(UnexpectedResponseError, match="not JSON"):
+    ims_api.post(EXPORT_URL, body=body)
+    with pytest.raises(ExportStateUnknown, match="no readable job id") as raised:
         client.export_image(doc_request())
+    assert ("<html>" in raised.value.message) is bool(body)
+
+
+def test_export_answer_with_the_camel_case_job_id(client: ImsClient, ims_api: responses.RequestsMock) -> None:
+    ims_api.post(EXPORT_URL, json={"jobId": DOC_EXPORT_JOB_ID})
+    assert client.export_image(doc_request()) == DOC_EXPORT_JOB_ID
 
 
 @pytest.mark.parametrize(
@@ -263,36 +287,87 @@ def test_get_job_404_is_job_not_found(client: ImsClient, ims_api: responses.Requ
     assert (raised.value.code, raised.value.status) == ("IMG.0000", 404)
 
 
-@pytest.mark.parametrize("answer", [{}, {"job_id": "", "status": ""}, {"job_id": None}])
-def test_get_job_with_an_empty_answer_is_job_not_found(
+@pytest.mark.parametrize(
+    "answer",
+    [{}, {"job_id": "", "status": ""}, {"job_id": None}, {"job_id": DOC_JOB_ID}, {"status": "RUNNING"}],
+)
+def test_get_job_without_a_job_state_is_a_malformed_answer(
     client: ImsClient, ims_api: responses.RequestsMock, answer: dict[str, Any]
 ) -> None:
     ims_api.get(JOB_URL, json=answer)
-    with pytest.raises(JobNotFoundError):
+    with pytest.raises(MalformedAnswerError) as raised:
         client.get_job(DOC_JOB_ID)
+    assert raised.value.retryable
 
 
-@pytest.mark.parametrize("status", ["PENDING", "success", "", None, ["SUCCESS"], 3])
-def test_get_job_with_an_unknown_status_is_unexpected(
+@pytest.mark.parametrize("status", ["", None, ["SUCCESS"], 3, {"value": "SUCCESS"}])
+def test_get_job_without_a_readable_status_is_a_malformed_answer(
     client: ImsClient, ims_api: responses.RequestsMock, status: Any
 ) -> None:
     ims_api.get(JOB_URL, json={**DOC_JOB_RESPONSE, "status": status})
-    with pytest.raises(UnexpectedResponseError, match="status"):
+    with pytest.raises(MalformedAnswerError, match="status"):
         client.get_job(DOC_JOB_ID)
 
 
-def test_get_job_about_another_job_is_unexpected(client: ImsClient, ims_api: responses.RequestsMock) -> None:
-    ims_api.get(JOB_URL, json={**DOC_JOB_RESPONSE, "job_id": "ffffffffffffffffffffffffffffffff"})
-    with pytest.raises(UnexpectedResponseError, match="another job"):
+@pytest.mark.parametrize("status", ["PENDING", "DONE", "succeeded"])
+def test_get_job_with_an_undocumented_status_ends_quoting_it(
+    client: ImsClient, ims_api: responses.RequestsMock, status: str
+) -> None:
+    ims_api.get(JOB_URL, json={**DOC_JOB_RESPONSE, "status": status})
+    with pytest.raises(UnknownJobStatusError, match=repr(status)) as raised:
         client.get_job(DOC_JOB_ID)
+    assert not raised.value.retryable
 
 
-def test_get_job_with_malformed_fields_is_unexpected(
+@pytest.mark.parametrize("status", ["success", "Success", " SUCCESS "])
+def test_get_job_reads_the_status_in_any_case(
+    client: ImsClient, ims_api: responses.RequestsMock, status: str
+) -> None:
+    ims_api.get(JOB_URL, json={**DOC_JOB_RESPONSE, "status": status})
+    assert client.get_job(DOC_JOB_ID).status is JobStatus.SUCCESS
+
+
+def test_get_job_about_another_job_is_a_malformed_answer(
     client: ImsClient, ims_api: responses.RequestsMock
 ) -> None:
-    ims_api.get(JOB_URL, json={**DOC_JOB_RESPONSE, "begin_time": "yesterday"})
-    with pytest.raises(UnexpectedResponseError, match="begin_time"):
+    ims_api.get(JOB_URL, json={**DOC_JOB_RESPONSE, "job_id": "ffffffffffffffffffffffffffffffff"})
+    with pytest.raises(MalformedAnswerError, match="another job"):
         client.get_job(DOC_JOB_ID)
+
+
+def test_get_job_with_unreadable_hints_still_reads_the_state(
+    client: ImsClient, ims_api: responses.RequestsMock
+) -> None:
+    ims_api.get(JOB_URL, json={**DOC_JOB_RESPONSE, "begin_time": "yesterday", "entities": "?"})
+    job = client.get_job(DOC_JOB_ID)
+    assert (job.status, job.begin_time, job.entities.image_id) == (JobStatus.SUCCESS, None, None)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"body": "<html><head><title>Gateway</title></head></html>", "content_type": "text/html"},
+        {"body": ""},
+        {"body": "{not json"},
+    ],
+)
+def test_get_job_with_a_body_that_is_not_json_is_a_malformed_answer_with_a_snippet(
+    client: ImsClient, ims_api: responses.RequestsMock, reply: dict[str, Any]
+) -> None:
+    ims_api.get(JOB_URL, **reply)
+    with pytest.raises(MalformedAnswerError, match="not JSON") as raised:
+        client.get_job(DOC_JOB_ID)
+    assert raised.value.snippet == (" ".join(reply["body"].split())[:80] or "(empty)")
+
+
+def test_a_malformed_answer_that_echoes_the_token_is_redacted(
+    client: ImsClient, ims_api: responses.RequestsMock
+) -> None:
+    ims_api.get(JOB_URL, body=f"<html>token {FIRST_TOKEN}</html>")
+    with pytest.raises(MalformedAnswerError) as raised:
+        client.get_job(DOC_JOB_ID)
+    assert FIRST_TOKEN[:20] not in str(raised.value)
+    assert "***" in raised.value.snippet
 
 
 @pytest.mark.parametrize("job_id", ["", "../../v2/cloudimages", "a/b", "a?b", "x" * 129, "job id"])

@@ -13,12 +13,14 @@ from aws_lambda_powertools.utilities.parameters import SSMProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from ims_export.errors import ConfigurationError
+from ims_export.errors import ConfigurationError, UpstreamThrottledError
 from ims_export.parsing import describe_validation_error
 
 # Credentials change rarely; a warm function re-reads them at most this often.
 CREDENTIALS_MAX_AGE_SECONDS = 300
 PARAMETER_NOT_FOUND = "ParameterNotFound"
+# SSM's throttling codes: the read is retried later, it is no configuration problem.
+THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException"})
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 
@@ -49,6 +51,13 @@ def parameter_error_code(error: BaseException) -> str | None:
     return None
 
 
+def throttled_read_error(code: str | None, what: str) -> UpstreamThrottledError | None:
+    """The transient error for a throttled SSM read of ``what``; None if ``code`` is no throttling."""
+    if code not in THROTTLING_CODES:
+        return None
+    return UpstreamThrottledError(f"{what}: SSM throttled the read ({code}); retrying later", code=code)
+
+
 def load_credentials(
     ssm: SSMProvider, parameter_name: str, *, max_age: int = CREDENTIALS_MAX_AGE_SECONDS
 ) -> Credentials:
@@ -57,6 +66,9 @@ def load_credentials(
         raw: Any = ssm.get(parameter_name, decrypt=True, max_age=max_age)
     except GetParameterError as error:
         code = parameter_error_code(error) or "GetParameterError"
+        throttled = throttled_read_error(code, f"credentials parameter {parameter_name!r}")
+        if throttled is not None:
+            raise throttled from None
         reason = "does not exist" if code == PARAMETER_NOT_FOUND else "cannot be read"
         raise ConfigurationError(f"credentials parameter {parameter_name!r} {reason}", code=code) from None
     try:

@@ -80,6 +80,24 @@ class TokenRefreshInProgressError(TransientError):
     """Another invocation is refreshing the IAM token and it did not appear in time."""
 
 
+class UpstreamUnreachableError(TransientError):
+    """No connection could be made to IAM or IMS (refused, unknown host); the message names the host.
+
+    The call is retried a few times in the process before this is raised; the start step does not
+    retry it again (a closed port is most often a wrong endpoint), the check step does, with backoff.
+    """
+
+
+class MalformedAnswerError(TransientError):
+    """IMS answered a job query with something that shows no job state: an empty or non-JSON body, an
+    HTML page, no readable status, or another job. The check step counts these; ``snippet`` is a short,
+    redacted start of the answer."""
+
+    def __init__(self, message: str, *, snippet: str = "", status: int | None = None) -> None:
+        super().__init__(message, status=status)
+        self.snippet = snippet
+
+
 # --- authentication -----------------------------------------------------------------------------
 
 
@@ -144,6 +162,21 @@ class JobNotFoundError(ImsRequestError):
 
 class UnexpectedResponseError(ImsExportError):
     """IMS or IAM answered with something this client does not understand."""
+
+
+class UnknownJobStatusError(UnexpectedResponseError):
+    """IMS reported a job status that is not documented (SUCCESS, FAIL, RUNNING, INIT in any case):
+    polling it could go on forever, so the workflow ends at once, quoting the status."""
+
+
+class UnreadableJobAnswer(ImsExportError):
+    """A sustained run of malformed job answers (``MalformedAnswerError``): the job's state could not be
+    read for too long. The export may still be running; the message says how to check it."""
+
+
+class ExportStateUnknown(ImsExportError):
+    """IMS accepted the export call, but its answer holds no readable job id: an export may be running.
+    Not retried: a second call would meet IMG.0148 (or start a second export)."""
 
 
 # --- SMN notifications --------------------------------------------------------------------------

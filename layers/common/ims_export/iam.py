@@ -1,7 +1,10 @@
 """IAM client: a project-scoped token by password authentication (``POST /v3/auth/tokens``).
 
-The token comes back in the ``X-Subject-Token`` header of a 201 answer; the body gives its expiry, the
-project id and the service catalog, where the IMS endpoint is the entry of type ``image``.
+The token comes back in the ``X-Subject-Token`` header of a 201 answer; the body gives its expiry and
+issue time (on IAM's clock), the project id and the service catalog, where the IMS endpoint is the
+entry of type ``image`` (a catalog without one leaves the IMS client to derive it from cloud and region).
+A 201 without the header is transient; a connection that cannot be made is retried a few times
+(``http.with_connect_retries``) and then names the host.
 Failures become the typed errors of ``ims_export.errors``. Their messages may carry IAM's code and
 message, never the password, the token or the request body.
 """
@@ -29,6 +32,8 @@ from ims_export.errors import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
+from ims_export.http import DEFAULT_CONNECT_RETRIES, host_of, with_connect_retries
+from ims_export.jobs import parse_job_time
 from ims_export.parsing import describe_validation_error
 from ims_export.tokens import IssuedToken
 
@@ -66,6 +71,7 @@ class _TokenBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     expires_at: datetime
+    issued_at: Any = None  # informative only: never a reason to refuse the token
     project: _Project
     catalog: list[Any] = []  # checked entry by entry in image_endpoint
 
@@ -138,10 +144,18 @@ def _error_details(response: requests.Response, secrets: tuple[str, ...]) -> tup
 class IamClient:
     """Issues project-scoped tokens. One instance per process; the session keeps connections open."""
 
-    def __init__(self, endpoint: str, session: requests.Session, timeout: tuple[float, float]) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        session: requests.Session,
+        timeout: tuple[float, float],
+        *,
+        connect_retries: int = DEFAULT_CONNECT_RETRIES,
+    ) -> None:
         self._tokens_url = f"{endpoint.rstrip('/')}/auth/tokens"
         self._session = session
         self._timeout = timeout
+        self._connect_retries = connect_retries
 
     def issue_token(
         self, credentials: Credentials, *, project_name: str | None = None, project_id: str | None = None
@@ -163,18 +177,25 @@ class IamClient:
                 "scope": {"project": self._project_scope(credentials, project_name, project_id)},
             }
         }
-        try:
-            response = self._session.post(
+
+        def send() -> requests.Response:
+            return self._session.post(
                 self._tokens_url,
                 data=json.dumps(body),
                 headers={"Content-Type": "application/json;charset=utf8"},
                 timeout=self._timeout,
             )
+
+        try:
+            response = with_connect_retries(
+                send, service="IAM", url=self._tokens_url, retries=self._connect_retries
+            )
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema):
             raise ConfigurationError(f"IAM endpoint URL {self._tokens_url!r} is invalid") from None
         except requests.RequestException as error:
-            # Timeouts, refused or dropped connections: worth retrying later.
-            raise UpstreamTimeoutError(f"IAM did not answer: {type(error).__name__}") from None
+            # Timeouts or dropped connections: worth retrying later.
+            host = host_of(self._tokens_url)
+            raise UpstreamTimeoutError(f"IAM at {host} did not answer: {type(error).__name__}") from None
         if response.status_code in (200, 201):
             return self._parse_token(response)
         raise self._error_for(response, (password,))
@@ -195,7 +216,8 @@ class IamClient:
     def _parse_token(response: requests.Response) -> IssuedToken:
         token_value = response.headers.get(SUBJECT_TOKEN_HEADER, "").strip()
         if not token_value:
-            raise UnexpectedResponseError(
+            # Seen from gateways in front of IAM; a new request normally gets the header.
+            raise UpstreamUnavailableError(
                 f"IAM answered {response.status_code} without an {SUBJECT_TOKEN_HEADER} header",
                 status=response.status_code,
             )
@@ -215,6 +237,7 @@ class IamClient:
             expires_at=expires_at,
             project_id=parsed.token.project.id,
             ims_endpoint=image_endpoint(parsed.token.catalog),
+            issued_at=parse_job_time(parsed.token.issued_at),
         )
 
     @staticmethod

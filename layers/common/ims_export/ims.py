@@ -2,8 +2,13 @@
 
 Every call carries ``X-Auth-Token``. On a 401 the token is invalidated and the call is sent once more
 with a fresh one (IMS may revoke a token before it expires); a second 401 is TokenRejectedError.
-Nothing is retried here otherwise: failures become typed errors (``ims_errors``) and the state machine
-retries the retryable ones with backoff. The token never appears in logs, errors or reprs.
+Nothing is retried here otherwise (except a connection that cannot be made, see ``http``): failures
+become typed errors (``ims_errors``) and the state machine retries the retryable ones with backoff.
+The token never appears in logs, errors or reprs.
+
+The job is read from either job API (``JobApi``): where one answers "API does not exist", the other is
+used and remembered for the life of the process. A job answer that shows no job state is a
+MalformedAnswerError (transient); an export answer without a readable job id is ExportStateUnknown.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import json
 import logging
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping
+from enum import StrEnum
+from functools import partial
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -20,22 +27,29 @@ from pydantic import ValidationError
 
 from ims_export.errors import (
     ConfigurationError,
+    ExportStateUnknown,
     ImageNotFoundError,
     InvalidRequestError,
     JobNotFoundError,
+    MalformedAnswerError,
     TokenRejectedError,
     UnexpectedResponseError,
+    UnknownJobStatusError,
 )
 from ims_export.export_request import IMAGE_ID_PATTERN, ExportRequest
+from ims_export.http import DEFAULT_CONNECT_RETRIES, host_of, with_connect_retries
 from ims_export.images import Image
 from ims_export.ims_errors import (
     TRANSPORT_ERRORS,
+    answer_snippet,
     error_from_response,
     error_from_transport,
+    is_missing_api,
     parse_error_body,
 )
-from ims_export.jobs import Job, JobEntities, JobStatus
+from ims_export.jobs import Job, JobEntities, UndocumentedStatus, UnreadableJob, read_job
 from ims_export.parsing import describe_validation_error
+from ims_export.settings import Cloud
 from ims_export.tokens import IssuedToken, TokenSource
 
 logger = logging.getLogger(__name__)
@@ -48,9 +62,28 @@ _IMAGE_ID = re.compile(IMAGE_ID_PATTERN)
 # Catalog URLs may end in an API version; the paths below carry their own.
 _VERSION_SUFFIX = re.compile(r"/v\d+(\.\d+)?$")
 PAGING_PARAMETERS = frozenset({"marker", "limit"})
-JOB_STATUSES = frozenset(status.value for status in JobStatus)
+# The export answer's job id: documented ``job_id``, and the SDKs' camelCase spelling.
+EXPORT_JOB_ID_FIELDS = ("job_id", "jobId")
 
 PathFor = Callable[[IssuedToken], str]
+
+
+class JobApi(StrEnum):
+    """The two job APIs. Huawei Cloud deprecates PROJECT_JOBS for CLOUDIMAGES_JOB; OTC documents only
+    PROJECT_JOBS."""
+
+    PROJECT_JOBS = "/v1/{project_id}/jobs/{job_id}"
+    CLOUDIMAGES_JOB = "/v1/cloudimages/job/{job_id}"
+
+    def path(self, token: IssuedToken, job_id: str) -> str:
+        return self.value.format(project_id=quote(token.project_id, safe=""), job_id=job_id)
+
+
+def default_job_api_order(cloud: Cloud) -> tuple[JobApi, ...]:
+    """Each cloud's current job API first."""
+    if cloud is Cloud.HUAWEI:
+        return (JobApi.CLOUDIMAGES_JOB, JobApi.PROJECT_JOBS)
+    return (JobApi.PROJECT_JOBS, JobApi.CLOUDIMAGES_JOB)
 
 
 def normalize_endpoint(url: str) -> str:
@@ -83,15 +116,29 @@ def _json_body(response: requests.Response, operation: str) -> Any:
         ) from None
 
 
-def _percent(entities: Any) -> float | None:
-    """A job's ``process_percent`` if it is a number in [0, 100]; anything else is "unknown"."""
+def _json_or_none(response: requests.Response) -> Any:
     try:
-        percent = JobEntities.model_validate(entities).process_percent
+        return json.loads(response.content)
+    except ValueError:
+        return None
+
+
+def _export_job_id(answer: Any) -> str | None:
+    if not isinstance(answer, Mapping):
+        return None
+    for name in EXPORT_JOB_ID_FIELDS:
+        value = answer.get(name)
+        if isinstance(value, str) and JOB_ID_PATTERN.fullmatch(value.strip()):
+            return value.strip()
+    return None
+
+
+def _percent(entities: Any) -> float | None:
+    """A job's ``process_percent`` if readable; anything else is "unknown"."""
+    try:
+        return JobEntities.model_validate(entities).process_percent
     except ValidationError:
         return None
-    if percent is None or not 0 <= percent <= 100:
-        return None
-    return percent
 
 
 class ImsClient:
@@ -103,13 +150,27 @@ class ImsClient:
         session: requests.Session,
         timeout: tuple[float, float],
         endpoint: str | None = None,
+        *,
+        cloud: Cloud = Cloud.OTC,
+        derived_endpoint: str | None = None,
+        connect_retries: int = DEFAULT_CONNECT_RETRIES,
     ) -> None:
+        """``derived_endpoint`` (from cloud and region) is used when neither ``endpoint`` nor the
+        token's catalog names IMS."""
         self._tokens = tokens
         self._session = session
         self._timeout = timeout
         self._endpoint = normalize_endpoint(endpoint) if endpoint else None
+        self._derived_endpoint = normalize_endpoint(derived_endpoint) if derived_endpoint else None
+        self._derived_endpoint_logged = False
+        self._connect_retries = connect_retries
+        self._job_api_order = default_job_api_order(cloud)
+        # Job APIs that answered "API does not exist" in this process, and the one that last worked.
+        self._absent_job_apis: set[JobApi] = set()
+        self._working_job_api: JobApi | None = None
         # OTC does not offer the progress API: after its first 404 it is not asked again.
         self._progress_api_absent = False
+        self._last_token: IssuedToken | None = None  # to redact it from quoted answers
 
     def __repr__(self) -> str:
         return f"ImsClient(endpoint={self._endpoint!r})"
@@ -125,35 +186,65 @@ class ImsClient:
             operation=operation,
             body=request.api_body(),
         )
-        answer = _json_body(response, operation)
-        job_id = answer.get("job_id") if isinstance(answer, Mapping) else None
-        if not isinstance(job_id, str) or not JOB_ID_PATTERN.fullmatch(job_id):
-            raise UnexpectedResponseError(
-                f"{operation}: IMS accepted the export but returned no usable job_id",
+        job_id = _export_job_id(_json_or_none(response))
+        if job_id is None:
+            target = request.bucket_url
+            raise ExportStateUnknown(
+                f"{operation} to {target}: IMS accepted the call (HTTP {response.status_code}) but its "
+                f"answer holds no readable job id ({answer_snippet(response)}). An export may be running: "
+                f"look for an export job of image {request.image_id} in the IMS console, or for {target} "
+                "in OBS, before starting it again (a new start now would meet IMG.0148)",
                 status=response.status_code,
             )
         return job_id
 
     def get_job(self, job_id: str) -> Job:
-        """The job's status. JobNotFoundError if IMS does not know it; an unknown status is an error."""
+        """The job's state, from whichever job API this IMS offers.
+
+        JobNotFoundError if IMS does not know the job; MalformedAnswerError (transient) for an answer
+        that shows no job state; UnknownJobStatusError for an undocumented status.
+        """
         check_job_id(job_id)
         operation = f"get job {job_id}"
-        response = self._call(
-            "GET",
-            lambda token: f"/v1/{quote(token.project_id, safe='')}/jobs/{job_id}",
-            operation=operation,
-            passthrough={404},
+        for api in self._job_apis_to_try():
+            response = self._call(
+                "GET", partial(api.path, job_id=job_id), operation=operation, passthrough={404}
+            )
+            if is_missing_api(response):
+                self._absent_job_apis.add(api)
+                logger.warning("IMS job API %s does not exist here; trying the other one", api.value)
+                continue
+            if response.status_code == 404:
+                code, _message = parse_error_body(response)
+                raise JobNotFoundError(f"{operation}: IMS does not know this job", code=code, status=404)
+            if self._working_job_api is not api:
+                logger.info("IMS job API in use: %s", api.value)
+                self._working_job_api = api
+            return self._job_from_response(response, job_id, operation)
+        self._absent_job_apis.clear()  # a later call may meet a repaired gateway
+        raise ConfigurationError(
+            f"{operation}: neither IMS job API exists at {self._host_hint()}; check IMS_ENDPOINT. "
+            "The export may still be running: check it in the IMS console"
         )
-        if response.status_code == 404:
-            code, _message = parse_error_body(response)
-            raise JobNotFoundError(f"{operation}: IMS does not know this job", code=code, status=404)
-        return self._job_from_body(_json_body(response, operation), job_id, operation)
+
+    def _job_apis_to_try(self) -> list[JobApi]:
+        order = list(self._job_api_order)
+        if self._working_job_api is not None:
+            order.remove(self._working_job_api)
+            order.insert(0, self._working_job_api)
+        return [api for api in order if api not in self._absent_job_apis]
+
+    def _host_hint(self) -> str:
+        endpoint = self._endpoint or self._derived_endpoint
+        return host_of(endpoint) if endpoint else "the catalog's IMS endpoint"
 
     def get_job_progress(self, job_id: str) -> float | None:
         """``process_percent`` from the progress API, or None where the API is absent or says nothing."""
         check_job_id(job_id)
-        if self._progress_api_absent:
+        if self._progress_api_absent or JobApi.CLOUDIMAGES_JOB in self._absent_job_apis:
             return None
+        if self._working_job_api is JobApi.CLOUDIMAGES_JOB:
+            return None  # the job answer came from this very API, and it had no percent
         operation = f"get progress of job {job_id}"
         response = self._call(
             "GET",
@@ -254,25 +345,36 @@ class ImsClient:
 
     # --- jobs ------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _job_from_body(answer: Any, job_id: str, operation: str) -> Job:
-        if not isinstance(answer, Mapping):
-            raise UnexpectedResponseError(f"{operation}: IMS answered with something other than a job")
-        if not answer.get("job_id") and not answer.get("status"):
-            raise JobNotFoundError(f"{operation}: IMS returned no job")
-        status = answer.get("status")
-        if not isinstance(status, str) or status not in JOB_STATUSES:
-            # Never poll a status this code does not understand: it may never change to SUCCESS/FAIL.
-            raise UnexpectedResponseError(f"{operation}: unknown job status {str(status)[:40]!r}")
+    def _job_from_response(self, response: requests.Response, job_id: str, operation: str) -> Job:
+        def malformed(reason: str) -> MalformedAnswerError:
+            snippet = answer_snippet(response, self._token_secrets())
+            return MalformedAnswerError(
+                f"{operation}: IMS answered HTTP {response.status_code} {reason}: {snippet}",
+                snippet=snippet,
+                status=response.status_code,
+            )
+
         try:
-            job = Job.model_validate(answer)
-        except ValidationError as error:
-            raise UnexpectedResponseError(
-                f"{operation}: malformed job: {describe_validation_error(error)}"
+            answer = json.loads(response.content)
+        except ValueError:
+            raise malformed("with a body that is not JSON") from None
+        try:
+            job = read_job(answer)
+        except UndocumentedStatus as error:
+            # Never poll a status this code does not understand: it may never change to SUCCESS/FAIL.
+            raise UnknownJobStatusError(
+                f"{operation}: IMS reports the undocumented job status {error.status!r}; the export may "
+                "still be running: check the job in the IMS console"
             ) from None
-        if job.job_id != job_id:
-            raise UnexpectedResponseError(f"{operation}: IMS answered about another job")
+        except UnreadableJob as error:
+            raise malformed(f"without a job state ({error})") from None
+        if job.job_id.lower() != job_id.lower():
+            raise malformed("about another job")
         return job
+
+    def _token_secrets(self) -> tuple[str, ...]:
+        token = self._last_token
+        return (token.value.get_secret_value(),) if token is not None else ()
 
     # --- transport -------------------------------------------------------------------------------
 
@@ -281,6 +383,14 @@ class ImsClient:
             return self._endpoint
         if token.ims_endpoint:
             return normalize_endpoint(token.ims_endpoint)
+        if self._derived_endpoint:
+            if not self._derived_endpoint_logged:
+                logger.warning(
+                    "the token catalog lists no image service: using %s, derived from cloud and region",
+                    self._derived_endpoint,
+                )
+                self._derived_endpoint_logged = True
+            return self._derived_endpoint
         raise ConfigurationError(
             "no IMS endpoint: configure IMS_ENDPOINT or use a token whose catalog lists the image service"
         )
@@ -321,15 +431,17 @@ class ImsClient:
         params: Mapping[str, str] | None,
         body: Mapping[str, Any] | None,
     ) -> requests.Response:
+        self._last_token = token
         url = self._base_url(token) + path(token)
         headers = {"X-Auth-Token": token.value.get_secret_value()}
         data = None
         if body is not None:
             headers["Content-Type"] = JSON_CONTENT_TYPE
             data = json.dumps(body).encode()
-        try:
+
+        def send() -> requests.Response:
             # No redirects: a redirect to another host would carry the token along.
-            response = self._session.request(
+            return self._session.request(
                 method,
                 url,
                 params=params,
@@ -338,7 +450,12 @@ class ImsClient:
                 timeout=self._timeout,
                 allow_redirects=False,
             )
+
+        try:
+            response = with_connect_retries(
+                send, service=f"IMS ({operation})", url=url, retries=self._connect_retries
+            )
         except TRANSPORT_ERRORS as error:
-            raise error_from_transport(error, operation=operation) from None
+            raise error_from_transport(error, operation=operation, host=host_of(url)) from None
         logger.debug("IMS %s %s -> %s", method, urlsplit(url).path, response.status_code)
         return response

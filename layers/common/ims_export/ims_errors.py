@@ -68,6 +68,11 @@ ERROR_CLASS_BY_CODE: dict[str, type[ImsExportError]] = {
 
 MAX_MESSAGE_LENGTH = 300
 REDACTED = "***"
+# How much of an unreadable answer a failure quotes: enough to recognize an HTML page or a gateway text.
+SNIPPET_LENGTH = 80
+# API gateway answers for a path that is not (or no longer) published: the job API fallback's signal.
+MISSING_API_CODES = frozenset({"APIGW.0101", "APIG.0101"})
+MISSING_API_PHRASE = "api does not exist"
 
 
 def _error_fields(body: Any) -> tuple[str | None, str | None]:
@@ -93,6 +98,24 @@ def parse_error_body(response: requests.Response) -> tuple[str | None, str | Non
     except ValueError:
         return None, None
     return _error_fields(body)
+
+
+def is_missing_api(response: requests.Response) -> bool:
+    """True for the gateway's "API does not exist" answer (404 ``APIGW.0101``-style), as opposed to an
+    IMS answer about the resource (an unknown job)."""
+    if response.status_code != 404:
+        return False
+    code, message = parse_error_body(response)
+    return (code or "").upper() in MISSING_API_CODES or MISSING_API_PHRASE in (message or "").lower()
+
+
+def answer_snippet(response: requests.Response, secrets: Iterable[str] = ()) -> str:
+    """The start of an answer's body, redacted and on one line, to quote in a failure; "(empty)" if none."""
+    text = response.content[: SNIPPET_LENGTH * 4].decode("utf-8", errors="replace")
+    cleaned = _clean(text, list(secrets))
+    if not cleaned:
+        return "(empty)"
+    return cleaned if len(cleaned) <= SNIPPET_LENGTH else cleaned[: SNIPPET_LENGTH - 3] + "..."
 
 
 def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -154,12 +177,14 @@ def error_from_response(
     return error_class(text, code=code, status=status)
 
 
-def error_from_transport(error: requests.RequestException, *, operation: str) -> ImsExportError:
+def error_from_transport(
+    error: requests.RequestException, *, operation: str, host: str = "IMS"
+) -> ImsExportError:
     """A timeout or dropped connection becomes UpstreamTimeoutError (retryable).
 
     Only the exception's type is reported: its text holds URLs and socket details, not needed here.
     """
-    return UpstreamTimeoutError(f"{operation}: no answer from IMS ({type(error).__name__})")
+    return UpstreamTimeoutError(f"{operation}: no answer from {host} ({type(error).__name__})")
 
 
 TRANSPORT_ERRORS: tuple[type[requests.RequestException], ...] = (

@@ -16,7 +16,7 @@ from ims_export.errors import UpstreamThrottledError
 from ims_export.export_request import ExportRequest
 from ims_export.images import Image
 from ims_export.jobs import Job
-from ims_export.settings import Settings
+from ims_export.settings import Settings, default_ims_endpoint
 from ims_export.tokens import IssuedToken
 
 if TYPE_CHECKING:
@@ -80,6 +80,9 @@ def build_clients(settings: Settings) -> Clients:
         session,
         timeouts(settings.http_connect_timeout_seconds, settings.http_read_timeout_seconds),
         settings.ims_endpoint,
+        cloud=settings.cloud,
+        derived_endpoint=default_ims_endpoint(settings.cloud, settings.region),
+        connect_retries=settings.connect_retries,
     )
     return Clients(settings=settings, tokens=tokens, ims=ims)
 

@@ -30,13 +30,28 @@ OTC_IAM_HOST_EXCEPTIONS = {"eu-ch2": "iam-pub.eu-ch2.sc.otc.t-systems.com"}
 HUAWEI_IAM_HOST_EXCEPTIONS = {"eu-west-101": "iam.eu-west-101.myhuaweicloud.eu"}
 
 
+CLOUD_DOMAINS = {Cloud.OTC: "otc.t-systems.com", Cloud.HUAWEI: "myhuaweicloud.com"}
+
+
+def _regional_host(service: str, cloud: Cloud, region: str, exceptions: dict[Cloud, dict[str, str]]) -> str:
+    return exceptions[cloud].get(region, f"{service}.{region}.{CLOUD_DOMAINS[cloud]}")
+
+
 def default_iam_endpoint(cloud: Cloud, region: str) -> str:
     """The IAM v3 base URL of a region, for when none is configured."""
-    if cloud is Cloud.OTC:
-        host = OTC_IAM_HOST_EXCEPTIONS.get(region, f"iam.{region}.otc.t-systems.com")
-    else:
-        host = HUAWEI_IAM_HOST_EXCEPTIONS.get(region, f"iam.{region}.myhuaweicloud.com")
-    return f"https://{host}/v3"
+    exceptions = {Cloud.OTC: OTC_IAM_HOST_EXCEPTIONS, Cloud.HUAWEI: HUAWEI_IAM_HOST_EXCEPTIONS}
+    return f"https://{_regional_host('iam', cloud, region, exceptions)}/v3"
+
+
+# IMS hosts that do not follow ``ims.{region}.<cloud domain>`` (cloud-api.md, "Endpoints").
+OTC_IMS_HOST_EXCEPTIONS = {"eu-ch2": "ims.eu-ch2.sc.otc.t-systems.com"}
+HUAWEI_IMS_HOST_EXCEPTIONS = {"eu-west-101": "ims.eu-west-101.myhuaweicloud.eu"}
+
+
+def default_ims_endpoint(cloud: Cloud, region: str) -> str:
+    """The IMS base URL of a region, for when neither IMS_ENDPOINT nor the token catalog names one."""
+    exceptions = {Cloud.OTC: OTC_IMS_HOST_EXCEPTIONS, Cloud.HUAWEI: HUAWEI_IMS_HOST_EXCEPTIONS}
+    return f"https://{_regional_host('ims', cloud, region, exceptions)}"
 
 
 class Settings(BaseModel):
@@ -59,6 +74,12 @@ class Settings(BaseModel):
     kms_key_id: str | None = None
     http_connect_timeout_seconds: float = Field(default=3.05, gt=0, le=60)
     http_read_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
+    # A connection that cannot be made (refused, unknown host) is retried this often in the process.
+    connect_retries: int = Field(default=2, ge=0, le=5)
+    # Job answers without a readable state are retried; this many in a row, or for this long, end
+    # the export as UnreadableJobAnswer.
+    unreadable_job_answer_limit: int = Field(default=10, ge=1, le=1000)
+    unreadable_job_answer_seconds: int = Field(default=1800, ge=60, le=7 * 86400)
     export_bucket: str | None = None
     export_file_format: FileFormat = FileFormat.QCOW2
     export_object_pattern: str = "exports/{image_name}-{image_id}-{date}.{format}"
@@ -131,6 +152,9 @@ ENV_NAMES: dict[str, str] = {
     "kms_key_id": "KMS_KEY_ID",
     "http_connect_timeout_seconds": "HTTP_CONNECT_TIMEOUT_SECONDS",
     "http_read_timeout_seconds": "HTTP_READ_TIMEOUT_SECONDS",
+    "connect_retries": "CONNECT_RETRIES",
+    "unreadable_job_answer_limit": "UNREADABLE_JOB_ANSWER_LIMIT",
+    "unreadable_job_answer_seconds": "UNREADABLE_JOB_ANSWER_SECONDS",
     "export_bucket": "EXPORT_BUCKET",
     "export_file_format": "EXPORT_FILE_FORMAT",
     "export_object_pattern": "EXPORT_OBJECT_PATTERN",

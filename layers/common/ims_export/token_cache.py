@@ -5,7 +5,11 @@
   if SSM has nothing usable either, gets a new token from IAM and stores it.
 - ``invalidate(token)`` (IMS answered 401) drops that token. The next ``current()`` takes a newer one
   from SSM if another process stored one already, else refreshes.
-- A missing, unreadable or corrupt SSM record counts as empty and is replaced.
+- A missing, unreadable or corrupt SSM record counts as empty and is replaced; a throttled read is
+  transient (UpstreamThrottledError), not a reason to ask IAM.
+- Whether a token is still good is judged on IAM's clock, with the margin capped at a share of the
+  token's lifetime (``IssuedToken.needs_refresh``): short-lived tokens and skewed clocks cost one IAM
+  call per refresh period, not one per use.
 - Refreshes are serialized by a ``threading.Lock`` inside a process and, when a refresh lock is given,
   across processes (see ``refresh_lock``): of many cold starts that find the same stale record, one
   calls IAM and the others wait for its token to appear in SSM.
@@ -28,7 +32,13 @@ from aws_lambda_powertools.utilities.parameters import SSMProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, SetParameterError
 from pydantic import BaseModel, ConfigDict
 
-from ims_export.credentials import PARAMETER_NOT_FOUND, Credentials, load_credentials, parameter_error_code
+from ims_export.credentials import (
+    PARAMETER_NOT_FOUND,
+    Credentials,
+    load_credentials,
+    parameter_error_code,
+    throttled_read_error,
+)
 from ims_export.errors import TokenCacheCorruptError, TokenRefreshInProgressError
 from ims_export.http import timeouts
 from ims_export.iam import IamClient
@@ -137,7 +147,7 @@ class TokenCache:
     # --- internals (called with self._lock held) --------------------------------------------------
 
     def _usable(self, token: IssuedToken, margin: float) -> bool:
-        if token.seconds_left(self._clock()) <= margin:
+        if token.needs_refresh(margin, self._clock()):
             return False
         if self._settings.project_id and token.project_id != self._settings.project_id:
             return False  # a record of another project (e.g. PROJECT_ID was changed)
@@ -198,11 +208,12 @@ class TokenCache:
         return self._refresh_from_iam()
 
     def _refresh_from_iam(self) -> _Obtained:
-        token = self._iam.issue_token(
+        issued = self._iam.issue_token(
             self._credentials_loader(),
             project_name=self._settings.project_name,
             project_id=self._settings.project_id,
         )
+        token = issued.model_copy(update={"received_at": self._clock()})
         encoded = encode_record(token)  # TokenTooLargeError before anything is written
         tier = self._store(encoded)
         self._memory = token
@@ -246,6 +257,9 @@ class TokenCache:
             value = self._ssm.get(name, decrypt=True, force_fetch=True)
         except GetParameterError as error:
             code = parameter_error_code(error)
+            throttled = throttled_read_error(code, f"token cache parameter {name!r}")
+            if throttled is not None:
+                raise throttled from None
             if code != PARAMETER_NOT_FOUND:
                 logger.warning("token cache parameter %r unreadable (%s); refreshing", name, code)
             return None
@@ -267,6 +281,7 @@ def token_cache_from_settings(settings: Settings, session: requests.Session) -> 
         settings.iam_endpoint,
         session,
         timeouts(settings.http_connect_timeout_seconds, settings.http_read_timeout_seconds),
+        connect_retries=settings.connect_retries,
     )
     table = settings.idempotency_table
     refresh_lock = (

@@ -65,6 +65,8 @@ class _Record(BaseModel):
     expires_at: datetime
     project_id: str
     ims_endpoint: str | None = None
+    issued_at: datetime | None = None
+    received_at: datetime | None = None
 
 
 def tier_for_length(length: int) -> Tier:
@@ -118,8 +120,10 @@ def _serialize(token: IssuedToken, scheme: str, raw: bytes) -> str:
         expires_at=token.expires_at,
         project_id=token.project_id,
         ims_endpoint=token.ims_endpoint,
+        issued_at=token.issued_at,
+        received_at=token.received_at,
     )
-    return record.model_dump_json()
+    return record.model_dump_json(exclude_none=True)
 
 
 def encode_record(token: IssuedToken) -> EncodedRecord:
@@ -142,12 +146,14 @@ def decode_record(value: str) -> IssuedToken:
         text = _rewrap(record.scheme, zlib.decompress(base64.b64decode(record.token, validate=True)))
     except (ValueError, zlib.error):  # binascii.Error and UnicodeDecodeError are ValueErrors
         raise TokenCacheCorruptError("the token in the token cache record cannot be decoded") from None
-    expires_at = record.expires_at
-    if expires_at.tzinfo is None:
-        raise TokenCacheCorruptError("the token cache record has an expiry without a time zone")
+    times = (record.expires_at, record.issued_at, record.received_at)
+    if any(moment is not None and moment.tzinfo is None for moment in times):
+        raise TokenCacheCorruptError("the token cache record has a time without a time zone")
     return IssuedToken(
         value=SecretStr(text),
-        expires_at=expires_at,
+        expires_at=record.expires_at,
         project_id=record.project_id,
         ims_endpoint=record.ims_endpoint,
+        issued_at=record.issued_at,
+        received_at=record.received_at,
     )

@@ -9,7 +9,8 @@ The state machine (``statemachine/export.asl.json``) decides *when*; these funct
   execution polls that job. An authenticated SMN message either names the image to export or is
   handled on its own (``NotificationHandled``: a subscription confirmed, an unrelated trace ignored).
 - ``check``: query the job once and say whether it ended, timed out, must continue in a new execution,
-  and how long to wait before the next query.
+  and how long to wait before the next query. An answer that shows no job state is counted and
+  retried with backoff; only a sustained run of them ends the export (``UnreadableJobAnswer``).
 - ``refresh_token``: refresh the cached IAM token ahead of time.
 
 No payload ever holds a token or a credential: only ids, names, sizes, times and counters.
@@ -17,6 +18,7 @@ No payload ever holds a token or a credential: only ids, names, sizes, times and
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -28,6 +30,8 @@ from ims_export.errors import (
     ImageNotReadyError,
     ImsExportError,
     InvalidRequestError,
+    MalformedAnswerError,
+    UnreadableJobAnswer,
 )
 from ims_export.export_request import ExportRequest
 from ims_export.exportability import check_exportable, parent_image_id_to_check
@@ -44,6 +48,8 @@ if TYPE_CHECKING:
     from ims_export.export_guard import ExportGuard
     from ims_export.smn import SmnOutcome
     from ims_export.token_cache import RefreshReport
+
+logger = logging.getLogger(__name__)
 
 # Parses, verifies and acts on a raw SMN body (``ims_export.smn.handle_smn_message`` with the
 # verifier and session bound); raises before any side effect when the message is not authentic.
@@ -92,6 +98,9 @@ class JobState(BaseModel):
     fail_reason: str | None = None
     timed_out: bool = False
     continue_as_new: bool = False
+    # Job answers in a row that showed no job state, and since when (reset by a readable one).
+    unreadable_answers: int = Field(default=0, ge=0)
+    unreadable_since: datetime | None = None
 
 
 class Exporting(BaseModel):
@@ -335,19 +344,73 @@ def _progress(clients: Clients, job: Job) -> float | None:
         return None  # progress is a nicety: never fail (and so repeat) a poll for it
 
 
+def _deadline_update(previous: JobState, wait: int, now: datetime) -> dict[str, Any]:
+    seconds_left = (previous.deadline - now).total_seconds()
+    return {
+        # Never sleep past the deadline: the timeout must be noticed when it happens.
+        "next_wait_seconds": max(1, min(wait, int(seconds_left))),
+        "timed_out": seconds_left <= 0,
+        "continue_as_new": previous.polls_in_execution + 1 >= previous.max_polls_per_execution,
+    }
+
+
+def _poll_counts(previous: JobState, now: datetime) -> dict[str, Any]:
+    elapsed = max((now - previous.started_at).total_seconds(), 0.0)
+    return {
+        "polls": previous.polls + 1,
+        "polls_in_execution": previous.polls_in_execution + 1,
+        "elapsed_seconds": round(elapsed, 3),
+    }
+
+
+def _after_unreadable_answer(
+    previous: JobState, error: MalformedAnswerError, clients: Clients, now: datetime
+) -> Exporting:
+    """Count one answer without a job state; wait with backoff, or end a sustained run."""
+    settings = clients.settings
+    count = previous.unreadable_answers + 1
+    since = previous.unreadable_since or now
+    lasting = (now - since).total_seconds()
+    if count >= settings.unreadable_job_answer_limit or lasting >= settings.unreadable_job_answer_seconds:
+        raise UnreadableJobAnswer(
+            f"job {previous.job_id} exporting image {previous.image_name} ({previous.image_id}) to "
+            f"{previous.bucket_url}: {count} job answers in a row over {lasting / 60:.0f} min showed no job "
+            f"state (last: {error.snippet}). The export may still be running: check job {previous.job_id} "
+            f"in the IMS console, or look for {previous.bucket_url} in OBS, before exporting again",
+            status=error.status,
+        )
+    wait = min(settings.poll_min_seconds * 2 ** (count - 1), settings.poll_max_seconds)
+    logger.warning(
+        "job %s: answer %d in a row without a job state, next query in %d s: %s",
+        previous.job_id,
+        count,
+        wait,
+        error.message,
+    )
+    update = {
+        **_poll_counts(previous, now),
+        **_deadline_update(previous, wait, now),
+        "unreadable_answers": count,
+        "unreadable_since": since,
+    }
+    return Exporting(job=previous.model_copy(update=update))
+
+
 def check(state: Exporting, clients: Clients, *, now: datetime) -> Exporting:
     """The check step: one job query, and what the state machine should do next."""
     previous = state.job
-    job = clients.ims.get_job(previous.job_id)
+    try:
+        job = clients.ims.get_job(previous.job_id)
+    except MalformedAnswerError as error:
+        return _after_unreadable_answer(previous, error, clients, now)
     percent = _progress(clients, job)
-    polls = previous.polls + 1
-    elapsed = max((now - previous.started_at).total_seconds(), 0.0)
+    counts = _poll_counts(previous, now)
     common: dict[str, Any] = {
+        **counts,
         "status": job.status,
         "percent": percent,
-        "polls": polls,
-        "polls_in_execution": previous.polls_in_execution + 1,
-        "elapsed_seconds": round(elapsed, 3),
+        "unreadable_answers": 0,
+        "unreadable_since": None,
     }
     if job.status.finished:
         finished = job.end_time or now
@@ -361,21 +424,14 @@ def check(state: Exporting, clients: Clients, *, now: datetime) -> Exporting:
         return Exporting(job=previous.model_copy(update=update))
     settings = clients.settings
     wait = choose_next_wait(
-        elapsed_seconds=elapsed,
+        elapsed_seconds=counts["elapsed_seconds"],
         percent=percent,
         image_size_bytes=previous.image_size_bytes,
-        polls_so_far=polls,
+        polls_so_far=counts["polls"],
         min_seconds=settings.poll_min_seconds,
         max_seconds=settings.poll_max_seconds,
     )
-    seconds_left = (previous.deadline - now).total_seconds()
-    update = {
-        **common,
-        # Never sleep past the deadline: the timeout must be noticed when it happens.
-        "next_wait_seconds": max(1, min(wait, int(seconds_left))),
-        "timed_out": seconds_left <= 0,
-        "continue_as_new": previous.polls_in_execution + 1 >= previous.max_polls_per_execution,
-    }
+    update = {**common, **_deadline_update(previous, wait, now)}
     return Exporting(job=previous.model_copy(update=update))
 
 
