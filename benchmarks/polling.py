@@ -256,7 +256,8 @@ def render(reports: dict[str, PolicyReport], check: TargetCheck) -> str:
     target = "\n".join(
         [
             f"target {'MET' if check.met else 'MISSED'} by the adaptive policy:",
-            f"  mean polls / fixed 30 s mean polls: {check.poll_ratio:.3f} (<= {check.target_poll_ratio:.3f})",
+            f"  mean polls / fixed 30 s mean polls: {check.poll_ratio:.3f} "
+            f"(<= {check.target_poll_ratio:.3f})",
             f"  jobs noticed within {bound}: {100 * check.within_share:.1f} % "
             f"(>= {100 * TARGET_WITHIN_SHARE:.0f} %)",
             f"  p95 of delay / that bound: {check.p95_delay_ratio:.2f} (<= 1)",
