@@ -1,25 +1,31 @@
-"""Run in a fresh interpreter by ``cold_start``: import a handler module, invoke it once, report timings.
+"""Run in a fresh interpreter by ``cold_start``: import a handler as Lambda does, invoke it once, report.
 
-Usage: python _cold_probe.py HANDLER_FILE HANDLER_NAME EVENT_FILE RESULT_FILE [SYS_PATH...]
-Only the standard library is imported before the timer starts; the handler prints to stdout freely
-(Powertools logs and metrics), so the figures go to RESULT_FILE.
+Usage: python -S _cold_probe.py EVENT_FILE RESULT_FILE SYS_PATH...
+The handler is ``_HANDLER`` (``module.function``) from the environment, imported by module name from the
+given sys.path (task root first, as Lambda's bootstrap does). Only the standard library is imported
+before the timer starts; the handler prints to stdout freely (Powertools logs and metrics), so the
+figures go to RESULT_FILE: import and first-call milliseconds, peak RSS, and the handler's answer.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
+import os
+import resource
 import sys
 import time
+
+HANDLER_IMPORT_MARKER = "cold-start probe: handler import begins"
 
 
 class ProbeContext:
     """The attributes of a Lambda context that Powertools reads."""
 
-    function_name = "cold-start-probe"
+    function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "cold-start-probe")
     function_version = "$LATEST"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:eu-central-1:111122223333:function:cold-start-probe"
+    memory_limit_in_mb = 256
+    invoked_function_arn = f"arn:aws:lambda:eu-central-1:111122223333:function:{function_name}"
     aws_request_id = "00000000-0000-4000-8000-000000000000"
 
     @staticmethod
@@ -28,16 +34,16 @@ class ProbeContext:
 
 
 def main(argv: list[str]) -> int:
-    handler_file, handler_name, event_file, result_file, *extra_path = argv
-    sys.path[:0] = extra_path
+    event_file, result_file, *lambda_path = argv
+    # Lambda's sys.path: its directories, then the standard library (no site-packages of this machine).
+    sys.path[:] = [*lambda_path, *(entry for entry in sys.path[1:] if "site-packages" not in entry)]
+    module_name, handler_name = os.environ["_HANDLER"].rsplit(".", 1)
     with open(event_file, encoding="utf-8") as stream:
         event = json.load(stream)
+    # Marks where the handler's imports begin in ``-X importtime`` output (the probe's own come before).
+    print(HANDLER_IMPORT_MARKER, file=sys.stderr, flush=True)
     began = time.perf_counter()
-    spec = importlib.util.spec_from_file_location("probed_handler", handler_file)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"cannot load {handler_file}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = importlib.import_module(module_name)
     imported = time.perf_counter()
     result = getattr(module, handler_name)(event, ProbeContext())
     invoked = time.perf_counter()
@@ -46,6 +52,8 @@ def main(argv: list[str]) -> int:
             {
                 "import_ms": (imported - began) * 1000,
                 "invoke_ms": (invoked - imported) * 1000,
+                # Linux reports kilobytes.
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "result": result,
             },
             stream,

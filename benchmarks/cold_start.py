@@ -1,22 +1,32 @@
-"""Cold-start benchmark: import plus first invocation of the start and check handlers, each in a fresh
-interpreter, against the same steps written on the vendor SDK (huaweicloudsdkims).
+"""Cold-start benchmark as deployed: import plus first invocation of the start and check handlers, each in a
+fresh python3.13 interpreter, loaded from the ``sam build`` output the way Lambda mounts it, against the
+same steps written on the vendor SDK (huaweicloudsdkims) deployed the same way.
 
-A loopback HTTP server answers both: IMS (image, export, job) and SSM (the JSON protocol, reached through
-AWS_ENDPOINT_URL_SSM), which holds a valid token for our handlers and an access key for the SDK's. Tracing
-is off for both (X-Ray would need its daemon). The SDK runs from the benchmark virtualenv (.tools/bench,
-``make bench`` builds it from benchmarks/requirements.txt); without it, that half is skipped.
+Every variant gets Lambda's environment (LAMBDA_TASK_ROOT, _HANDLER, AWS_EXECUTION_ENV, a sampled
+_X_AMZN_TRACE_ID: tracing is active, as in template.yaml) and its directories (benchmarks/_lambda_mount.py).
+A loopback HTTP server answers IMS (image, export, job), SSM (the JSON protocol, through
+AWS_ENDPOINT_URL_SSM: a valid token for ours, an access key for the SDK's) and DynamoDB; a loopback UDP
+socket stands in for the X-Ray daemon. The variants run interleaved, in a shuffled order each round, so a
+machine's changing load falls on all of them alike. A second pass runs every variant with no bytecode in
+its function and layer (the runtime's boto3 keeps its own, as on Lambda), so a gain is not only the .pyc.
+
+Needs python3.13 and what ``make bench`` builds (.aws-sam/build, .tools/bench/lambda-py313); without
+them it says what is missing and skips.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,16 +37,16 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
+from benchmarks import _lambda_mount as lambda_mount
+from benchmarks._cold_probe import HANDLER_IMPORT_MARKER
 from benchmarks._tables import table
 from ims_export.token_codec import encode_record
 from ims_export.tokens import IssuedToken
 
-ROOT = Path(__file__).resolve().parent.parent
 PROBE = Path(__file__).resolve().parent / "_cold_probe.py"
 VENDOR_APP = Path(__file__).resolve().parent / "_vendor_sdk_app.py"
-OUR_PYTHON = sys.executable
-BENCH_PYTHON = Path(os.environ.get("BENCH_PYTHON", str(ROOT / ".tools" / "bench" / "bin" / "python")))
-REPETITIONS = 7
+REPETITIONS = 11
+SEED = 14
 PROJECT_ID = "0123456789abcdef0123456789abcdef"
 IMAGE_ID = "2542e7a1-52a3-4693-bd2a-4efae19ef09f"
 JOB_ID = "ff8080814dbd65d7014dbe0d84db0013"
@@ -141,179 +151,429 @@ def fake_cloud() -> Iterator[str]:
         server.server_close()
 
 
-def handler_environment(endpoint: str) -> dict[str, str]:
-    """A deployed function's environment (template.yaml), pointed at the loopback server."""
-    keep = {"PATH", "HOME", "LANG", "SYSTEMROOT"}
-    environment = {name: value for name, value in os.environ.items() if name in keep}
-    environment.update(
-        {
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "AWS_REGION": "eu-central-1",
-            "AWS_DEFAULT_REGION": "eu-central-1",
-            "AWS_ENDPOINT_URL_SSM": endpoint,
-            "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
-            "NO_PROXY": "127.0.0.1",
-            "IMS_ENDPOINT": endpoint,
-            "IAM_ENDPOINT": f"{endpoint}/v3",
-            "PROJECT_ID": PROJECT_ID,
-            "TOKEN_PARAMETER": TOKEN_PARAMETER,
-            "CREDENTIALS_PARAMETER": CREDENTIALS_PARAMETER,
-            "IDEMPOTENCY_TABLE": "bench-idempotency",
-            "POWERTOOLS_SERVICE_NAME": "ims-export",
-            "POWERTOOLS_METRICS_NAMESPACE": "ImsExport",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
-    )
-    return environment
+@contextmanager
+def xray_daemon() -> Iterator[str]:
+    """A loopback UDP socket that takes the X-Ray SDK's segments and drops them."""
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    sink.settimeout(0.2)
+    stop = threading.Event()
+
+    def drain() -> None:
+        while not stop.is_set():
+            try:
+                sink.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+    thread = threading.Thread(target=drain, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{sink.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        sink.close()
+
+
+def application_environment(endpoint: str) -> dict[str, str]:
+    """A deployed function's own variables (template.yaml), pointed at the loopback server."""
+    return {
+        "AWS_ENDPOINT_URL_SSM": endpoint,
+        "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+        "NO_PROXY": "127.0.0.1",
+        "IMS_ENDPOINT": endpoint,
+        "IAM_ENDPOINT": f"{endpoint}/v3",
+        "PROJECT_ID": PROJECT_ID,
+        "TOKEN_PARAMETER": TOKEN_PARAMETER,
+        "CREDENTIALS_PARAMETER": CREDENTIALS_PARAMETER,
+        "IDEMPOTENCY_TABLE": "bench-idempotency",
+        "POWERTOOLS_SERVICE_NAME": "ims-export",
+        "POWERTOOLS_METRICS_NAMESPACE": "ImsExport",
+    }
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One handler as deployed: its function directory, its layer, its handler string."""
+
+    side: str  # "ours" or "vendor SDK"
+    step: str  # "start" or "check"
+    function_dir: Path
+    layer_dir: Path
+    handler: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.side}: {self.step}"
+
+
+def variants(vendor_function_dir: Path) -> list[Variant]:
+    build, vendor_layer = lambda_mount.SAM_BUILD, lambda_mount.VENDOR_LAYER
+    return [
+        Variant("ours", "start", build / "StartExportFunction", build / "CommonLayer", "app.lambda_handler"),
+        Variant("ours", "check", build / "CheckExportFunction", build / "CommonLayer", "app.lambda_handler"),
+        Variant("vendor SDK", "start", vendor_function_dir, vendor_layer, "app.start_handler"),
+        Variant("vendor SDK", "check", vendor_function_dir, vendor_layer, "app.check_handler"),
+    ]
+
+
+def vendor_function(destination: Path) -> Path:
+    """The vendor-SDK steps as a function directory (one module, app.py), as SAM would build it."""
+    destination.mkdir(parents=True)
+    shutil.copy2(VENDOR_APP, destination / "app.py")
+    return destination
 
 
 @dataclass(frozen=True)
 class Probe:
-    name: str
-    python: Path
-    handler_file: Path
-    handler_name: str
-    sys_path: tuple[str, ...] = ()
+    """A variant mounted in one bytecode mode, with the environment Lambda would give it."""
+
+    variant: Variant
+    bytecode: bool
+    mount: lambda_mount.Mount
+    environment: Mapping[str, str]
+
+    @property
+    def key(self) -> tuple[str, bool]:
+        return (self.variant.name, self.bytecode)
 
 
-def probe_once(probe: Probe, event: Any, environment: dict[str, str], workdir: Path) -> dict[str, Any]:
+def mount_probes(
+    chosen: Sequence[Variant],
+    workdir: Path,
+    python: Path,
+    extra_environment: Mapping[str, str],
+    modes: Sequence[bool] = (True, False),
+) -> list[Probe]:
+    """Every variant in every bytecode mode, each layer copied once per mode."""
+    layers: dict[tuple[Path, bool], Path] = {}
+    probes = []
+    for bytecode in modes:
+        for index, variant in enumerate(chosen):
+            mode_dir = workdir / ("bytecode" if bytecode else "no-bytecode")
+            if (variant.layer_dir, bytecode) not in layers:
+                layers[variant.layer_dir, bytecode] = lambda_mount.mount_layer(
+                    variant.layer_dir, mode_dir / f"opt-{len(layers)}", bytecode=bytecode, python=python
+                )
+            task_root = lambda_mount.copy_tree(
+                variant.function_dir, mode_dir / f"task-{index}", bytecode=bytecode
+            )
+            mount = lambda_mount.Mount(
+                task_root, layers[variant.layer_dir, bytecode], lambda_mount.RUNTIME_PACKAGES
+            )
+            function_name = f"bench-{variant.side.replace(' ', '-')}-{variant.step}"
+            environment = {
+                **lambda_mount.lambda_environment(function_name, variant.handler, task_root),
+                **extra_environment,
+            }
+            probes.append(Probe(variant, bytecode, mount, environment))
+    return probes
+
+
+def probe_once(
+    probe: Probe, event: Any, python: Path, workdir: Path, interpreter_flags: Sequence[str] = ()
+) -> tuple[dict[str, Any], str]:
+    """One fresh interpreter: the probe's figures and answer, and the interpreter's stderr."""
     event_file, result_file = workdir / "event.json", workdir / "result.json"
     event_file.write_text(json.dumps(event), encoding="utf-8")
-    command = [str(probe.python), str(PROBE), str(probe.handler_file), probe.handler_name]
-    command += [str(event_file), str(result_file), *probe.sys_path]
-    completed = subprocess.run(  # noqa: S603 - our own interpreters and files
-        command, env=environment, capture_output=True, text=True, timeout=120, check=False
+    result_file.unlink(missing_ok=True)
+    command = [str(python), "-s", *interpreter_flags, str(PROBE), str(event_file), str(result_file)]
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and files
+        [*command, *probe.mount.sys_path],
+        env=dict(probe.environment),
+        cwd=probe.mount.task_root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     if completed.returncode != 0:
-        raise RuntimeError(f"{probe.name} failed:\n{completed.stderr[-2000:]}")
+        raise RuntimeError(f"{probe.variant.name} failed:\n{completed.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(result_file.read_text(encoding="utf-8"))
-    return result
+    return result, completed.stderr
 
 
 @dataclass(frozen=True)
-class Timing:
-    name: str
+class Run:
     import_ms: float
     invoke_ms: float
+    peak_rss_mb: float
 
     @property
     def total_ms(self) -> float:
         return self.import_ms + self.invoke_ms
 
 
-def measure(
-    probe: Probe, event: Any, environment: dict[str, str], workdir: Path, repetitions: int
-) -> tuple[Timing, dict[str, Any]]:
-    """Medians over ``repetitions`` fresh interpreters, after one unmeasured run (a warm disk cache)."""
-    last = probe_once(probe, event, environment, workdir)
-    runs = [probe_once(probe, event, environment, workdir) for _ in range(repetitions)]
-    timing = Timing(
-        probe.name,
-        statistics.median(run["import_ms"] for run in runs),
-        statistics.median(run["invoke_ms"] for run in runs),
-    )
-    return timing, last["result"]
+def check_events(probes: Sequence[Probe], python: Path, workdir: Path) -> dict[str, Any]:
+    """Each side's check event: what its start step answers (one unmeasured run, which also warms caches)."""
+    events: dict[str, Any] = {}
+    for probe in probes:
+        if probe.variant.step == "start" and probe.variant.side not in events:
+            events[probe.variant.side] = probe_once(probe, START_EVENT, python, workdir)[0]["result"]
+    return events
 
 
-def our_probes() -> tuple[Probe, Probe]:
-    layer = str(ROOT / "layers" / "common")
-    return (
-        Probe(
-            "ours: start",
-            Path(OUR_PYTHON),
-            ROOT / "functions/start_export/app.py",
-            "lambda_handler",
-            (layer,),
-        ),
-        Probe(
-            "ours: check",
-            Path(OUR_PYTHON),
-            ROOT / "functions/check_export/app.py",
-            "lambda_handler",
-            (layer,),
-        ),
-    )
+def event_for(probe: Probe, events: Mapping[str, Any]) -> Any:
+    return START_EVENT if probe.variant.step == "start" else events[probe.variant.side]
 
 
-def vendor_probes() -> tuple[Probe, Probe]:
-    return (
-        Probe("vendor SDK: start", BENCH_PYTHON, VENDOR_APP, "start_handler"),
-        Probe("vendor SDK: check", BENCH_PYTHON, VENDOR_APP, "check_handler"),
-    )
+def measure_interleaved(
+    probes: Sequence[Probe],
+    events: Mapping[str, Any],
+    python: Path,
+    workdir: Path,
+    *,
+    repetitions: int,
+    seed: int,
+) -> dict[tuple[str, bool], list[Run]]:
+    """``repetitions`` rounds; each runs every probe once, in an order shuffled anew, after one warm-up."""
+    rng = random.Random(seed)
+    for probe in probes:
+        probe_once(probe, event_for(probe, events), python, workdir)
+    runs: dict[tuple[str, bool], list[Run]] = {probe.key: [] for probe in probes}
+    for _ in range(repetitions):
+        order = list(probes)
+        rng.shuffle(order)
+        for probe in order:
+            figures, _ = probe_once(probe, event_for(probe, events), python, workdir)
+            runs[probe.key].append(Run(figures["import_ms"], figures["invoke_ms"], figures["peak_rss_mb"]))
+    return runs
+
+
+def quartiles(values: Sequence[float]) -> tuple[float, float, float]:
+    if len(values) == 1:
+        return values[0], values[0], values[0]
+    low, median, high = statistics.quantiles(values, n=4, method="inclusive")
+    return low, median, high
+
+
+@dataclass(frozen=True)
+class Summary:
+    name: str
+    bytecode: bool
+    import_ms: float
+    invoke_ms: float
+    total_ms: float
+    total_p25_ms: float
+    total_p75_ms: float
+    total_min_ms: float
+    total_max_ms: float
+    peak_rss_mb: float
+
+    @classmethod
+    def of(cls, name: str, bytecode: bool, runs: Sequence[Run]) -> Summary:
+        totals = [run.total_ms for run in runs]
+        low, median, high = quartiles(totals)
+        return cls(
+            name=name,
+            bytecode=bytecode,
+            import_ms=statistics.median(run.import_ms for run in runs),
+            invoke_ms=statistics.median(run.invoke_ms for run in runs),
+            total_ms=median,
+            total_p25_ms=low,
+            total_p75_ms=high,
+            total_min_ms=min(totals),
+            total_max_ms=max(totals),
+            peak_rss_mb=statistics.median(run.peak_rss_mb for run in runs),
+        )
+
+
+def ratios(summaries: Sequence[Summary], bytecode: bool) -> dict[str, float]:
+    """Ours / vendor SDK, median total against median total, per step, in one bytecode mode."""
+    totals = {summary.name: summary.total_ms for summary in summaries if summary.bytecode == bytecode}
+    return {
+        step: totals[f"ours: {step}"] / totals[f"vendor SDK: {step}"]
+        for step in ("start", "check")
+        if f"ours: {step}" in totals and f"vendor SDK: {step}" in totals
+    }
+
+
+@dataclass(frozen=True)
+class ImportLine:
+    module: str
+    depth: int
+    cumulative_ms: float
+    ancestors: tuple[str, ...]
+
+
+def parse_importtime(stderr: str) -> list[ImportLine]:
+    """The handler's imports and its first call's, from ``python -X importtime`` output of the probe.
+
+    Lines after the probe's marker only (Lambda's bootstrap has imported json, os and the like before).
+    The handler's module is imported by importlib, which importtime does not list, so its own imports are
+    at depth 0. Importtime prints a module after those it imports; read backwards, parents come first.
+    """
+    _, _, after = stderr.partition(HANDLER_IMPORT_MARKER)
+    raw = []
+    for line in after.splitlines():
+        parts = line.removeprefix("import time:").split("|")
+        if not line.startswith("import time:") or len(parts) != 3 or not parts[1].strip().isdigit():
+            continue
+        name = parts[2].rstrip()
+        raw.append((name.strip(), (len(name) - len(name.lstrip()) - 1) // 2, int(parts[1]) / 1000))
+    lines: list[ImportLine] = []
+    stack: list[str] = []
+    for module, depth, cumulative_ms in reversed(raw):
+        del stack[depth:]
+        lines.append(ImportLine(module, depth, cumulative_ms, tuple(stack)))
+        stack.append(module)
+    return lines[::-1]
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(f"{package}.")
 
 
 def heavy_imports(
-    environment: dict[str, str], threshold_ms: float = HEAVY_IMPORT_MS
+    lines: Sequence[ImportLine], threshold_ms: float = HEAVY_IMPORT_MS
 ) -> list[tuple[str, float]]:
-    """Packages whose import by the check handler costs more than ``threshold_ms`` each (cumulative)."""
-    layer = str(ROOT / "layers" / "common")
-    code = "import runpy; runpy.run_path('functions/check_export/app.py')"
-    completed = subprocess.run(  # noqa: S603
-        [OUR_PYTHON, "-X", "importtime", "-c", code],
-        env={**environment, "PYTHONPATH": layer},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    totals: dict[str, float] = {}
-    for line in completed.stderr.splitlines():
-        parts = line.split("|")
-        if len(parts) != 3 or not parts[1].strip().isdigit():
-            continue
-        module = parts[2].rstrip()
-        if module.startswith("  "):
-            continue  # only imports made at the top: their cumulative time holds the nested ones'
-        package = module.strip().split(".")[0]
-        totals[package] = totals.get(package, 0.0) + int(parts[1]) / 1000
-    return sorted(
-        ((name, ms) for name, ms in totals.items() if ms >= threshold_ms), key=lambda item: -item[1]
+    """What the handler or its first call imports directly, at ``threshold_ms`` or more, largest first."""
+    heavy = [(line.module, line.cumulative_ms) for line in lines if line.depth == 0]
+    return sorted((item for item in heavy if item[1] >= threshold_ms), key=lambda item: -item[1])
+
+
+def import_cost(lines: Sequence[ImportLine], package: str) -> float:
+    """Cumulative ms of ``package`` and its modules wherever first imported, each counted once."""
+    return sum(
+        line.cumulative_ms
+        for line in lines
+        if _within(line.module, package) and not any(_within(parent, package) for parent in line.ancestors)
     )
 
 
-def render(timings: list[Timing], ratios: list[tuple[str, float]], heavy: list[tuple[str, float]]) -> str:
-    rows = [[t.name, f"{t.import_ms:.0f}", f"{t.invoke_ms:.0f}", f"{t.total_ms:.0f}"] for t in timings]
-    lines = [table(["handler", "import ms", "first call ms", "total ms"], rows), ""]
-    for step, ratio in ratios:
-        lines.append(f"{step}: ours / vendor SDK = {ratio:.2f}")
-    lines += [
-        "",
-        "check handler's cold path, top-level imports over "
-        f"{HEAVY_IMPORT_MS:g} ms (python -X importtime, cumulative):",
+# The packages behind the levers still open (issue 14's list), and what brings each onto the cold path.
+LEVER_PACKAGES = (
+    ("aws_xray_sdk", "X-Ray SDK (Powertools Tracer; holds the botocore it pulls)"),
+    ("botocore", "botocore (X-Ray patches, boto3)"),
+    ("boto3", "boto3 (token read and writer, duplicate guard)"),
+    ("aws_lambda_powertools.utilities.parameters", "Powertools Parameters (token cache)"),
+    ("aws_lambda_powertools.utilities.idempotency", "Powertools Idempotency (duplicate guard)"),
+    ("ims_export", "ims_export (all its modules)"),
+    ("pydantic", "pydantic"),
+    ("requests", "requests"),
+)
+
+
+def render(summaries: Sequence[Summary], import_profiles: Mapping[str, list[ImportLine]]) -> str:
+    rows = [
+        [
+            summary.name,
+            "yes" if summary.bytecode else "no",
+            f"{summary.import_ms:.0f}",
+            f"{summary.invoke_ms:.0f}",
+            f"{summary.total_ms:.0f}",
+            f"{summary.total_p25_ms:.0f}-{summary.total_p75_ms:.0f}",
+            f"{summary.total_min_ms:.0f}-{summary.total_max_ms:.0f}",
+            f"{summary.peak_rss_mb:.1f}",
+        ]
+        for summary in summaries
     ]
-    lines.append(table(["module", "ms"], [[name, f"{ms:.0f}"] for name, ms in heavy]))
+    header = [
+        "handler",
+        "bytecode",
+        "import ms",
+        "first call ms",
+        "total ms",
+        "p25-p75",
+        "min-max",
+        "peak RSS MB",
+    ]
+    lines = [table(header, rows), "(medians; import and first call apart, total per run)", ""]
+    for bytecode, label in ((True, "as deployed"), (False, "bytecode excluded from both")):
+        for step, ratio in ratios(summaries, bytecode).items():
+            lines.append(f"{step}, {label}: ours / vendor SDK = {ratio:.2f}")
+    for name, profile in import_profiles.items():
+        lines += [
+            "",
+            f"{name} as deployed: imports of the handler and its first call over {HEAVY_IMPORT_MS:g} ms "
+            "(-X importtime, cumulative, one run):",
+            table(["module", "ms"], [[module, f"{ms:.0f}"] for module, ms in heavy_imports(profile)]),
+        ]
+    lines += ["", "import ms of the packages behind the open levers (cumulative, where first imported):"]
+    rows = [
+        [label, *(f"{import_cost(profile, package):.0f}" for profile in import_profiles.values())]
+        for package, label in LEVER_PACKAGES
+    ]
+    lines.append(table(["package", *import_profiles], rows))
     return "\n".join(lines)
 
 
-def main(repetitions: int = REPETITIONS) -> int:
-    with fake_cloud() as endpoint, tempfile.TemporaryDirectory() as tmp:
-        environment = handler_environment(endpoint)
+def final_lines(summaries: Sequence[Summary]) -> list[str]:
+    deployed, bare = ratios(summaries, True), ratios(summaries, False)
+    return [
+        f"cold start (ours / vendor SDK, as deployed): start {deployed['start']:.2f}, "
+        f"check {deployed['check']:.2f}",
+        f"cold start (ours / vendor SDK, bytecode excluded from both): start {bare['start']:.2f}, "
+        f"check {bare['check']:.2f}",
+    ]
+
+
+TARGET_AS_DEPLOYED = 0.5
+TARGET_WITHOUT_BYTECODE = 0.6
+
+
+def targets_met(summaries: Sequence[Summary]) -> bool:
+    deployed, bare = ratios(summaries, True), ratios(summaries, False)
+    return all(ratio <= TARGET_AS_DEPLOYED for ratio in deployed.values()) and all(
+        ratio <= TARGET_WITHOUT_BYTECODE for ratio in bare.values()
+    )
+
+
+def missing_prerequisites(python: Path | None) -> list[str]:
+    missing = []
+    if python is None:
+        missing.append("python3.13 (pyenv or PATH)")
+    if not (lambda_mount.SAM_BUILD / "CommonLayer" / "python").is_dir():
+        missing.append(f"sam build output in {lambda_mount.SAM_BUILD}")
+    if not (lambda_mount.VENDOR_LAYER / "python").is_dir() or not lambda_mount.RUNTIME_PACKAGES.is_dir():
+        missing.append(f"the vendor-SDK layer and runtime packages in {lambda_mount.LAMBDA_TOOLS}")
+    return missing
+
+
+def main(repetitions: int = REPETITIONS, seed: int = SEED) -> int:
+    configured = os.environ.get("BENCH_RUNTIME_PYTHON")
+    python = Path(configured) if configured else lambda_mount.runtime_python()
+    missing = missing_prerequisites(python)
+    if python is None or missing:
+        print(f"cold-start benchmark skipped: missing {'; '.join(missing)} (run `make bench`)")
+        return 0
+    version = subprocess.run(  # noqa: S603
+        [str(python), "-c", "import platform; print(platform.python_version())"],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.strip()  # fmt: skip
+    with fake_cloud() as endpoint, xray_daemon() as daemon, tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        start, check = our_probes()
-        start_timing, started = measure(start, START_EVENT, environment, workdir, repetitions)
-        check_timing, _ = measure(check, started, environment, workdir, repetitions)
-        timings = [start_timing, check_timing]
-        ratios: list[tuple[str, float]] = []
-        if BENCH_PYTHON.exists():
-            vendor_start, vendor_check = vendor_probes()
-            vendor_start_timing, vendor_started = measure(
-                vendor_start, START_EVENT, environment, workdir, repetitions
+        extra = {**application_environment(endpoint), **lambda_mount.xray_daemon_environment(daemon)}
+        chosen = variants(vendor_function(workdir / "vendor-function"))
+        probes = mount_probes(chosen, workdir, python, extra)
+        events = check_events(probes, python, workdir)
+        runs = measure_interleaved(probes, events, python, workdir, repetitions=repetitions, seed=seed)
+        summaries = [Summary.of(probe.variant.name, probe.bytecode, runs[probe.key]) for probe in probes]
+        profiles = {
+            probe.variant.name: parse_importtime(
+                probe_once(probe, event_for(probe, events), python, workdir, ("-X", "importtime"))[1]
             )
-            vendor_check_timing, _ = measure(vendor_check, vendor_started, environment, workdir, repetitions)
-            timings += [vendor_start_timing, vendor_check_timing]
-            ratios = [
-                ("start", start_timing.total_ms / vendor_start_timing.total_ms),
-                ("check", check_timing.total_ms / vendor_check_timing.total_ms),
-            ]
-        heavy = heavy_imports(environment)
-    print(f"median of {repetitions} fresh interpreters each; tracing off; IMS and SSM on a loopback server")
-    print(render(timings, ratios, heavy))
-    if not ratios:
-        print(f"vendor SDK comparison skipped: no benchmark virtualenv at {BENCH_PYTHON} (run `make bench`)")
-    return 0
+            for probe in probes
+            if probe.bytecode and probe.variant.side == "ours"
+        }
+    print(
+        "as deployed: sam build output mounted as Lambda does (task root, layer at /opt, the runtime's "
+        f"boto3), Python {version}, Lambda's environment, tracing active; {repetitions} fresh interpreters "
+        f"per variant and mode, interleaved in shuffled order (seed {seed}); IMS, SSM, DynamoDB and X-Ray "
+        "on loopback"
+    )
+    print(render(summaries, profiles))
+    met = targets_met(summaries)
+    print(
+        f"\ntarget {'MET' if met else 'MISSED'}: ours / vendor SDK <= {TARGET_AS_DEPLOYED} as deployed "
+        f"and <= {TARGET_WITHOUT_BYTECODE} with bytecode excluded from both, for both steps"
+    )
+    for line in final_lines(summaries):
+        print(line)
+    return 0 if met else 1
 
 
 if __name__ == "__main__":

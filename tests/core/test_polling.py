@@ -10,7 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks import polling as poll_benchmark
-from benchmarks.export_simulator import generate_exports, run_poll_loop
+from benchmarks.export_simulator import (
+    DRIFTING,
+    JOB_MODELS,
+    SILENT,
+    STEADY_FRACTION,
+    generate_exports,
+    run_poll_loop,
+)
 from ims_export.errors import ConfigurationError
 from ims_export.polling import (
     DELAY_FLOOR_SECONDS,
@@ -121,7 +128,7 @@ def test_a_job_near_completion_is_polled_sooner_than_one_just_started() -> None:
 
 def test_without_size_or_progress_the_wait_is_the_tolerance_of_the_time_elapsed() -> None:
     assert wait_with_defaults(elapsed_seconds=0, percent=None, image_size_bytes=None) == DELAY_FLOOR_SECONDS
-    assert wait_with_defaults(elapsed_seconds=4000, percent=None, image_size_bytes=None) == math.ceil(
+    assert wait_with_defaults(elapsed_seconds=4000, percent=None, image_size_bytes=None) == math.floor(
         detection_tolerance(4000)
     )
     assert wait_with_defaults(elapsed_seconds=10 * 3600, percent=None, image_size_bytes=None) == 600
@@ -131,7 +138,7 @@ def test_a_large_image_is_not_polled_before_its_copy_can_have_finished() -> None
     size = 60 * GIB
     earliest_end = size / FASTEST_EXPORT_BYTES_PER_SECOND
     wait = wait_with_defaults(elapsed_seconds=0, percent=None, image_size_bytes=size)
-    assert wait == math.ceil(earliest_end + detection_tolerance(earliest_end))
+    assert wait == math.floor(earliest_end + detection_tolerance(earliest_end))
     # Once that time has passed, the size no longer says anything.
     assert wait_with_defaults(elapsed_seconds=earliest_end + 1, percent=None, image_size_bytes=size) == (
         wait_with_defaults(elapsed_seconds=earliest_end + 1, percent=None, image_size_bytes=None)
@@ -157,8 +164,18 @@ def test_percent_strings_and_values_above_100_are_read_as_numbers() -> None:
     assert wait(150) == wait(100) == wait(100.0)
 
 
+def test_a_reading_up_to_1_is_read_as_a_fraction_too() -> None:
+    def wait(percent: object) -> int:
+        return wait_with_defaults(elapsed_seconds=8000, percent=percent, image_size_bytes=500 * GIB)
+
+    # 0.99 on the 0-1 scale is nearly done: polled as soon as 99 % would be, not as if 1 % were done.
+    assert wait(0.99) == wait(99) < wait(37.4)
+    assert wait("0.24") == wait(24)
+    assert wait(1) == wait(100)
+
+
 def test_a_finished_copy_or_a_coarse_50_is_polled_at_the_tolerance() -> None:
-    tolerance = math.ceil(detection_tolerance(3000))
+    tolerance = math.floor(detection_tolerance(3000))
     for reading in (100, 50, 75):
         assert (
             wait_with_defaults(elapsed_seconds=3000, percent=reading, image_size_bytes=200 * GIB) == tolerance
@@ -169,7 +186,7 @@ def test_a_finished_copy_or_a_coarse_50_is_polled_at_the_tolerance() -> None:
     assert wait_with_defaults(elapsed_seconds=3000, percent=51.3, image_size_bytes=200 * GIB) > tolerance
     # A finished copy overrides the size's earliest plausible end (the export was faster than that).
     assert wait_with_defaults(elapsed_seconds=600, percent=100, image_size_bytes=200 * GIB) == (
-        math.ceil(detection_tolerance(600))
+        math.floor(detection_tolerance(600))
     )
 
 
@@ -213,13 +230,44 @@ def simulated_exports():
     return generate_exports(400, seed=11)
 
 
-def test_the_adaptive_policy_meets_its_target_on_simulated_exports(simulated_exports) -> None:
-    reports = poll_benchmark.compare_policies(simulated_exports, Settings())
-    check = poll_benchmark.check_target(reports)
-    assert check.poll_ratio <= poll_benchmark.TARGET_POLL_RATIO
+@pytest.fixture(scope="module", params=JOB_MODELS, ids=lambda model: model.name)
+def world(request):
+    return request.param, generate_exports(400, seed=11, model=request.param)
+
+
+def test_completion_is_noticed_within_the_bound_in_every_world(world) -> None:
+    model, exports = world
+    check = poll_benchmark.check_target(poll_benchmark.compare_policies(exports, Settings()), model)
     assert check.within_share >= poll_benchmark.TARGET_WITHIN_SHARE
     assert check.p95_delay_ratio <= 1
-    assert check.met
+
+
+def test_the_poll_count_target_holds_where_it_is_met_today(world) -> None:
+    model, exports = world
+    check = poll_benchmark.check_target(poll_benchmark.compare_policies(exports, Settings()), model)
+    if model is DRIFTING:
+        # Misses 1/8 (about 0.15, see README Performance); guard against sliding back past 1/5.
+        assert check.poll_ratio <= 0.2
+    else:
+        assert check.poll_ratio <= poll_benchmark.target_poll_ratio(model)
+        assert check.met
+
+
+def test_the_target_for_jobs_without_progress_is_one_third() -> None:
+    assert poll_benchmark.target_poll_ratio(SILENT) == pytest.approx(1 / 3)
+    assert poll_benchmark.target_poll_ratio(DRIFTING) == pytest.approx(1 / 8)
+    assert poll_benchmark.target_poll_ratio(STEADY_FRACTION) == pytest.approx(1 / 8)
+
+
+def test_each_world_reports_progress_its_own_way() -> None:
+    silent = generate_exports(50, seed=3, model=SILENT)
+    assert all(export.reported_percent(export.duration_seconds / 2) is None for export in silent)
+    fractions = generate_exports(50, seed=3, model=STEADY_FRACTION)
+    late = [export.reported_percent(0.97 * export.duration_seconds) for export in fractions]
+    assert all(value is not None and 0 <= value <= 1 for value in late)
+    assert max(value for value in late if value is not None) > 0.5
+    # One steady speed: no stall, no jump: the start, the end of setup, the end of the copy.
+    assert all(len(export.knot_times) == 3 for export in fractions)
 
 
 def test_the_fixed_poller_is_simulated_exactly(simulated_exports) -> None:
@@ -249,8 +297,10 @@ def test_a_wait_below_one_second_stops_the_simulation(simulated_exports) -> None
 
 
 def test_the_benchmark_prints_every_figure_and_reports_the_target(capsys) -> None:
-    assert poll_benchmark.main(job_count=200, seed=11) == 0
+    returned = poll_benchmark.main(job_count=200, seed=11)
     printed = capsys.readouterr().out
+    for model in JOB_MODELS:
+        assert f"world: {model.name}" in printed
     for heading in (
         "polls mean",
         "polls p95",
@@ -260,7 +310,13 @@ def test_the_benchmark_prints_every_figure_and_reports_the_target(capsys) -> Non
         "delay % p95",
     ):
         assert heading in printed
-    assert "target MET" in printed
+    verdicts = [
+        line.split()[-1]
+        for line in printed.splitlines()
+        if line.startswith(tuple(m.name for m in JOB_MODELS))
+    ]
+    assert len(verdicts) == len(JOB_MODELS)
+    assert returned == (0 if all(verdict == "met" for verdict in verdicts) else 1)
 
 
 def test_the_benchmark_runner_finds_the_poll_benchmark() -> None:

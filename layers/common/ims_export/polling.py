@@ -9,8 +9,9 @@ job cannot end before now. A longer wait is taken only across time in which the 
 end yet: the image at the fastest plausible export speed, counted from the start, and the share
 still to copy, at that speed, after the progress reported so far. Progress is read pessimistically:
 it is refreshed only now and then, drifts, stalls, jumps and may come in coarse steps (0, 50, 100),
-so a reading of 50 may mean nearly done. Speed extrapolated from progress is not used: in simulation
-(``make bench``) it misled more often than it helped.
+so a reading of 50 may mean nearly done, and neither cloud documents its scale, so 0.24 may mean 24 %.
+Speed extrapolated from progress is not used: in simulation (``make bench``, several worlds of jobs) it
+misled more often than it helped, as did any faster-than-plausible bound on the export speed.
 
 The function is pure: no clock, no state beyond its arguments.
 """
@@ -22,9 +23,9 @@ import math
 from ims_export.errors import ConfigurationError
 
 # Completion should be seen within this share of the job's duration, or within the floor for short
-# jobs. The target is 5 % and 30 s; these keep a margin below it.
-DELAY_FRACTION = 0.045
-DELAY_FLOOR_SECONDS = 25.0
+# jobs. The target is 5 % and 30 s; these leave room for the poll's own latency (Wait, Lambda, IMS).
+DELAY_FRACTION = 0.049
+DELAY_FLOOR_SECONDS = 29.0
 
 # No export moves image bytes faster than this (about five times a typical export), so
 # size / speed is the earliest plausible end of the copy.
@@ -42,7 +43,8 @@ MAX_PLAUSIBLE_IMAGE_BYTES = 1 << 50
 def _usable_percent(percent: object) -> float | None:
     """``process_percent`` as a number in (0, 100], or None when it tells nothing.
 
-    Zero tells nothing either: some jobs report 0 until they are done.
+    Zero tells nothing either: some jobs report 0 until they are done. A reading up to 1 may be on the
+    0-1 scale (the old OTC example shows 0.24): it is read as the further along of the two, 100 times it.
     """
     if isinstance(percent, bool) or not isinstance(percent, int | float | str):
         return None
@@ -52,7 +54,7 @@ def _usable_percent(percent: object) -> float | None:
         return None
     if not math.isfinite(value) or value <= 0:
         return None
-    return min(value, 100.0)
+    return 100 * value if value <= 1 else min(value, 100.0)
 
 
 def _usable_elapsed(elapsed_seconds: object) -> float:
@@ -117,4 +119,4 @@ def choose_next_wait(
     elapsed = _usable_elapsed(elapsed_seconds)
     quiet = quiet_seconds(elapsed, _usable_percent(percent), _usable_size(image_size_bytes))
     wait = min(quiet + detection_tolerance(elapsed + quiet), float(max_seconds))
-    return max(min(math.ceil(wait), max_seconds), min_seconds)
+    return max(min(math.floor(wait), max_seconds), min_seconds)

@@ -84,7 +84,7 @@ class Settings(BaseModel):
     export_file_format: FileFormat = FileFormat.QCOW2
     export_object_pattern: str = "exports/{image_name}-{image_id}-{date}.{format}"
     poll_min_seconds: int = Field(default=15, ge=1, le=3600)
-    poll_max_seconds: int = Field(default=600, ge=1, le=86400)
+    poll_max_seconds: int = Field(default=1800, ge=1, le=86400)
     # How long a started export is remembered, so that a duplicate trigger gets the same job.
     export_idempotency_seconds: int = Field(default=7200, ge=60, le=7 * 86400)
     # SMN topics whose messages the start step accepts; empty accepts none (anyone can subscribe
