@@ -30,7 +30,7 @@ from ims_export.errors import (
     UpstreamUnavailableError,
 )
 from ims_export.parsing import describe_validation_error
-from ims_export.redaction import redact
+from ims_export.redaction import redact, redact_echo
 from ims_export.tokens import IssuedToken
 
 SUBJECT_TOKEN_HEADER = "X-Subject-Token"  # noqa: S105 (a header name, not a secret)
@@ -125,7 +125,7 @@ def _error_details(response: requests.Response, secrets: tuple[str, ...]) -> tup
         # Some answers carry both shapes: the nested "code" is then the HTTP status, "error_code" IAM's.
         code = body.get("error_code") or code
         message = message or body.get("error_msg")
-    text = redact(str(message or response.reason or "no message"), secrets)[:MAX_MESSAGE_LENGTH]
+    text = redact_echo(str(message or response.reason or "no message"), secrets)[:MAX_MESSAGE_LENGTH]
     return (redact(str(code), secrets)[:MAX_MESSAGE_LENGTH] if code is not None else None), text
 
 

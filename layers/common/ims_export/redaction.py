@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
 
@@ -20,6 +21,9 @@ WITHHELD = "(text withheld: it may quote a secret)"
 MIN_MASKABLE_CHARS = 8
 # Fragments of a secret this long or longer are redacted wherever they appear.
 FRAGMENT_CHARS = 16
+# A run this long of base64 or URL-encoding characters may be an encoded echo of a request: inside it a
+# short secret cannot be told apart, so echoed text drops such runs as a whole.
+_ENCODED_RUN = re.compile(r"[A-Za-z0-9+/=%_-]{24,}")
 
 
 def _base64_forms(secret: bytes) -> set[str]:
@@ -91,3 +95,9 @@ def redact(text: str, secrets: Iterable[str]) -> str:
         for form in {secret, quote(secret, safe="")}:
             text = _mask_fragments(text, form)
     return text
+
+
+def redact_echo(text: str, secrets: Iterable[str]) -> str:
+    """``redact`` for text that may quote our whole request (IAM's error messages): also without any
+    long run of encoded characters, in which a secret of any length could hide."""
+    return _ENCODED_RUN.sub(REDACTED, redact(text, secrets))
