@@ -14,6 +14,9 @@ SAM_CLI_VERSION := 1.170.0
 # `sam build` for python3.13 needs that interpreter on PATH; pyenv machines have it here.
 PY313_DIR := $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.13*/bin))
 EVENT ?= events/manual.json
+# direct: the file is the execution input (StartExecution, a schedule, an EventBridge event);
+# smn: the file is the body POSTed to the SMN endpoint.
+VIA ?= direct
 
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -41,7 +44,7 @@ lint: $(STAMP) ## ruff
 typecheck: $(STAMP) ## mypy (strict)
 	$(BIN)/mypy
 
-unit: $(STAMP) ## pytest (exit 5, no tests collected, fails the run)
+unit: $(STAMP) $(SAM) ## pytest (exit 5, no tests collected, fails the run; the template test expands it with SAM's translator)
 	$(BIN)/pytest -n 2 -q
 
 node_modules/.installed: package.json package-lock.json
@@ -64,8 +67,8 @@ check-template: $(SAM) ## sam validate --lint and sam build (python3.13 on PATH 
 		echo "check-template: no python3.13 on this machine: sam build skipped (sam validate passed)"; \
 	fi
 
-run: $(STAMP) ## run the export workflow locally on the built-in emulator (EVENT=path/to/event.json)
-	@$(BIN)/python -m localdev.run --event "$(EVENT)"
+run: $(STAMP) ## run the export workflow locally on the built-in emulator (EVENT=path/to/event.json [VIA=smn])
+	@$(BIN)/python -m localdev.run --event "$(EVENT)" --via "$(VIA)"
 
 # The cold-start benchmark runs the `sam build` output as Lambda mounts it, under python3.13. Beside it,
 # in .tools/bench (never in .venv): the runtime's boto3 and the vendor-SDK variant's layer, built for this

@@ -58,6 +58,9 @@ class LocalDeployment:
     parameters: dict[str, str] = field(default_factory=dict)
     state_machines: dict[str, StateMachineSpec] = field(default_factory=dict)
     main_state_machine: str = MAIN_STATE_MACHINE
+    # "POST /smn" -> the resolved request mapping template (application/json) of each API method
+    # that the template deploys with these parameters (a resource whose Condition is false is absent).
+    request_templates: dict[str, str] = field(default_factory=dict)
 
 
 class _Resolver:
@@ -161,6 +164,23 @@ def _state_machine_spec(resolver: _Resolver, root: Path, logical_id: str) -> Sta
     return StateMachineSpec(root / properties["DefinitionUri"], substitutions)
 
 
+def _request_templates(resolver: _Resolver) -> dict[str, str]:
+    templates: dict[str, str] = {}
+    for resource in resolver.resources.values():
+        if resource.get("Type") != "AWS::Serverless::Api":
+            continue
+        if "Condition" in resource and not resolver.condition(resource["Condition"]):
+            continue
+        paths = ((resource.get("Properties") or {}).get("DefinitionBody") or {}).get("paths") or {}
+        for path, methods in paths.items():
+            for method, operation in methods.items():
+                integration = operation.get("x-amazon-apigateway-integration") or {}
+                template = (integration.get("requestTemplates") or {}).get("application/json")
+                if template is not None:
+                    templates[f"{method.upper()} {path}"] = str(resolver.value(template))
+    return templates
+
+
 def local_deployment(
     template_path: str | Path, overrides: Mapping[str, str] | None = None
 ) -> LocalDeployment:
@@ -199,4 +219,5 @@ def local_deployment(
         parameters=dict(resolver.parameters),
         state_machines=machines,
         main_state_machine=main,
+        request_templates=_request_templates(resolver),
     )

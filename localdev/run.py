@@ -2,6 +2,8 @@
 
 A fleet input (``"trigger": "fleet"``, like ``events/fleet/schedule.json``) starts the fleet state
 machine instead, with the export state machine as its child; progress then shows one line per image.
+``--via smn`` (``make run EVENT=body.json VIA=smn``) posts the file, as it is, as the body of the SMN
+endpoint: the request mapping template.yaml defines for ``POST /smn`` makes the execution input.
 
 The real state machine definition and the real handlers run in moto's Step Functions interpreter, with
 SSM, DynamoDB, EventBridge and SNS from moto. The cloud is the built-in IAM/IMS emulator, whose clock
@@ -28,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from localdev.apigateway import start_execution_request
 from localdev.deployment import LocalDeployment, local_deployment
 from localdev.routing import NoMatchingTriggerError, execution_input_for
 from localdev.stepfunctions import REGION, ExecutionResult, LocalWorkflow, load_handler
@@ -52,7 +55,10 @@ PARAMETER_VARIABLES = {
     "IMS_ENDPOINT": "ImsEndpoint",
     "CLOUD": "Cloud",
     "CLOUD_REGION": "CloudRegion",
+    "SMN_ALLOWED_TOPIC_URNS": "SmnAllowedTopicUrns",
 }
+SMN_ROUTE = "POST /smn"
+VIA_CHOICES = ("direct", "smn")
 
 
 @dataclass(frozen=True)
@@ -248,6 +254,21 @@ def follow_continuations(
         _say(stream, f"  .. continued in {arn}")
 
 
+def smn_execution_input(deployment: LocalDeployment, body: str) -> Any:
+    """The input the SMN endpoint starts an execution with for ``body``, by the template's own mapping."""
+    template = deployment.request_templates.get(SMN_ROUTE)
+    if template is None:
+        raise RunError(
+            "the SMN endpoint is not deployed with these parameters: set SMN_ALLOWED_TOPIC_URNS "
+            "(the SmnAllowedTopicUrns parameter) to the topics it accepts"
+        )
+    request = start_execution_request(template, body)
+    expected = LocalWorkflow.machine_arn(deployment.main_state_machine)
+    if request.get("stateMachineArn") != expected:
+        raise RunError(f"the SMN endpoint starts no execution for this body: {json.dumps(request)[:200]}")
+    return json.loads(request["input"])
+
+
 def is_fleet_input(execution_input: Any) -> bool:
     return isinstance(execution_input, Mapping) and execution_input.get("trigger") == "fleet"
 
@@ -290,8 +311,11 @@ def run_workflow(
     timeout: float = 600.0,
     before_start: Callable[[LocalDeployment], object] | None = None,
     observe: Callable[[LocalWorkflow, ExecutionResult], object] | None = None,
+    via: str = "direct",
 ) -> ExecutionResult:
     """Route ``event`` as the template's triggers would and run one execution to its end.
+
+    ``via="smn"`` takes ``event`` as the raw body POSTed to the SMN endpoint (a string).
 
     ``before_start`` runs once the (moto) AWS resources exist, just before the execution starts: a
     test's chance to put the deployment into a given state (a stale or damaged token cache, say).
@@ -303,7 +327,10 @@ def run_workflow(
     stream = stream or sys.stderr
     parameters = {**target.parameters, **(overrides or {})}
     deployment = local_deployment(template, parameters)
-    route, execution_input = execution_input_for(event, template)
+    if via == "smn":
+        route, execution_input = f"the SMN endpoint ({SMN_ROUTE})", smn_execution_input(deployment, event)
+    else:
+        route, execution_input = execution_input_for(event, template)
     _say(stream, f"ims-export local run: {target.description}; event routed by {route}")
     # The handlers' Powertools loggers read their settings and stream when they are imported.
     os.environ.update(deployment.environment)
@@ -385,9 +412,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--event", type=Path, default=DEFAULT_EVENT, help="trigger event (JSON file)")
     parser.add_argument("--timeout", type=float, default=600.0, help="wall-clock seconds to wait at most")
     parser.add_argument("--verbose", action="store_true", help="show the functions' log lines")
+    parser.add_argument(
+        "--via", choices=VIA_CHOICES, default="direct", help="smn: post the file as the SMN endpoint's body"
+    )
     args = parser.parse_args(argv)
     try:
-        event = json.loads(args.event.read_text(encoding="utf-8"))
+        text = args.event.read_text(encoding="utf-8")
+        event = text if args.via == "smn" else json.loads(text)
     except (OSError, ValueError) as error:
         _say(sys.stderr, f"cannot read event file {args.event}: {error}")
         return 2
@@ -398,7 +429,11 @@ def main(argv: list[str] | None = None) -> int:
         with redirect_stdout(sys.stderr if args.verbose else MetricBlobFilter(sys.stderr)):
             if os.environ.get("OS_AUTH_URL"):
                 result = run_workflow(
-                    event, real_cloud_target(os.environ), overrides=overrides, timeout=args.timeout
+                    event,
+                    real_cloud_target(os.environ),
+                    overrides=overrides,
+                    timeout=args.timeout,
+                    via=args.via,
                 )
             else:
                 with emulated_cloud() as target:
@@ -409,7 +444,9 @@ def main(argv: list[str] | None = None) -> int:
                             sys.stderr,
                             f"emulator: the next {FLEET_DEMO_THROTTLES} export calls are throttled",
                         )
-                    result = run_workflow(event, target, overrides=overrides, timeout=args.timeout)
+                    result = run_workflow(
+                        event, target, overrides=overrides, timeout=args.timeout, via=args.via
+                    )
     except (RunError, NoMatchingTriggerError) as error:
         _say(sys.stderr, f"error: {error}")
         return 2

@@ -10,11 +10,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ims_export import runtime, workflow
 from ims_export.jobs import JobStatus
+from ims_export.log_setup import quiet_sdk_loggers
 from ims_export.parsing import parse_model
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
+quiet_sdk_loggers()
 
 OUTCOME_METRICS = {JobStatus.SUCCESS: "ExportSucceeded", JobStatus.FAIL: "ExportFailed"}
 

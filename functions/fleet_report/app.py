@@ -14,11 +14,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ims_export import fleet_summary, runtime
+from ims_export.log_setup import quiet_sdk_loggers
 from ims_export.parsing import parse_model
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
+quiet_sdk_loggers()
 
 
 def _summary(event: dict[str, Any]) -> dict[str, Any]:

@@ -14,11 +14,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ims_export import runtime, workflow
 from ims_export.errors import ConfigurationError
+from ims_export.log_setup import quiet_sdk_loggers
 from ims_export.parsing import parse_model
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
+quiet_sdk_loggers()
 
 DEFAULT_SCHEDULED_MARGIN_SECONDS = 4 * 3600
 

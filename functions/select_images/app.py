@@ -11,11 +11,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ims_export import fleet, runtime
 from ims_export.errors import ConfigurationError
+from ims_export.log_setup import quiet_sdk_loggers
 from ims_export.parsing import parse_model
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
+quiet_sdk_loggers()
 
 
 def default_max_concurrency(environ: dict[str, str] | None = None) -> int:

@@ -1,8 +1,10 @@
 """Start step of the export state machine: normalize the trigger, check the image, start the export.
 
+The same function stores a running job for its continuation (``hand_over``) and forgets a failed
+export as a duplicate (``release``): the state machine's own states send those payloads.
 Errors propagate: Step Functions sees the exception's class name as the error name (Retry/Catch).
-The SMN verifier (with its certificate cache) and the export guard live as long as the execution
-environment, so warm invocations reuse them.
+The SMN verifier (with its certificate cache), the export guard and the hand-over store live as long
+as the execution environment, so warm invocations reuse them.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ims_export import runtime, workflow
+from ims_export.errors import SmnMessageRefusedError
 from ims_export.export_guard import ExportGuard, UnguardedExport, dynamodb_export_guard
+from ims_export.handover import HandOverStore, dynamodb_handover_store
 from ims_export.http import new_session
+from ims_export.log_setup import quiet_sdk_loggers
 from ims_export.parsing import parse_model
 from ims_export.settings import Settings
 from ims_export.smn import handle_smn_message, new_smn_verifier
@@ -25,10 +30,12 @@ from ims_export.smn_certs import DEFAULT_CERT_URL_PATTERN
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
+quiet_sdk_loggers()
 
 # Built on first use from the settings they depend on; rebuilt only if those change (tests do that).
 _guards: dict[tuple[str | None, int], ExportGuard] = {}
 _smn_handlers: dict[tuple[tuple[str, ...], str | None], workflow.SmnHandler] = {}
+_handovers: dict[str, HandOverStore] = {}
 
 
 def export_guard(settings: Settings) -> ExportGuard:
@@ -43,6 +50,16 @@ def export_guard(settings: Settings) -> ExportGuard:
             else UnguardedExport()
         )
     return _guards[key]
+
+
+def handover_store(settings: Settings) -> HandOverStore | None:
+    """The process-wide store of hand-over records (none without an idempotency table)."""
+    table = settings.idempotency_table
+    if not table:
+        return None
+    if table not in _handovers:
+        _handovers[table] = dynamodb_handover_store(table)
+    return _handovers[table]
 
 
 def smn_handler(settings: Settings) -> workflow.SmnHandler:
@@ -79,7 +96,11 @@ def _log_result(start_input: workflow.StartInput, result: workflow.StartResult) 
         metrics.add_metric(name="DuplicateTrigger", unit=MetricUnit.Count, value=1)
         logger.info(
             "duplicate trigger: the export was started by another execution",
-            extra={"job_id": result.job.job_id, "original_execution": result.original_execution},
+            extra={
+                "job_id": result.job.job_id,
+                "original_execution": result.original_execution,
+                "original_status": result.original_status,
+            },
         )
     elif start_input.kind() == "resume":
         logger.info("resuming export", extra={"job_id": result.job.job_id, "polls": result.job.polls})
@@ -95,21 +116,44 @@ def _log_result(start_input: workflow.StartInput, result: workflow.StartResult) 
         )
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    start_input = parse_model(workflow.StartInput, event)
+def _start(start_input: workflow.StartInput, context: LambdaContext) -> workflow.StartResult:
     with runtime.counting_upstream_events(metrics):
         clients = runtime.get_clients()
         guard = export_guard(clients.settings)
         guard.register_lambda_context(context)  # a timeout then frees the in-progress record
-        result = workflow.start(
-            start_input,
-            clients,
-            now=clients.clock(),
-            guard=guard,
-            smn=smn_handler(clients.settings),
-        )
+        try:
+            result = workflow.start(
+                start_input,
+                clients,
+                now=clients.clock(),
+                guard=guard,
+                smn=smn_handler(clients.settings),
+                handovers=handover_store(clients.settings),
+            )
+        except SmnMessageRefusedError as refused:
+            metrics.add_metric(name="SmnDeliveryRefused", unit=MetricUnit.Count, value=1)
+            logger.warning("SMN delivery refused", extra={"code": refused.code})
+            raise
     _log_result(start_input, result)
-    return result.model_dump(mode="json")
+    return result
+
+
+@logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = parse_model(workflow.StartStepRequest, event).root
+    if isinstance(request, workflow.HandOverRequest):
+        settings = runtime.get_clients().settings
+        handed = workflow.hand_over(request, handover_store(settings), now=runtime.get_clients().clock())
+        logger.info(
+            "job handed over", extra={"job_id": request.hand_over.job_id, "to": handed.continuation_name}
+        )
+        return handed.model_dump(mode="json")
+    if isinstance(request, workflow.ReleaseRequest):
+        released = workflow.release(request, export_guard(runtime.get_clients().settings))
+        logger.info(
+            "failed export released", extra={"job_id": request.release.job_id, **released.model_dump()}
+        )
+        return released.model_dump(mode="json")
+    return _start(request, context).model_dump(mode="json")

@@ -82,13 +82,16 @@ def local_run(
     monkeypatch.setattr(emulator_iam, "pki_token", recorded_token)
 
     def run_event(
-        event_file: str | Path, prepare: Callable[[Control], object] | None = None, **environment: str
+        event_file: str | Path,
+        prepare: Callable[[Control], object] | None = None,
+        via: str = "direct",
+        **environment: str,
     ) -> LocalRun:
         seen["prepare"] = prepare
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
         capsys.readouterr()
-        exit_code = run.main(["--event", str(event_file)])
+        exit_code = run.main(["--event", str(event_file), "--via", via])
         captured = capsys.readouterr()
         target: run.CloudTarget | None = seen.get("target")
         secrets = [*issued_tokens, *(target.secrets if target else ())]

@@ -97,6 +97,7 @@ def local_workflow(**options: Any) -> LocalWorkflow:
         "ExecutionTimeoutSeconds": "172800",
         "MaxPollsPerExecution": "2000",
         "MaxImageChecks": "10",
+        **options.pop("substitutions", {}),
     }
     handlers = {name: load_handler(path) for name, path in FUNCTIONS.items()}
     handlers.update(options.pop("handlers", {}))

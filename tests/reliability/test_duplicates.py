@@ -14,6 +14,7 @@ from ims_export import workflow
 from ims_export.errors import (
     ExportAlreadyRunningError,
     IdempotencyStoreError,
+    JobNotFoundError,
     ObjectAlreadyExistsError,
     UpstreamUnavailableError,
 )
@@ -27,7 +28,7 @@ from tests.reliability.conftest import (
     stored_items,
 )
 from tests.workflow.conftest import BUS, FUNCTIONS
-from tests.workflow.fakes import BUCKET, IMAGE_ID, JOB_ID, SECRET_TOKEN, FakeIms, make_clients
+from tests.workflow.fakes import BUCKET, IMAGE_ID, JOB_ID, SECRET_TOKEN, FakeIms, make_clients, make_job
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 MANUAL = {"image_id": IMAGE_ID, "bucket_url": f"{BUCKET}:exports/web.qcow2", "file_format": "qcow2"}
@@ -280,3 +281,92 @@ def test_already_exporting_and_already_exported_are_distinct_named_outcomes(
     assert code in published["detail"]["reason"]
     assert len(counting_ims.calls_to("export_image")) == 1
     assert [wait for wait in guarded_workflow.waits if wait.kind == "retry"] == []
+
+
+# --- reruns after a failure, redeliveries -----------------------------------------------------------
+
+
+@pytest.mark.usefixtures("dynamodb")
+def test_a_duplicate_of_a_running_export_names_its_status(counting_ims: FakeIms) -> None:
+    counting_ims.script_jobs([make_job("RUNNING")])
+    clients = make_clients(counting_ims, guarded_settings())
+    shared = guard()
+    workflow.start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
+    second = workflow.start(start_input(MANUAL, "execution-2"), clients, now=NOW, guard=shared)
+
+    assert isinstance(second, workflow.Duplicate)
+    assert second.original_status == "RUNNING"
+    assert len(counting_ims.calls_to("export_image")) == 1
+
+
+@pytest.mark.usefixtures("dynamodb")
+def test_a_trigger_after_a_failed_job_exports_again(counting_ims: FakeIms) -> None:
+    counting_ims.script_jobs([make_job("FAIL", error_code="IMG.0069")])
+    clients = make_clients(counting_ims, guarded_settings())
+    shared = guard()
+    workflow.start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
+    again = workflow.start(start_input(MANUAL, "execution-2"), clients, now=NOW, guard=shared)
+
+    assert isinstance(again, workflow.Exporting)
+    assert len(counting_ims.calls_to("export_image")) == 2
+
+
+@pytest.mark.usefixtures("dynamodb")
+def test_a_redelivered_event_never_exports_twice_whatever_the_object_pattern(counting_ims: FakeIms) -> None:
+    counting_ims.script_jobs([make_job("FAIL")])  # even after a failure: it is the same delivery
+    settings = guarded_settings(export_object_pattern="exports/{image_id}-{timestamp}.{format}")
+    clients = make_clients(counting_ims, settings)
+    shared = guard()
+    event = {key: value for key, value in IMAGE_CREATED.items() if key != "time"}  # named at step time
+    first = workflow.start(start_input(event, "execution-1"), clients, now=NOW, guard=shared)
+    later = NOW.replace(hour=NOW.hour + 1)
+    again = workflow.start(start_input(event, "execution-2"), clients, now=later, guard=shared)
+    other = workflow.start(
+        start_input({**event, "id": "another-event"}, "execution-3"), clients, now=later, guard=shared
+    )
+
+    assert isinstance(first, workflow.Exporting)
+    assert isinstance(again, workflow.Duplicate)
+    assert again.original_status == "FAILED"
+    assert isinstance(other, workflow.Exporting)  # a new event about the image: a new export
+    assert len(counting_ims.calls_to("export_image")) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "fail",
+    [
+        lambda ims: ims.script_jobs([make_job("FAIL", error_code="IMG.0069", fail_reason="no access")]),
+        lambda ims: ims.fail_next("get_job", *[JobNotFoundError("get job: unknown job")] * 20),
+    ],
+    ids=["job-failed", "check-step-failed"],
+)
+def test_after_a_failed_execution_the_same_trigger_exports_again(
+    guarded_workflow: LocalWorkflow, counting_ims: FakeIms, fail: Any
+) -> None:
+    fail(counting_ims)
+    first = run(guarded_workflow, MANUAL)
+    counting_ims.failures.clear()
+    counting_ims.script_jobs([make_job("SUCCESS")])
+    second = run(guarded_workflow, MANUAL)
+
+    assert first.status == "FAILED"
+    assert "ReleaseExport" in entered_states(guarded_workflow, first.arn)
+    assert second.status == "SUCCEEDED"
+    assert second.output["status"] == "SUCCEEDED"
+    assert len(counting_ims.calls_to("export_image")) == 2
+    assert [
+        item for item in stored_items() if "ims-export-start#" in item["id"]["S"]
+    ]  # the rerun is remembered
+
+
+@pytest.mark.slow
+def test_a_duplicate_through_the_state_machine_names_the_original_status(
+    guarded_workflow: LocalWorkflow, counting_ims: FakeIms
+) -> None:
+    first = run(guarded_workflow, MANUAL)
+    second = run(guarded_workflow, MANUAL)
+
+    assert first.output["status"] == "SUCCEEDED"
+    assert second.output["status"] == "DUPLICATE"
+    assert second.output["original_status"] == "SUCCEEDED"

@@ -1,8 +1,10 @@
-"""SMN HTTP(S) messages as the execution input: verified first, then confirmed, exported or ignored."""
+"""Deliveries to the SMN endpoint (``{"smn_body": "<raw body>"}``, as its request mapping makes them):
+verified first, then confirmed, exported or ignored; anything else is refused without a trace."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from functools import partial
 from typing import Any
@@ -25,8 +27,8 @@ from tests.notifications.smn_signing import (
     notification_body,
     subscription_confirmation_body,
 )
-from tests.reliability.conftest import CountingTokens, local_workflow
-from tests.workflow.conftest import BUS
+from tests.reliability.conftest import TABLE, CountingTokens, create_idempotency_table, local_workflow
+from tests.workflow.conftest import BUS, TOPIC
 from tests.workflow.fakes import FakeIms, make_clients, make_image, make_settings
 
 pytestmark = pytest.mark.slow
@@ -76,10 +78,15 @@ def run(workflow: LocalWorkflow, event: Any) -> ExecutionResult:
     return workflow.wait_for(workflow.start_execution(event))
 
 
+def delivered(body: Any) -> dict[str, str]:
+    """The execution input the SMN endpoint starts for a POSTed ``body``."""
+    return {"smn_body": body if isinstance(body, str) else json.dumps(body)}
+
+
 def test_a_signed_create_image_notification_exports_that_image(
     smn_workflow: LocalWorkflow, smn_ims: FakeIms, signer: SmnSigner, http: responses.RequestsMock
 ) -> None:
-    result = run(smn_workflow, signer.sign(notification_body()))
+    result = run(smn_workflow, delivered(signer.sign(notification_body())))
 
     assert result.status == "SUCCEEDED"
     assert result.output["image_id"] == IMAGE_ID
@@ -88,19 +95,75 @@ def test_a_signed_create_image_notification_exports_that_image(
     assert len(http.calls) == 0  # nothing but the (faked) certificate fetch
 
 
-def test_the_raw_body_as_a_json_string_is_accepted_too(
+def test_a_signed_message_outside_the_smn_endpoint_is_only_a_bad_trigger(
     smn_workflow: LocalWorkflow, smn_ims: FakeIms, signer: SmnSigner
 ) -> None:
-    result = run(smn_workflow, json.dumps(signer.sign(notification_body())))
+    result = run(smn_workflow, signer.sign(notification_body()))
 
-    assert result.status == "SUCCEEDED"
+    assert result.status == "FAILED"
+    assert result.error == "InvalidRequestError"
+    assert smn_ims.calls == []
+
+
+def test_a_redelivered_message_never_exports_twice_whatever_the_object_pattern(
+    smn_ims: FakeIms, fetcher: RecordingFetcher, start_app: Any, signer: SmnSigner
+) -> None:
+    settings = make_settings(
+        smn_allowed_topic_urns=[TOPIC_URN],
+        idempotency_table=TABLE,
+        export_object_pattern="exports/{image_id}-{timestamp}.{format}",
+    )
+    verifier = SmnVerifier(fetcher, allowed_topic_urns={TOPIC_URN}, clock=lambda: NOW)
+    key = (settings.smn_allowed_topic_urns, settings.smn_cert_url_pattern)
+    start_app._smn_handlers[key] = partial(handle_smn_message, verifier=verifier, session=requests.Session())
+    body = delivered(signer.sign(notification_body()))
+    with runtime.use_clients(make_clients(smn_ims, settings)), local_workflow() as workflow:
+        create_idempotency_table()
+        first = run(workflow, body)
+        time.sleep(1.1)  # the redelivery's execution starts a second later: another {timestamp}
+        again = run(workflow, body)
+
+    assert first.output["status"] == "SUCCEEDED"
+    assert again.output["status"] == "DUPLICATE"
+    assert again.output["original_status"] == "SUCCEEDED"
+    assert again.output["bucket_url"] == first.output["bucket_url"]  # the first export's object
     assert len(smn_ims.calls_to("export_image")) == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        json.dumps({"image_id": IMAGE_ID, "bucket_url": "attacker-bucket:x.qcow2", "file_format": "qcow2"}),
+        json.dumps({"resume": {"ticket": "0" * 32}}),
+        json.dumps({"image_id": IMAGE_ID}),
+        "{}",
+        "",
+        "not json",
+        json.dumps([1, 2]),
+    ],
+    ids=["manual-trigger", "resume", "image-only", "empty-object", "empty", "not-json", "array"],
+)
+def test_anything_but_a_verified_smn_message_is_refused_quietly(
+    smn_workflow: LocalWorkflow, smn_ims: FakeIms, http: responses.RequestsMock, body: str
+) -> None:
+    result = run(smn_workflow, delivered(body))
+
+    assert result.status == "SUCCEEDED"  # a refusal, not a failed export: no alarm
+    assert result.output["status"] == "REFUSED"
+    assert result.output["error"] == "SmnMessageRefusedError"
+    assert "image_id" not in result.output
+    assert smn_workflow.published_events(BUS) == []
+    assert smn_workflow.topic_messages(TOPIC) == []
+    assert smn_ims.calls == []
+    assert isinstance(smn_ims.tokens, CountingTokens)
+    assert smn_ims.tokens.uses == 0
+    assert len(http.calls) == 0
 
 
 def test_a_subscription_confirmation_is_confirmed_and_exports_nothing(
     smn_workflow: LocalWorkflow, smn_ims: FakeIms, signer: SmnSigner, http: responses.RequestsMock
 ) -> None:
-    result = run(smn_workflow, signer.sign(subscription_confirmation_body()))
+    result = run(smn_workflow, delivered(signer.sign(subscription_confirmation_body())))
 
     assert result.status == "SUCCEEDED"
     assert result.output["phase"] == "notification_handled"
@@ -117,7 +180,7 @@ def test_a_subscription_confirmation_is_confirmed_and_exports_nothing(
 
 def test_another_trace_is_ignored(smn_workflow: LocalWorkflow, smn_ims: FakeIms, signer: SmnSigner) -> None:
     other = json.dumps(create_image_trace(trace_name="deleteImage"))
-    result = run(smn_workflow, signer.sign(notification_body(other)))
+    result = run(smn_workflow, delivered(signer.sign(notification_body(other))))
 
     assert result.status == "SUCCEEDED"
     assert result.output["action"] == "ignored"
@@ -147,11 +210,12 @@ def test_unsigned_or_tampered_messages_are_refused_without_side_effects(  # noqa
     tamper: Any,
     code: str,
 ) -> None:
-    result = run(smn_workflow, tamper(signer.sign(notification_body())))
+    result = run(smn_workflow, delivered(tamper(signer.sign(notification_body()))))
 
-    assert result.status == "FAILED"
-    assert result.error == "SignatureVerificationError"
-    assert code in json.loads(result.cause or "{}")["cause"]
+    assert result.status == "SUCCEEDED"
+    assert result.output["status"] == "REFUSED"
+    assert code in result.output["cause"]
+    assert smn_workflow.published_events(BUS) == []
     assert smn_ims.calls == []
     assert isinstance(smn_ims.tokens, CountingTokens)
     assert smn_ims.tokens.uses == 0  # no IAM call either

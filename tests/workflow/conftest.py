@@ -53,14 +53,15 @@ def captured_logs() -> Iterator[LogCapture]:
     capture = LogCapture()
     capture.setFormatter(powertools_logger.registered_formatter)
     targets = [logging.getLogger(), logging.getLogger(powertools_logger.service)]
-    root_level = logging.getLogger().level
-    logging.getLogger().setLevel(logging.DEBUG)
+    # A local run earlier in this process may have loaded the handlers at LogLevel WARNING.
+    levels = [target.level for target in targets]
     for target in targets:
+        target.setLevel(logging.DEBUG)
         target.addHandler(capture)
     yield capture
-    for target in targets:
+    for target, level in zip(targets, levels, strict=True):
         target.removeHandler(capture)
-    logging.getLogger().setLevel(root_level)
+        target.setLevel(level)
 
 
 WorkflowFactory = Callable[..., LocalWorkflow]

@@ -227,24 +227,3 @@ def test_execution_timeout_backstop(workflow_factory: WorkflowFactory, fake_ims:
 
     assert result.status == "TIMED_OUT"
     assert len(fake_ims.calls_to("export_image")) == 1
-
-
-def test_long_exports_continue_in_a_new_execution(
-    workflow_factory: WorkflowFactory, fake_ims: FakeIms
-) -> None:
-    fake_ims.script_jobs([make_job("RUNNING")] * 4 + [make_job("SUCCESS")])
-    with workflow_factory({"MaxPollsPerExecution": "2"}) as workflow:
-        first = run(workflow, MANUAL)
-        second = workflow.wait_for(first.output["continued_in"]["execution_arn"])
-        third = workflow.wait_for(second.output["continued_in"]["execution_arn"])
-        published = workflow.published_events(BUS)
-        first_states = entered_states(workflow, first.arn)
-
-    assert [first.status, second.status, third.status] == ["SUCCEEDED"] * 3
-    assert first_states[-1] == "ContinuedAsNew"
-    assert "PublishOutcome" not in first_states
-    assert third.output["polls"] == 5
-    assert third.output["continuations"] == 2
-    assert len(fake_ims.calls_to("export_image")) == 1
-    assert len(fake_ims.calls_to("get_image")) == 1
-    assert len(published) == 1  # only the execution that saw the end publishes

@@ -11,12 +11,14 @@ import pytest
 from ims_export import runtime, workflow
 from ims_export.errors import (
     ConfigurationError,
+    HandOverNotFoundError,
     ImageNotExportableError,
     ImageNotReadyError,
     InvalidRequestError,
     UpstreamThrottledError,
     UpstreamUnavailableError,
 )
+from ims_export.handover import InMemoryHandOverStore
 from ims_export.jobs import JobStatus
 from localdev.stepfunctions import FakeLambdaContext, load_handler
 from tests.workflow.conftest import FUNCTIONS, ROOT
@@ -76,14 +78,24 @@ def test_start_reports_a_pending_image_instead_of_sleeping(fake_ims: FakeIms) ->
     assert (result.checks, result.wait_seconds, result.image_status) == (1, 15, "saving")
     assert fake_ims.calls_to("export_image") == []
     with pytest.raises(ImageNotReadyError):  # the second check reaches max_image_checks
-        start(fake_ims, result.model_dump(mode="json"))
+        workflow.start(workflow.StartInput(waiting=result, limits=LIMITS), make_clients(fake_ims), now=NOW)
+
+
+def test_an_input_shaped_like_the_steps_own_waiting_state_is_only_a_bad_trigger(fake_ims: FakeIms) -> None:
+    fake_ims.add_image(make_image(status="saving"))
+    waiting = start(fake_ims, {"image_id": IMAGE_ID})
+    fake_ims.calls.clear()
+    with pytest.raises(InvalidRequestError):
+        start(fake_ims, waiting.model_dump(mode="json"))
+    assert fake_ims.calls == []
 
 
 def test_waiting_keeps_the_deadline_of_the_first_check(fake_ims: FakeIms) -> None:
     fake_ims.add_image(make_image(status="queued"), make_image(status="active"))
     waiting = start(fake_ims, {"image_id": IMAGE_ID})
+    assert isinstance(waiting, workflow.WaitingForImage)
     later = workflow.start(
-        workflow.StartInput(event=waiting.model_dump(mode="json"), limits=LIMITS),
+        workflow.StartInput(waiting=waiting, limits=LIMITS),
         make_clients(fake_ims),
         now=NOW + timedelta(minutes=10),
     )
@@ -103,17 +115,22 @@ def test_parent_image_is_fetched_for_restricted_platforms(fake_ims: FakeIms) -> 
     assert fake_ims.calls_to("export_image") == []
 
 
-def test_resume_continues_the_job_without_calling_ims(fake_ims: FakeIms) -> None:
+def test_resume_continues_the_handed_over_job_without_calling_ims(fake_ims: FakeIms) -> None:
     previous = exporting(polls=7, polls_in_execution=3, continue_as_new=True)
-    event = {
-        "resume": previous.job.model_dump(mode="json"),
-        "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID": "arn",
-    }
-    result = start(fake_ims, event)
+    handovers = InMemoryHandOverStore()
+    handed = workflow.hand_over(workflow.HandOverRequest(hand_over=previous.job), handovers, now=NOW)
+    event = {"resume": {"ticket": handed.ticket}, "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID": "arn"}
+    resume = workflow.StartInput(event=event, execution_id=f"arn:aws:states:r:1:execution:m:{JOB_ID}-7")
+
+    result = workflow.start(resume, make_clients(fake_ims), now=NOW, handovers=handovers)
+
+    assert handed.continuation_name == f"{JOB_ID}-7"
     assert isinstance(result, workflow.Exporting)
     assert (result.job.polls, result.job.polls_in_execution, result.job.continuations) == (7, 0, 1)
     assert not result.job.continue_as_new
     assert fake_ims.calls == []
+    with pytest.raises(HandOverNotFoundError):  # one-time: a second claim is refused
+        workflow.start(resume, make_clients(fake_ims), now=NOW, handovers=handovers)
 
 
 def test_check_chooses_a_bounded_wait(fake_ims: FakeIms) -> None:

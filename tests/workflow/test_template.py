@@ -55,6 +55,7 @@ def test_policies_have_statements_to_check() -> None:
         "SelectImagesFunction",
         "ExportStateMachine",
         "FleetStateMachine",
+        "SmnApiRole",
     }
 
 
@@ -128,9 +129,21 @@ def test_kms_is_granted_only_on_the_given_key() -> None:
         assert statement["Resource"] == {"Ref": "KmsKeyArn"}
 
 
-def test_only_the_start_and_refresh_functions_write_the_token() -> None:
+def test_only_the_functions_that_refresh_the_token_write_it() -> None:
     writers = {name for name, s in POLICY_STATEMENTS if "ssm:PutParameter" in _as_list(s["Action"])}
-    assert writers == {"StartExportFunction", "RefreshTokenFunction"}
+    # Every function that may refresh the token stores it (under the refresh lock); the report function
+    # and the state machines never hold one.
+    assert writers == {
+        "StartExportFunction",
+        "CheckExportFunction",
+        "RefreshTokenFunction",
+        "SelectImagesFunction",
+    }
+    assert all(
+        "TokenParameterName" in str(s["Resource"])
+        for _, s in POLICY_STATEMENTS
+        if "ssm:PutParameter" in _as_list(s["Action"])
+    )
 
 
 @pytest.mark.parametrize(

@@ -31,8 +31,29 @@ def _as_mapping(value: Any) -> Mapping[str, Any]:
     return {}
 
 
+# Trace fields read as text: any other type makes the trace malformed.
+TEXT_FIELDS = ("trace_id", "trace_name", "service_type", "resource_type", "trace_rating", "trace_status")
+
+
+def check_trace_types(trace: Mapping[str, Any]) -> None:
+    """ValueError when a field read as text is present with another type (a list, a number...)."""
+    for name in TEXT_FIELDS:
+        if trace.get(name) is not None and not isinstance(trace[name], str):
+            raise ValueError(f"{name} must be a string")
+
+
+def trace_id(trace: Mapping[str, Any]) -> str | None:
+    """The trace's own id, the same in every delivery of it; None if absent."""
+    value = trace.get("trace_id")
+    return value if isinstance(value, str) and 0 < len(value) <= 128 else None
+
+
 def is_image_created_trace(trace: Mapping[str, Any]) -> bool:
-    """A successful ``createImage`` trace of IMS."""
+    """A successful ``createImage`` trace of IMS (False for a malformed one, never an exception)."""
+    try:
+        check_trace_types(trace)
+    except ValueError:
+        return False
     rating = str(trace.get("trace_rating") or trace.get("trace_status") or "normal").lower()
     return (
         trace.get("trace_name") in IMAGE_CREATED_TRACE_NAMES

@@ -186,11 +186,21 @@ class SignatureVerificationError(InvalidRequestError):
     """An SMN message is unsigned, tampered, stale, or names a certificate from a host not allowed."""
 
 
+class SmnMessageRefusedError(InvalidRequestError):
+    """A delivery to the SMN endpoint is refused before it can act: not an SMN message, not authentic,
+    or from a topic not allowed (``code`` says why). The workflow ends without publishing an outcome."""
+
+
 class SubscriptionConfirmationError(ImsExportError):
     """SMN refused to confirm an HTTP(S) subscription (for example an expired confirmation link)."""
 
 
 # --- duplicate protection -----------------------------------------------------------------------
+
+
+class HandOverNotFoundError(InvalidRequestError):
+    """A ``resume`` input that no execution of this state machine handed over (or that was claimed
+    already): the job is not resumed and nothing about it is published."""
 
 
 class IdempotencyStoreError(TransientError):

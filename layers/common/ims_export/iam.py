@@ -35,6 +35,7 @@ from ims_export.errors import (
 from ims_export.http import DEFAULT_CONNECT_RETRIES, host_of, with_connect_retries
 from ims_export.jobs import parse_job_time
 from ims_export.parsing import describe_validation_error
+from ims_export.redaction import redact, redact_echo
 from ims_export.tokens import IssuedToken
 
 SUBJECT_TOKEN_HEADER = "X-Subject-Token"  # noqa: S105 (a header name, not a secret)
@@ -115,13 +116,6 @@ def retry_after_seconds(header: str | None, now: datetime | None = None) -> floa
     return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
-def _redact(text: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
 def _error_details(response: requests.Response, secrets: tuple[str, ...]) -> tuple[str | None, str]:
     """IAM's error code and message, from ``{"error": {...}}`` or ``{"error_code", "error_msg"}`` bodies."""
     try:
@@ -137,8 +131,8 @@ def _error_details(response: requests.Response, secrets: tuple[str, ...]) -> tup
         # Some answers carry both shapes: the nested "code" is then the HTTP status, "error_code" IAM's.
         code = body.get("error_code") or code
         message = message or body.get("error_msg")
-    text = _redact(str(message or response.reason or "no message"), secrets)[:MAX_MESSAGE_LENGTH]
-    return (str(code) if code is not None else None), text
+    text = redact_echo(str(message or response.reason or "no message"), secrets)[:MAX_MESSAGE_LENGTH]
+    return (redact(str(code), secrets)[:MAX_MESSAGE_LENGTH] if code is not None else None), text
 
 
 class IamClient:
@@ -225,7 +219,7 @@ class IamClient:
         try:
             parsed = _TokenResponse.model_validate_json(response.content)
         except ValidationError as error:
-            detail = _redact(describe_validation_error(error), secrets)
+            detail = redact(describe_validation_error(error), secrets)
             raise UnexpectedResponseError(
                 f"IAM token body is not understood: {detail}", status=response.status_code
             ) from None

@@ -30,6 +30,7 @@ from ims_export.errors import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
+from ims_export.redaction import redact
 
 ERROR_CLASS_BY_CODE: dict[str, type[ImsExportError]] = {
     # retryable
@@ -67,7 +68,6 @@ ERROR_CLASS_BY_CODE: dict[str, type[ImsExportError]] = {
 }
 
 MAX_MESSAGE_LENGTH = 300
-REDACTED = "***"
 # How much of an unreadable answer a failure quotes: enough to recognize an HTML page or a gateway text.
 SNIPPET_LENGTH = 80
 # API gateway answers for a path that is not (or no longer) published: the job API fallback's signal.
@@ -147,10 +147,7 @@ def _class_for_status(status: int) -> type[ImsExportError]:
 
 
 def _clean(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    text = " ".join(text.split())
+    text = " ".join(redact(text, secrets).split())
     return text if len(text) <= MAX_MESSAGE_LENGTH else text[: MAX_MESSAGE_LENGTH - 3] + "..."
 
 

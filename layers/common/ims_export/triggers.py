@@ -9,7 +9,11 @@ Accepted inputs (the state machine's raw execution input):
 - an EventBridge Scheduler (ScheduleV2) input: ``{"trigger": "schedule", "image_id", ...}``.
 
 Missing ``bucket_url``/``file_format`` come from Settings. Anything else is an InvalidRequestError, raised
-before any call to IMS; messages name fields, never the (possibly huge or secret) values.
+before any call to IMS; messages name fields, never the (possibly huge or secret) values. Types are
+strict: booleans are JSON booleans, texts are strings, times are ISO 8601 strings in a sane range.
+
+Each order carries the trigger's delivery identity where it has one (EventBridge event id, CTS trace
+id, SMN message id): a redelivery is recognised by it, whatever object name it would render.
 """
 
 from __future__ import annotations
@@ -18,9 +22,20 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    RootModel,
+    StrictBool,
+    Tag,
+    model_validator,
+)
 
-from ims_export.cts import image_id_from_trace, is_image_created_trace
+from ims_export.cts import check_trace_types, image_id_from_trace, is_image_created_trace, trace_id
 from ims_export.errors import ConfigurationError, InvalidRequestError
 from ims_export.export_request import ExportRequest, FileFormat, ImageId, check_bucket_name, split_bucket_url
 from ims_export.naming import QUICK_EXPORT_EXTENSION, pattern_fields, render_object_name
@@ -31,6 +46,29 @@ SCHEDULED_EVENT_DETAIL_TYPE = "Scheduled Event"
 TriggerKind = Literal[
     "manual", "schedule", "scheduled_event", "image_created_event", "cts_event", "smn_notification"
 ]
+# Event times outside this range are refused: no real trigger has them, and naming must not overflow.
+EARLIEST_EVENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_EVENT_TIME = datetime(2200, 1, 1, tzinfo=UTC)
+DeliveryId = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+def _text_only(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 string")  # never a number of seconds, say
+    return value
+
+
+def _in_range(moment: datetime) -> datetime:
+    try:
+        in_utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError:
+        raise ValueError("is out of range") from None
+    if not EARLIEST_EVENT_TIME <= in_utc < LATEST_EVENT_TIME:
+        raise ValueError("is out of range")
+    return in_utc
+
+
+EventTime = Annotated[datetime, BeforeValidator(_text_only), AfterValidator(_in_range)]
 
 
 class ImageChoice(BaseModel):
@@ -41,7 +79,7 @@ class ImageChoice(BaseModel):
     image_id: ImageId
     bucket_url: Annotated[str, Field(min_length=1, max_length=256)] | None = None
     file_format: FileFormat | None = None
-    is_quick_export: bool = False
+    is_quick_export: StrictBool = False
 
 
 class ManualInput(ImageChoice):
@@ -64,11 +102,15 @@ class EventDetail(ImageChoice):
 class _EventBridgeEnvelope(BaseModel):
     model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
 
-    detail_type: str = Field(alias="detail-type")
-    source: str
-    id: str | None = None
+    detail_type: str = Field(alias="detail-type", max_length=256)
+    source: str = Field(max_length=256)
+    id: DeliveryId | None = None
     # When the event happened: the same for every delivery of it (see ExportOrder.requested_at).
-    time: datetime | None = None
+    time: EventTime | None = None
+    version: str | None = None
+    account: str | None = None
+    region: str | None = None
+    resources: list[str] | None = None
 
 
 class ImageCreatedEvent(_EventBridgeEnvelope):
@@ -88,6 +130,7 @@ class CtsTraceEvent(_EventBridgeEnvelope):
     @model_validator(mode="after")
     def _created_image(self) -> CtsTraceEvent:
         trace = self.trace
+        check_trace_types(trace)
         if not is_image_created_trace(trace):
             raise ValueError("detail is not a successful IMS createImage trace")
         if image_id_from_trace(trace) is None:
@@ -139,30 +182,42 @@ class ExportOrder(BaseModel):
     image_id: ImageId
     bucket_url: str | None = None
     file_format: FileFormat | None = None
-    is_quick_export: bool = False
+    is_quick_export: StrictBool = False
     # The trigger's own time, when it has one. Default object names are rendered at this time, so a
     # duplicate delivery names the same object -- and is recognised as the same export.
     requested_at: datetime | None = None
+    # Who delivered it and under which id ("eventbridge:<id>", "cts:<trace id>", "smn:<message id>").
+    delivery_id: DeliveryId | None = None
 
 
 def _parsed_time(value: str | None) -> datetime | None:
+    """A schedule's time (it only informs the object name): None for an unsubstituted placeholder or
+    anything out of range, and then the time of the start step counts."""
     try:
-        return datetime.fromisoformat(value) if value else None
+        return _in_range(datetime.fromisoformat(value)) if value else None
     except ValueError:
-        return None  # an unsubstituted placeholder, say: then the time of the start step counts
+        return None
+
+
+def _eventbridge_delivery(event: _EventBridgeEnvelope) -> str | None:
+    return f"eventbridge:{event.id}" if event.id else None
 
 
 def _order_from(trigger: BaseModel) -> ExportOrder:
     if isinstance(trigger, CtsTraceEvent):
+        traced = trace_id(trigger.trace)
         return parse_model(
             ExportOrder,
             {
                 "trigger": "cts_event",
                 "image_id": image_id_from_trace(trigger.trace) or "",
                 "requested_at": trigger.time,
+                # The same trace may reach us in two events: the trace id names the delivery.
+                "delivery_id": f"cts:{traced}" if traced else _eventbridge_delivery(trigger),
             },
         )
     requested_at: datetime | None = None
+    delivery: str | None = None
     if isinstance(trigger, ManualInput):
         choice: ImageChoice = trigger
         kind: TriggerKind = "manual"
@@ -170,22 +225,24 @@ def _order_from(trigger: BaseModel) -> ExportOrder:
         choice, kind, requested_at = trigger, "schedule", _parsed_time(trigger.scheduled_time)
     elif isinstance(trigger, ScheduledEvent):
         choice, kind, requested_at = trigger.detail, "scheduled_event", trigger.time
+        delivery = _eventbridge_delivery(trigger)
     elif isinstance(trigger, ImageCreatedEvent):
         choice, kind, requested_at = trigger.detail, "image_created_event", trigger.time
+        delivery = _eventbridge_delivery(trigger)
     else:  # pragma: no cover - the union above is exhaustive
         raise InvalidRequestError("unsupported trigger")
     return ExportOrder(
         trigger=kind,
         requested_at=requested_at,
+        delivery_id=delivery,
         **choice.model_dump(include=set(ImageChoice.model_fields)),
     )
 
 
-def smn_order(image_id: str, settings: Settings) -> ExportOrder:
+def smn_order(image_id: str, settings: Settings, *, message_id: str) -> ExportOrder:
     """The order for an image an authenticated SMN createImage notification names."""
-    return check_order(
-        parse_model(ExportOrder, {"trigger": "smn_notification", "image_id": image_id}), settings
-    )
+    order = {"trigger": "smn_notification", "image_id": image_id, "delivery_id": f"smn:{message_id}"}
+    return check_order(parse_model(ExportOrder, order), settings)
 
 
 def check_order(order: ExportOrder, settings: Settings) -> ExportOrder:

@@ -4,10 +4,14 @@ The state machine (``statemachine/export.asl.json``) decides *when*; these funct
 
 - ``start``: normalize the trigger, check the image, start the export -- or report that the image is
   still being created (the state machine waits and calls ``start`` again), or resume a job handed over
-  by a previous execution (continue-as-new). The export call runs under an ``ExportGuard``: a
-  duplicate trigger ends as ``Duplicate`` naming the first job, a retried start step of the same
-  execution polls that job. An authenticated SMN message either names the image to export or is
-  handled on its own (``NotificationHandled``: a subscription confirmed, an unrelated trace ignored).
+  by a previous execution (continue-as-new; only with a hand-over record, see ``handover``). The export
+  call runs under an ``ExportGuard``: a duplicate trigger ends as ``Duplicate`` naming the first job
+  and what became of it, a retried start step of the same execution polls that job. A delivery to the
+  SMN endpoint (``{"smn_body": "<raw body>"}``) can act only once its signature verifies: it either
+  names the image to export or is handled on its own (``NotificationHandled``); anything else on that
+  path is an ``SmnMessageRefusedError``, before any IAM or IMS call.
+- ``hand_over`` / ``release``: store a running job for the continuation; forget a failed export so that
+  a new trigger exports again.
 - ``check``: query the job once and say whether it ended, timed out, must continue in a new execution,
   and how long to wait before the next query. An answer that shows no job state is counted and
   retried with backoff; only a sustained run of them ends the export (``UnreadableJobAnswer``).
@@ -21,20 +25,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
 
 from ims_export.errors import (
+    ConfigurationError,
+    HandOverNotFoundError,
     ImageNotFoundError,
     ImageNotReadyError,
     ImsExportError,
     InvalidRequestError,
+    JobNotFoundError,
     MalformedAnswerError,
+    SmnMessageRefusedError,
     UnreadableJobAnswer,
 )
 from ims_export.export_request import ExportRequest
 from ims_export.exportability import check_exportable, parent_image_id_to_check
+from ims_export.handover import HANDOVER_SECONDS, TICKET_PATTERN, new_ticket
 from ims_export.images import Image
 from ims_export.jobs import Job, JobStatus
 from ims_export.parsing import parse_model
@@ -45,7 +54,8 @@ from ims_export.triggers import ExportOrder, build_export_request, check_order, 
 if TYPE_CHECKING:
     # Off the cold path of the check step: the idempotency store and the SMN verifier (cryptography)
     # are imported by the start step only, where they are used.
-    from ims_export.export_guard import ExportGuard
+    from ims_export.export_guard import ExportGuard, OriginalStatus
+    from ims_export.handover import HandOverStore
     from ims_export.smn import SmnOutcome
     from ims_export.token_cache import RefreshReport
 
@@ -133,6 +143,8 @@ class Duplicate(BaseModel):
     phase: Literal["duplicate"] = "duplicate"
     job: JobState
     original_execution: str | None = None
+    # RUNNING or SUCCEEDED (a failed original is exported again instead).
+    original_status: str = "RUNNING"
 
 
 class NotificationHandled(BaseModel):
@@ -150,40 +162,127 @@ class NotificationHandled(BaseModel):
 StartResult = Exporting | WaitingForImage | Duplicate | NotificationHandled
 
 
+class HandOverTicket(BaseModel):
+    """What a continuation receives instead of the job: the ticket of its one-time hand-over record."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    ticket: str = Field(pattern=TICKET_PATTERN)
+
+
 class ResumeInput(BaseModel):
     """The input of an execution started by a previous one to continue polling (continue-as-new)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")  # Step Functions adds its own keys
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    resume: JobState
+    resume: HandOverTicket
+    # Step Functions adds it to executions started by another one.
+    AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: str | None = Field(default=None, max_length=2048)
 
 
-def _start_event_kind(value: Any) -> str:
-    if isinstance(value, dict):
-        if value.get("phase") == "waiting_for_image":
-            return "waiting_for_image"
-        if "resume" in value:
-            return "resume"
-    from ims_export.smn import looks_like_smn_message  # noqa: PLC0415 - see the TYPE_CHECKING note
+class SmnDelivery(BaseModel):
+    """What the SMN endpoint's request mapping makes of a POST: the raw body, as a string."""
 
-    if looks_like_smn_message(value):
-        return "smn"
-    return "trigger"
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    smn_body: str  # its size is checked where it is parsed (ims_export.smn)
 
 
 class StartInput(BaseModel):
-    """What the start step receives: the execution input (or its own earlier answer), the limits and
-    the execution it runs in (which tells a retried step from a duplicate trigger)."""
+    """What the start step receives: the execution input (``event``) or its own earlier answer
+    (``waiting``, never taken from an input), the limits, and the execution it runs in (which tells a
+    retried step from a duplicate trigger)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    event: Any
+    event: Any = None
+    waiting: WaitingForImage | None = None
     limits: Limits = Limits()
     execution_id: str | None = Field(default=None, max_length=2048)
     execution_started_at: datetime | None = None
 
     def kind(self) -> str:
-        return _start_event_kind(self.event)
+        if self.waiting is not None:
+            return "waiting_for_image"
+        if isinstance(self.event, dict):
+            if "smn_body" in self.event:
+                return "smn"
+            if "resume" in self.event:
+                return "resume"
+        return "trigger"
+
+    @property
+    def execution_name(self) -> str | None:
+        """The last part of the execution's ARN: the name a continuation is started under."""
+        return self.execution_id.rsplit(":", 1)[-1] if self.execution_id else None
+
+
+class HandOverRequest(BaseModel):
+    """The state machine asks to store a running job for the execution that will continue it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    hand_over: JobState
+
+
+class HandOverResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ticket: str
+    continuation_name: str
+
+
+class FailedExport(BaseModel):
+    """The export a failure outcome names."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    job_id: str = Field(min_length=1, max_length=64)
+    image_id: str
+    bucket_url: str
+    file_format: str | None = None
+    is_quick_export: bool = False
+
+
+class ReleaseRequest(BaseModel):
+    """The state machine reports an export that ended in failure: forget it as a duplicate."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    release: FailedExport
+
+
+class ReleaseResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    released: bool
+
+
+def _step_request_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        if "hand_over" in value:
+            return "hand_over"
+        if "release" in value:
+            return "release"
+    return "start"
+
+
+class StartStepRequest(
+    RootModel[
+        Annotated[
+            Annotated[StartInput, Tag("start")]
+            | Annotated[HandOverRequest, Tag("hand_over")]
+            | Annotated[ReleaseRequest, Tag("release")],
+            Discriminator(_step_request_kind),
+        ]
+    ]
+):
+    """Any payload the state machine sends the start function (its states build them, never an input)."""
+
+
+def continuation_name(job: JobState) -> str:
+    """The name ContinueAsNew starts the continuation under (its States.Format of job id and polls)."""
+    return f"{job.job_id}-{job.polls}"
 
 
 def _fetch_parent(clients: Clients, image: Image) -> Image | None:
@@ -262,27 +361,100 @@ def _start_order(
         return job.model_dump(mode="json")
 
     execution = start_input.execution_id
-    guarded = guard.run(request, execution=execution, start=export)
+    guarded = guard.run(
+        request,
+        execution=execution,
+        start=export,
+        delivery=order.delivery_id,
+        status_of=lambda record: original_status(clients, record),
+    )
     job = JobState.model_validate(guarded.record)
     if guarded.replayed and (execution is None or guarded.execution != execution):
-        return Duplicate(job=job, original_execution=guarded.execution)
+        status = guarded.original_status.value if guarded.original_status else "RUNNING"
+        return Duplicate(job=job, original_execution=guarded.execution, original_status=status)
     return Exporting(job=job)
+
+
+def original_status(clients: Clients, record: Any) -> OriginalStatus:
+    """What became of the job of a found export record, as IMS tells it."""
+    from ims_export.export_guard import OriginalStatus  # noqa: PLC0415 - see the TYPE_CHECKING note
+
+    job_id = record.get("job_id") if isinstance(record, dict) else None
+    if not isinstance(job_id, str):
+        return OriginalStatus.FAILED  # not a record we wrote: nothing runs
+    try:
+        job = clients.ims.get_job(job_id)
+    except JobNotFoundError:
+        return OriginalStatus.FAILED  # IMS does not know it (any more): it is not running
+    if job.status is JobStatus.SUCCESS:
+        return OriginalStatus.SUCCEEDED
+    return OriginalStatus.FAILED if job.status is JobStatus.FAIL else OriginalStatus.RUNNING
 
 
 def _smn_order(
     start_input: StartInput, smn: SmnHandler | None, clients: Clients
 ) -> ExportOrder | NotificationHandled:
-    if smn is None:
-        raise InvalidRequestError("SMN messages are not accepted here", code="SmnNotConfigured")
-    outcome = smn(start_input.event)
+    """Verify the delivery to the SMN endpoint; every refusal is an SmnMessageRefusedError."""
+    try:
+        delivery = parse_model(SmnDelivery, start_input.event)
+        if smn is None:
+            raise InvalidRequestError("SMN messages are not accepted here", code="SmnNotConfigured")
+        outcome = smn(delivery.smn_body)
+    except SmnMessageRefusedError:
+        raise
+    except InvalidRequestError as error:
+        raise SmnMessageRefusedError(f"SMN delivery refused: {error.message}", code=error.code) from None
     if outcome.action == "image_created" and outcome.image_id is not None:
-        return smn_order(outcome.image_id, clients.settings)
+        return smn_order(outcome.image_id, clients.settings, message_id=outcome.message_id)
     action: Literal["subscription_confirmed", "ignored"] = (
         "subscription_confirmed" if outcome.action == "subscription_confirmed" else "ignored"
     )
     return NotificationHandled(
         action=action, topic_urn=outcome.topic_urn, message_id=outcome.message_id, detail=outcome.detail
     )
+
+
+def _resume(start_input: StartInput, handovers: HandOverStore | None, now: datetime) -> Exporting:
+    """The job a previous execution handed over to this one; refused unless it did."""
+    ticket = parse_model(ResumeInput, start_input.event).resume.ticket
+    name = start_input.execution_name
+    record = (
+        handovers.claim(ticket, execution_name=name, now=int(now.timestamp()))
+        if handovers is not None and name
+        else None
+    )
+    if record is None:
+        raise HandOverNotFoundError(
+            "resume refused: no execution of this state machine handed a job over to this one "
+            "(continuations are started by the state machine itself; start a new export instead)",
+            code="HandOverNotFound",
+        )
+    job = JobState.model_validate(record)
+    resumed = job.model_copy(
+        update={"polls_in_execution": 0, "continue_as_new": False, "continuations": job.continuations + 1}
+    )
+    return Exporting(job=resumed)
+
+
+def hand_over(request: HandOverRequest, handovers: HandOverStore | None, *, now: datetime) -> HandOverResult:
+    """Store the running job for its continuation (named ``continuation_name``) under a new ticket."""
+    if handovers is None:
+        raise ConfigurationError("continuing an export needs the idempotency table (IDEMPOTENCY_TABLE)")
+    job = request.hand_over
+    ticket = new_ticket()
+    name = continuation_name(job)
+    handovers.put(
+        ticket,
+        job.model_dump(mode="json"),
+        execution_name=name,
+        expires_at=int(now.timestamp()) + HANDOVER_SECONDS,
+    )
+    return HandOverResult(ticket=ticket, continuation_name=name)
+
+
+def release(request: ReleaseRequest, guard: ExportGuard) -> ReleaseResult:
+    """Forget a failed export as a duplicate: the next identical trigger exports again."""
+    return ReleaseResult(released=guard.release(request.release.model_dump(mode="json")))
 
 
 def start(
@@ -292,22 +464,20 @@ def start(
     now: datetime,
     guard: ExportGuard | None = None,
     smn: SmnHandler | None = None,
+    handovers: HandOverStore | None = None,
 ) -> StartResult:
     """The start step. InvalidRequestError (before any IAM or IMS call) for an event it cannot
-    understand; ``guard`` keeps duplicates from starting a second export; ``smn`` handles SMN bodies."""
+    understand; ``guard`` keeps duplicates from starting a second export; ``smn`` verifies SMN bodies;
+    ``handovers`` holds the jobs handed over to continuations."""
     if guard is None:
         from ims_export.export_guard import UnguardedExport  # noqa: PLC0415 - see the TYPE_CHECKING note
 
         guard = UnguardedExport()
     kind = start_input.kind()
     if kind == "resume":
-        job = parse_model(ResumeInput, start_input.event).resume
-        resumed = job.model_copy(
-            update={"polls_in_execution": 0, "continue_as_new": False, "continuations": job.continuations + 1}
-        )
-        return Exporting(job=resumed)
-    if kind == "waiting_for_image":
-        waiting = parse_model(WaitingForImage, start_input.event)
+        return _resume(start_input, handovers, now)
+    if kind == "waiting_for_image" and start_input.waiting is not None:
+        waiting = start_input.waiting
         return _start_order(
             check_order(waiting.order, clients.settings),
             checks_so_far=waiting.checks,

@@ -1,0 +1,107 @@
+"""``make run EVENT=body.json VIA=smn``: the file is POSTed to the SMN endpoint, through the request
+mapping template.yaml defines, and the execution it starts runs to its end on the emulator."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+
+import pytest
+import requests
+
+from ims_export.smn import SmnVerifier, handle_smn_message
+from localdev.emulator import seed
+from localdev.stepfunctions import load_function_module
+from tests.localrun.conftest import LocalRun, assert_no_secrets
+from tests.notifications.conftest import RecordingFetcher
+from tests.notifications.smn_signing import TOPIC_URN, SmnSigner, create_image_trace, notification_body
+from tests.workflow.conftest import FUNCTIONS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def body_file(tmp_path: Path) -> Callable[[str], Path]:
+    def write(body: str) -> Path:
+        path = tmp_path / "body.json"
+        path.write_text(body, encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def signer() -> SmnSigner:
+    return SmnSigner.generate()
+
+
+@pytest.fixture
+def trusted_signer(signer: SmnSigner) -> Iterator[SmnSigner]:
+    """The start function verifies with the test key (SMN's certificate cannot be fetched offline),
+    accepting the fixed timestamp of the test messages."""
+    start_app = load_function_module(FUNCTIONS["StartExportFunction"])
+    verifier = SmnVerifier(
+        RecordingFetcher(signer.pem), allowed_topic_urns={TOPIC_URN}, max_age=timedelta(days=3650)
+    )
+    start_app._smn_handlers.clear()
+    start_app._smn_handlers[((TOPIC_URN,), None)] = partial(
+        handle_smn_message, verifier=verifier, session=requests.Session()
+    )
+    yield signer
+    start_app._smn_handlers.clear()
+
+
+def test_without_an_allowed_topic_there_is_no_endpoint_to_post_to(
+    local_run: Callable[..., LocalRun], body_file: Callable[[str], Path]
+) -> None:
+    result = local_run(body_file("{}"), via="smn")
+
+    assert result.exit_code == 2
+    assert "the SMN endpoint is not deployed" in result.stderr
+    assert "execution arn:" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        json.dumps(
+            {"image_id": seed.ROCKY_DB, "bucket_url": "attacker-bucket:x.qcow2", "file_format": "qcow2"}
+        ),
+        json.dumps({"resume": {"ticket": "0" * 32}}),
+        "{}",
+        "not json at all",
+    ],
+    ids=["manual-trigger", "resume", "empty-object", "not-json"],
+)
+def test_a_body_that_is_not_a_signed_smn_message_is_refused_without_a_call(
+    local_run: Callable[..., LocalRun], body_file: Callable[[str], Path], body: str
+) -> None:
+    result = local_run(body_file(body), via="smn", SMN_ALLOWED_TOPIC_URNS=TOPIC_URN)
+
+    assert result.exit_code == 0, result.stderr
+    assert result.output["status"] == "REFUSED"
+    assert result.output["error"] == "SmnMessageRefusedError"
+    assert "the SMN endpoint (POST /smn)" in result.stderr
+    assert "  -> RequestRefused" in result.stderr.splitlines()
+    assert "PutOutcomeEvent" not in result.stderr
+    assert result.control is not None
+    assert result.control.tokens_issued == 0
+    assert result.control.export_jobs() == 0
+
+
+def test_a_signed_create_image_notification_exports_the_image(
+    local_run: Callable[..., LocalRun], body_file: Callable[[str], Path], trusted_signer: SmnSigner
+) -> None:
+    signed = trusted_signer.sign(notification_body(json.dumps(create_image_trace(seed.ROCKY_DB))))
+
+    result = local_run(body_file(json.dumps(signed)), via="smn", SMN_ALLOWED_TOPIC_URNS=TOPIC_URN)
+
+    assert result.exit_code == 0, result.stderr
+    assert result.output["status"] == "SUCCEEDED"
+    assert result.output["image_id"] == seed.ROCKY_DB
+    assert result.control is not None
+    assert result.control.export_jobs(seed.ROCKY_DB) == 1
+    assert_no_secrets(result)

@@ -1,0 +1,144 @@
+"""The template as CloudFormation receives it (SAM's translator): least privilege and names per stack."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.workflow.iam_policies import (
+    allowed_actions,
+    as_list,
+    expanded_template,
+    role_statements,
+    statements,
+)
+
+# AWS offers no resource-level permissions for these: "*" is the only resource they accept
+# (README, "Permissions").
+WILDCARD_RESOURCE_ACTIONS = frozenset(
+    {
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+    }
+)
+ITEM_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+TOKEN_CACHE = "parameter${TokenParameterName}"
+FUNCTION_ROLES = [
+    "StartExportFunctionRole",
+    "CheckExportFunctionRole",
+    "RefreshTokenFunctionRole",
+    "SelectImagesFunctionRole",
+]
+
+
+def all_statements() -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (name, statement)
+        for name, resource in expanded_template()["Resources"].items()
+        if resource["Type"] == "AWS::IAM::Role"
+        for statement in statements(resource["Properties"].get("Policies", []))
+    ]
+
+
+def test_the_expanded_template_has_the_roles_to_check() -> None:
+    roles = {name for name, _ in all_statements()}
+    assert set(FUNCTION_ROLES) | {"ExportStateMachineRole", "FleetStateMachineRole", "SmnApiRole"} <= roles
+
+
+def test_no_action_is_a_wildcard() -> None:
+    wildcards = [
+        (role, action)
+        for role, statement in all_statements()
+        for action in as_list(statement["Action"])
+        if "*" in action
+    ]
+    assert wildcards == []
+
+
+def test_a_wildcard_resource_only_where_aws_requires_it() -> None:
+    offending = [
+        (role, sorted(set(as_list(statement["Action"])) - WILDCARD_RESOURCE_ACTIONS))
+        for role, statement in all_statements()
+        if "*" in as_list(statement.get("Resource"))
+        and not set(as_list(statement["Action"])) <= WILDCARD_RESOURCE_ACTIONS
+    ]
+    assert offending == []
+
+
+@pytest.mark.parametrize("role", FUNCTION_ROLES)
+def test_each_function_gets_single_item_actions_on_the_table_only(role: str) -> None:
+    dynamodb = {
+        action
+        for statement in role_statements(role)
+        for action in as_list(statement["Action"])
+        if action.startswith("dynamodb:")
+    }
+    assert dynamodb == ITEM_ACTIONS
+    assert allowed_actions(role, "IdempotencyTable") == ITEM_ACTIONS
+
+
+def test_the_report_function_touches_no_table() -> None:
+    assert not any(
+        "dynamodb" in json.dumps(statement) for statement in role_statements("FleetReportFunctionRole")
+    )
+
+
+@pytest.mark.parametrize("role", FUNCTION_ROLES)
+def test_every_step_that_can_refresh_the_token_can_store_it(role: str) -> None:
+    assert {"ssm:GetParameter", "ssm:PutParameter"} <= allowed_actions(role, TOKEN_CACHE)
+
+
+def test_the_smn_endpoint_exists_only_with_an_allowed_topic_and_can_only_start_exports() -> None:
+    resources = expanded_template()["Resources"]
+    smn = [name for name, resource in resources.items() if name.startswith("SmnApi")]
+    assert len(smn) >= 4  # API, stage, deployment, role
+    assert {resources[name].get("Condition") for name in smn} == {"SmnEndpointOn"}
+    assert expanded_template()["Conditions"]["SmnEndpointOn"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "SmnAllowedTopicUrns"}, ""]}]
+    }
+    [statement] = role_statements("SmnApiRole")
+    assert (statement["Action"], statement["Resource"]) == (
+        "states:StartExecution",
+        {"Ref": "ExportStateMachine"},
+    )
+    assert "ServerlessRestApi" not in resources  # no implicit API passing bodies through
+
+
+def test_the_smn_stage_is_throttled_by_parameters() -> None:
+    resources = expanded_template()["Resources"]
+    [stage] = [resource for resource in resources.values() if resource["Type"] == "AWS::ApiGateway::Stage"]
+    [settings] = stage["Properties"]["MethodSettings"]
+    assert settings["ThrottlingRateLimit"] == {"Ref": "SmnThrottlingRateLimit"}
+    assert settings["ThrottlingBurstLimit"] == {"Ref": "SmnThrottlingBurstLimit"}
+
+
+NAMED = {
+    "AWS::Scheduler::Schedule": "Name",
+    "AWS::StepFunctions::StateMachine": "StateMachineName",
+    "AWS::ApiGateway::RestApi": "Name",
+    "AWS::Logs::LogGroup": "LogGroupName",
+}
+
+
+def test_every_physical_name_carries_the_stack_name() -> None:
+    names = {
+        logical_id: resource["Properties"].get(NAMED[resource["Type"]])
+        for logical_id, resource in expanded_template()["Resources"].items()
+        if resource["Type"] in NAMED
+    }
+    assert len([name for name in names if "Schedule" in name or "Hourly" in name]) == 3
+    assert {
+        logical_id: name for logical_id, name in names.items() if "${AWS::StackName}" not in json.dumps(name)
+    } == {}
