@@ -35,7 +35,7 @@ $(STAMP): requirements-dev.txt constraints.txt layers/common/requirements.txt
 
 setup: $(STAMP) ## create .venv with the pinned dependencies
 
-test: lint typecheck unit check-asl check-template ## the whole suite: ruff, mypy, pytest, ASL and template checks
+test: lint typecheck check-asl check-template unit ## the whole suite: ruff, mypy, ASL and template checks (sam build), then pytest
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .

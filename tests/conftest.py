@@ -21,6 +21,12 @@ for proxy_variable in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
     os.environ.pop(proxy_variable, None)
 os.environ["NO_PROXY"] = "127.0.0.1,localhost"
 
+# Property tests get no per-example wall-clock deadline: a loaded machine must not fail them.
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+hypothesis_settings.register_profile("suite", deadline=None)
+hypothesis_settings.load_profile("suite")
+
 
 # --- the secrets collector --------------------------------------------------------------------------
 # Every log record and every LocalWorkflow state payload of the run is kept and, at the end, searched
