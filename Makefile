@@ -18,7 +18,7 @@ EVENT ?= events/manual.json
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup test lint typecheck unit check-asl check-template run bench clean
+.PHONY: help setup test lint typecheck unit check-asl check-template run follow bench clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -64,8 +64,17 @@ check-template: $(SAM) ## sam validate --lint and sam build (python3.13 on PATH 
 		echo "check-template: no python3.13 on this machine: sam build skipped (sam validate passed)"; \
 	fi
 
-run: $(STAMP) ## run the export workflow locally on the built-in emulator (EVENT=path/to/event.json)
-	@$(BIN)/python -m localdev.run --event "$(EVENT)"
+# The runner's options as make variables: VERBOSE=1, TIMEOUT=<s> (give up waiting), HEARTBEAT=<s>.
+RUN_OPTIONS = $(if $(filter 1 yes true,$(VERBOSE)),--verbose) $(if $(TIMEOUT),--timeout "$(TIMEOUT)") \
+	$(if $(HEARTBEAT),--heartbeat "$(HEARTBEAT)")
+RUNNER = $(BIN)/python -m localdev.run
+
+run: $(STAMP) ## run the export workflow locally (EVENT=file VERBOSE=1 TIMEOUT=s; OS_CLOUD/OS_* for the real cloud)
+	@$(RUNNER) --event "$(EVENT)" $(RUN_OPTIONS)
+
+follow: $(STAMP) ## follow a running IMS export job to its end in the real cloud (JOB=id [IMAGE=id BUCKET_URL=b:o])
+	@$(RUNNER) --follow "$(JOB)" $(if $(IMAGE),--image "$(IMAGE)") $(if $(BUCKET_URL),--bucket-url "$(BUCKET_URL)") \
+		$(RUN_OPTIONS)
 
 # The vendor SDK baseline of the cold-start benchmark lives in its own virtualenv, never in .venv.
 BENCH_VENV := .tools/bench
