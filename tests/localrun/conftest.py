@@ -163,3 +163,16 @@ def os_variables(emulator_url: str, home: Path) -> dict[str, str]:
         "OS_USER_DOMAIN_NAME": config.domain_name,
         "OS_PROJECT_NAME": config.project_name,
     }
+
+
+def runner_process(*arguments: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``python -m localdev.run`` as its own process (the hang guard is no budget)."""
+    return subprocess.run(  # noqa: S603 (our own interpreter and module)
+        [sys.executable, "-m", "localdev.run", *arguments],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )

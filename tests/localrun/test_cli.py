@@ -12,13 +12,12 @@ import os
 import re
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from localdev.emulator import seed
-from tests.localrun.conftest import ROOT, emulator_process, os_variables
+from tests.localrun.conftest import ROOT, emulator_process, os_variables, runner_process
 
 pytestmark = pytest.mark.slow
 
@@ -112,14 +111,7 @@ def test_runner_exit_codes_are_its_own_without_make(tmp_path: Path) -> None:
     environment = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
 
     def runner(*arguments: str) -> int:
-        return subprocess.run(  # noqa: S603 (our own interpreter and module)
-            [sys.executable, "-m", "localdev.run", *arguments],
-            cwd=ROOT,
-            env=environment,
-            capture_output=True,
-            timeout=HANG_GUARD_SECONDS,
-            check=False,
-        ).returncode
+        return runner_process(*arguments, env=environment).returncode
 
     assert runner("--event", "events/manual.json") == 0
     assert runner("--event", "events/export-failing.json") == 1
@@ -218,15 +210,7 @@ def test_ctrl_c_names_the_running_job_and_make_follow_takes_it_to_its_end(tmp_pa
 def test_timeout_gives_up_waiting_and_says_how_to_follow(tmp_path: Path) -> None:
     with emulator_process(speed=1) as url:
         environment = {**os_variables(url, tmp_path), "POLL_MIN_SECONDS": "60", "POLL_MAX_SECONDS": "60"}
-        completed = subprocess.run(
-            [sys.executable, "-m", "localdev.run", "--timeout", "10"],
-            cwd=ROOT,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=HANG_GUARD_SECONDS,
-            check=False,
-        )
+        completed = runner_process("--timeout", "10", env=environment)
 
     assert completed.returncode == 124
     last = completed.stderr.splitlines()[-1]

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from localdev.emulator import EmulatorConfig
-from tests.localrun.conftest import ROOT
+from tests.localrun.conftest import runner_process
 
 pytestmark = pytest.mark.slow
 
@@ -32,15 +30,7 @@ def test_manual_event_runs_against_a_cloud_named_by_os_variables(standalone_emul
         "POLL_MAX_SECONDS": "2",
     }
 
-    completed = subprocess.run(
-        [sys.executable, "-m", "localdev.run", "--event", "events/manual.json", "--timeout", "600"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    completed = runner_process("--event", "events/manual.json", "--timeout", "600", env=environment)
 
     assert completed.returncode == 0, completed.stderr
     output = json.loads(completed.stdout)
@@ -79,15 +69,7 @@ def test_a_cloud_named_by_os_cloud_comes_from_clouds_yaml_with_its_secure_yaml(
         "POLL_MAX_SECONDS": "2",
     }
 
-    completed = subprocess.run(
-        [sys.executable, "-m", "localdev.run", "--event", "events/manual.json"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    completed = runner_process("--event", "events/manual.json", env=environment)
 
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["job_status"] == "SUCCESS"
