@@ -537,8 +537,11 @@ def main(argv: list[str] | None = None) -> int:
         watch.cancel()
         _say(sys.stderr, watch.interrupted())
         return EXIT_INTERRUPTED
-    except TimeoutError:
-        _say(sys.stderr, watch.gave_up(args.timeout))
+    except TimeoutError as error:
+        if watch.timeout is None:  # not the wait's own limit: a timeout somewhere else broke the run
+            _say(sys.stderr, f"error: the run broke: {error} (VERBOSE=1 shows the functions' logs)")
+            return EXIT_FAILED
+        _say(sys.stderr, watch.gave_up(watch.timeout))
         return EXIT_GAVE_UP
     except (RunError, NoMatchingTriggerError) as error:
         _say(sys.stderr, f"refused: {error}")
@@ -581,7 +584,7 @@ def _run(args: argparse.Namespace, watch: RunWatch) -> int:
         if wants_real_cloud(os.environ):
             watch.real_cloud = True
             target = real_cloud_target(os.environ, on_wait=watch.real_wait)
-            timeout = args.timeout or float("inf")
+            timeout = watch.timeout = args.timeout or float("inf")
             result = run_workflow(event, target, overrides=overrides, timeout=timeout, watch=watch)
         else:
             with emulated_cloud() as target:
@@ -592,7 +595,7 @@ def _run(args: argparse.Namespace, watch: RunWatch) -> int:
                         sys.stderr,
                         f"emulator: the next {FLEET_DEMO_THROTTLES} export calls are throttled",
                     )
-                timeout = args.timeout or EMULATOR_HANG_GUARD_SECONDS
+                timeout = watch.timeout = args.timeout or EMULATOR_HANG_GUARD_SECONDS
                 result = run_workflow(event, target, overrides=overrides, timeout=timeout, watch=watch)
     output = result.output if result.output is not None else result_summary(result)
     _say(sys.stderr, f"execution {result.status}" + (f": {result.error}" if result.error else ""))

@@ -65,6 +65,7 @@ class RunWatch:
         self.job: dict[str, Any] = {}
         self.image_id: str | None = None
         self.real_cloud = False
+        self.timeout: float | None = None  # how long the run waits for the execution (TIMEOUT)
         self._lock = threading.Lock()
         self._cancelled = threading.Event()
 
