@@ -21,7 +21,7 @@ VIA ?= direct
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup test lint typecheck unit check-asl check-template run bench bench-tools clean
+.PHONY: help setup test lint typecheck unit check-asl check-template run follow bench bench-tools clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -67,8 +67,18 @@ check-template: $(SAM) ## sam validate --lint and sam build (python3.13 on PATH 
 		echo "check-template: no python3.13 on this machine: sam build skipped (sam validate passed)"; \
 	fi
 
-run: $(STAMP) ## run the export workflow locally on the built-in emulator (EVENT=path/to/event.json [VIA=smn])
-	@$(BIN)/python -m localdev.run --event "$(EVENT)" --via "$(VIA)"
+# The runner's options as make variables: VERBOSE=1, TIMEOUT=<s> (give up waiting), HEARTBEAT=<s>,
+# VIA=smn (post EVENT as the SMN endpoint's body through the template's request mapping).
+RUN_OPTIONS = $(if $(filter 1 yes true,$(VERBOSE)),--verbose) $(if $(TIMEOUT),--timeout "$(TIMEOUT)") \
+	$(if $(HEARTBEAT),--heartbeat "$(HEARTBEAT)")
+RUNNER = $(BIN)/python -m localdev.run
+
+run: $(STAMP) ## run the export workflow locally (EVENT=file VIA=smn VERBOSE=1 TIMEOUT=s; OS_CLOUD/OS_* for the real cloud)
+	@$(RUNNER) --event "$(EVENT)" --via "$(VIA)" $(RUN_OPTIONS)
+
+follow: $(STAMP) ## follow a running IMS export job to its end in the real cloud (JOB=id [IMAGE=id BUCKET_URL=b:o])
+	@$(RUNNER) --follow "$(JOB)" $(if $(IMAGE),--image "$(IMAGE)") $(if $(BUCKET_URL),--bucket-url "$(BUCKET_URL)") \
+		$(RUN_OPTIONS)
 
 # The cold-start benchmark runs the `sam build` output as Lambda mounts it, under python3.13. Beside it,
 # in .tools/bench (never in .venv): the runtime's boto3 and the vendor-SDK variant's layer, built for this

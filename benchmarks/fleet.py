@@ -129,7 +129,7 @@ def _skipped(n: int) -> fleet.SkippedImage:
         image_id=_image_id(n),
         image_name="n" * fleet.MAX_NAME_CHARS,
         code="IMG.0160",
-        reason="x" * fleet.MAX_REASON_CHARS,
+        reason="x" * fleet.MAX_SKIPPED_REASON_CHARS,
     )
 
 
@@ -161,7 +161,9 @@ def worst_payloads(images: int = FLEET_IMAGES) -> Payloads:
         request = fleet_summary.SummaryRequest.model_validate(
             {**plan, "results": results, "execution": "a" * 200, "started_at": now}
         )
-        summary = fleet_summary.summarize(request, now=now)
+        # A 128-character stack name: the longest child execution ARNs a failed entry can carry.
+        export_machine = f"arn:aws:states:eu-central-1:123456789012:stateMachine:{'s' * 128}-export"
+        summary = fleet_summary.summarize(request, now=now, export_state_machine_arn=export_machine)
         notice = summary.notice()
         returned = {"summary": summary.model_dump(mode="json"), "notice": notice}
         sizes.append(

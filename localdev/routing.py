@@ -61,11 +61,26 @@ def is_eventbridge_event(event: Any) -> bool:
     return isinstance(event, dict) and event.keys() >= EVENTBRIDGE_ENVELOPE_KEYS
 
 
+def listened_patterns(triggers: list[Trigger]) -> str:
+    """What the rules listen to, for a refusal: ``source X (detail-type Y)`` per rule."""
+    listened = []
+    for trigger in triggers:
+        pattern = _literal(trigger.properties.get("Pattern"))
+        if trigger.kind != "EventBridgeRule" or not isinstance(pattern, dict):
+            continue
+        described = f"{trigger.name}: source {'/'.join(map(str, pattern.get('source') or ['any']))}"
+        if pattern.get("detail-type"):
+            described += f" with detail-type {'/'.join(map(str, pattern['detail-type']))}"
+        listened.append(described)
+    return "; ".join(listened) or "no EventBridge rule"
+
+
 def execution_input_for(event: Any, template_path: str | Path) -> tuple[str, Any]:
     """(how it was routed, the execution input) for a trigger event."""
     if not is_eventbridge_event(event):
         return "direct input (StartExecution / schedule)", event
-    for trigger in state_machine_triggers(template_path):
+    triggers = state_machine_triggers(template_path)
+    for trigger in triggers:
         if trigger.kind != "EventBridgeRule":
             continue
         pattern = _literal(trigger.properties.get("Pattern"))
@@ -80,5 +95,6 @@ def execution_input_for(event: Any, template_path: str | Path) -> tuple[str, Any
         return f"rule {trigger.name}", event
     raise NoMatchingTriggerError(
         f"no EventBridgeRule of the state machine matches this event "
-        f"(source={event.get('source')!r}, detail-type={event.get('detail-type')!r})"
+        f"(source={event.get('source')!r}, detail-type={event.get('detail-type')!r}); the template's "
+        f"rules listen to {listened_patterns(triggers)}"
     )

@@ -26,16 +26,25 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout, suppress
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from localdev.apigateway import start_execution_request
-from localdev.deployment import LocalDeployment, local_deployment
+from localdev.cloud_config import CloudConfigError, cloud_settings, wants_real_cloud
+from localdev.deployment import LocalDeployment, TemplateResolutionError, local_deployment
 from localdev.routing import NoMatchingTriggerError, execution_input_for
 from localdev.stepfunctions import REGION, ExecutionResult, LocalWorkflow, load_handler
+from localdev.watch import (
+    DEFAULT_HEARTBEAT_SECONDS,
+    RunInterrupted,
+    RunWatch,
+    closing_sentence,
+    percent_text,
+)
 
 if TYPE_CHECKING:
+    from ims_export.runtime import Clients
     from localdev.emulator import Control, Emulator, EmulatorConfig, ManualClock
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +54,12 @@ EMULATOR_BUCKET = "ims-export-demo"
 FLEET_STATE_MACHINE = "FleetStateMachine"
 # A fleet run on the emulator has its export calls throttled (IMG.0060) this often, to show the backoff.
 FLEET_DEMO_THROTTLES = 3
+# The emulator's clock jumps over every wait: a run that lasts longer than this hangs (a guard, no budget).
+EMULATOR_HANG_GUARD_SECONDS = 900.0
+# Exit codes (README "Local runs"): 0 succeeded, 1 the execution failed, 2 refused before it started.
+EXIT_SUCCEEDED, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
+EXIT_GAVE_UP = 124  # TIMEOUT passed, the export goes on (as timeout(1) exits)
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 # Environment variables a user sets -> template parameters they override.
 PARAMETER_VARIABLES = {
     "POLL_MIN_SECONDS": "PollMinSeconds",
@@ -78,30 +93,35 @@ class RunError(Exception):
     """The run could not start (bad event file, missing variable)."""
 
 
-def real_cloud_target(environ: Mapping[str, str]) -> CloudTarget:
-    """The cloud named by the OpenStack-style variables OTC users already have."""
-    missing = [name for name in ("OS_USERNAME", "OS_PASSWORD") if not environ.get(name)]
-    domain = environ.get("OS_USER_DOMAIN_NAME") or environ.get("OS_DOMAIN_NAME")
-    if not domain:
-        missing.append("OS_USER_DOMAIN_NAME")
-    if missing:
-        raise RunError(f"OS_AUTH_URL is set, so the real cloud is used, but {', '.join(missing)} is not set")
-    parameters = {"IamEndpoint": environ["OS_AUTH_URL"].rstrip("/")}
-    if environ.get("OS_PROJECT_NAME"):
-        parameters["ProjectName"] = environ["OS_PROJECT_NAME"]
-    if environ.get("OS_PROJECT_ID"):
-        parameters["ProjectId"] = environ["OS_PROJECT_ID"]
+def real_cloud_target(
+    environ: Mapping[str, str], on_wait: Callable[[float], object] = time.sleep
+) -> CloudTarget:
+    """The cloud named by ``OS_CLOUD`` (clouds.yaml) and the ``OS_*`` variables OTC users already have."""
+    try:
+        cloud = cloud_settings(environ)
+    except CloudConfigError as error:
+        raise RunError(str(error)) from None
+    parameters: dict[str, str] = {}
+    if cloud.auth_url:
+        parameters["IamEndpoint"] = cloud.auth_url
+    if cloud.region_name:  # derives the IAM endpoint when none is given, and picks the catalog's region
+        parameters["CloudRegion"] = cloud.region_name
+    if cloud.project_name:
+        parameters["ProjectName"] = cloud.project_name
+    if cloud.project_id:
+        parameters["ProjectId"] = cloud.project_id
     credentials = {
-        "user_name": environ["OS_USERNAME"],
-        "password": environ["OS_PASSWORD"],
-        "domain_name": str(domain),
+        "user_name": cloud.username,
+        "password": cloud.password,
+        "domain_name": cloud.domain_name,
     }
+    where = cloud.auth_url or f"region {cloud.region_name}"
     return CloudTarget(
-        description=f"real cloud at {parameters['IamEndpoint']}",
+        description=f"real cloud at {where} ({cloud.source})",
         parameters=parameters,
         credentials=credentials,
-        on_wait=time.sleep,
-        secrets=(environ["OS_PASSWORD"],),
+        on_wait=on_wait,
+        secrets=(cloud.password,),
     )
 
 
@@ -113,23 +133,28 @@ def _say(stream: TextIO, text: str) -> None:
     print(text, file=stream, flush=True)
 
 
+def exited_job(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The job a start or check step handed on, from its TaskStateExited event."""
+    if event.get("type") != "TaskStateExited":
+        return None
+    details = event["stateExitedEventDetails"]
+    if details["name"] not in ("CheckExport", "StartExport", "RecheckImage"):
+        return None
+    job = json.loads(details.get("output") or "{}").get("job")
+    return job if isinstance(job, dict) and job else None
+
+
 def describe_event(event: Mapping[str, Any]) -> str | None:
     """One progress line for a history event, or None for the uninteresting ones."""
     kind = event.get("type", "")
     if kind.endswith("StateEntered"):
         return f"  -> {event['stateEnteredEventDetails']['name']}"
-    if kind == "TaskStateExited" and event["stateExitedEventDetails"]["name"] in (
-        "CheckExport",
-        "StartExport",
-    ):
-        job = json.loads(event["stateExitedEventDetails"].get("output") or "{}").get("job") or {}
-        if job:
-            percent = job.get("percent")
-            shown = f"{percent:.1f} %" if isinstance(percent, int | float) else "n/a"
-            return (
-                f"     job {job.get('job_id')} {job.get('status')} progress {shown}, "
-                f"polls {job.get('polls')}, next poll in {job.get('next_wait_seconds')} s"
-            )
+    job = exited_job(event)
+    if job:
+        return (
+            f"     job {job.get('job_id')} {job.get('status')} progress {percent_text(job.get('percent'))}, "
+            f"polls {job.get('polls')}, next poll in {job.get('next_wait_seconds')} s"
+        )
     if kind == "WaitStateEntered":
         return None
     if kind.endswith("Failed") or kind in ("ExecutionTimedOut", "ExecutionAborted"):
@@ -194,8 +219,10 @@ def progress_printer(
     arn: str,
     stream: TextIO,
     describe: Callable[[Mapping[str, Any]], str | None] = describe_event,
+    watch: RunWatch | None = None,
 ) -> Iterator[None]:
-    """Print the execution's history as it grows, from a background thread."""
+    """Print the execution's history as it grows, from a background thread (and tell ``watch`` the
+    latest job, for heartbeats and for an interrupted run)."""
     stop = threading.Event()
 
     def follow() -> None:
@@ -204,6 +231,9 @@ def progress_printer(
             finished = stop.is_set()
             events = workflow.history(arn)
             for event in events[seen:]:
+                job = exited_job(event)
+                if job and watch is not None:
+                    watch.saw_job(job)
                 line = describe(event)
                 if line:
                     _say(stream, line)
@@ -241,11 +271,11 @@ def prepare_aws_resources(deployment: LocalDeployment, credentials: Mapping[str,
 
 
 def follow_continuations(
-    workflow: LocalWorkflow, arn: str, stream: TextIO, timeout: float
+    workflow: LocalWorkflow, arn: str, stream: TextIO, timeout: float, watch: RunWatch | None = None
 ) -> ExecutionResult:
     """Wait for the execution and for any execution it continued in (history-limit guard)."""
     while True:
-        with progress_printer(workflow, arn, stream):
+        with progress_printer(workflow, arn, stream, watch=watch):
             result = workflow.wait_for(arn, timeout=timeout)
         continued = (result.output or {}).get("continued_in") if result.status == "SUCCEEDED" else None
         if not continued:
@@ -301,6 +331,72 @@ def _workflow_for(
     )
 
 
+@dataclass(frozen=True)
+class FollowRequest:
+    """``make follow``: poll a running IMS export job to its end, as the state machine would have."""
+
+    job_id: str
+    image_id: str | None = None
+    bucket_url: str | None = None
+
+
+def follow_input(
+    request: FollowRequest, clients: Clients, deployment: LocalDeployment
+) -> tuple[str, dict[str, Any]]:
+    """The name and input of an execution that resumes polling ``request.job_id``: the state machine's
+    own continue-as-new, with a one-time hand-over record in the (local) idempotency table."""
+    from ims_export.errors import ImsExportError
+    from ims_export.handover import dynamodb_handover_store
+    from ims_export.ims import check_job_id
+    from ims_export.workflow import HandOverRequest, JobState, hand_over
+
+    try:
+        job = clients.ims.get_job(check_job_id(request.job_id))
+    except ImsExportError as error:
+        raise RunError(f"cannot follow job {request.job_id}: {error}") from None
+    image_id = job.entities.image_id or request.image_id
+    if not image_id:
+        raise RunError(f"IMS does not name the image of job {request.job_id}: pass IMAGE=<image id>")
+    now = clients.clock()
+    started_at = job.begin_time or now
+    limits = deployment.parameters
+    state = JobState(
+        job_id=job.job_id,
+        image_id=image_id,
+        image_name=job.entities.image_name or "",
+        bucket_url=request.bucket_url or "",
+        started_at=started_at,
+        deadline=started_at + timedelta(seconds=int(limits["ExecutionTimeoutSeconds"])),
+        max_polls_per_execution=int(limits["MaxPollsPerExecution"]),
+        status=job.status,
+        percent=job.process_percent,
+    )
+    table = clients.settings.idempotency_table
+    handed = hand_over(
+        HandOverRequest(hand_over=state), dynamodb_handover_store(table) if table else None, now=now
+    )
+    return handed.continuation_name, {"resume": {"ticket": handed.ticket}}
+
+
+def names_a_bucket(execution_input: Any) -> bool:
+    """Whether the input carries its own ``bucket_url`` (directly or in an EventBridge detail)."""
+    if not isinstance(execution_input, Mapping):
+        return False
+    detail = execution_input.get("detail")
+    in_detail = isinstance(detail, Mapping) and bool(detail.get("bucket_url"))
+    return bool(execution_input.get("bucket_url")) or in_detail
+
+
+def check_bucket_known(execution_input: Any, deployment: LocalDeployment) -> None:
+    if "resume" in (execution_input if isinstance(execution_input, Mapping) else {}):
+        return
+    if not names_a_bucket(execution_input) and not deployment.parameters.get("ExportBucket"):
+        raise RunError(
+            "no bucket to export to: the event has no bucket_url and ExportBucket is empty; "
+            "set EXPORT_BUCKET=<bucket> (make run) or the ExportBucket parameter (sam deploy)"
+        )
+
+
 def run_workflow(
     event: Any,
     target: CloudTarget,
@@ -311,26 +407,36 @@ def run_workflow(
     timeout: float = 600.0,
     before_start: Callable[[LocalDeployment], object] | None = None,
     observe: Callable[[LocalWorkflow, ExecutionResult], object] | None = None,
+    watch: RunWatch | None = None,
     via: str = "direct",
 ) -> ExecutionResult:
     """Route ``event`` as the template's triggers would and run one execution to its end.
 
+    ``event`` may be a ``FollowRequest``: the execution then resumes polling that IMS job.
     ``via="smn"`` takes ``event`` as the raw body POSTed to the SMN endpoint (a string).
-
     ``before_start`` runs once the (moto) AWS resources exist, just before the execution starts: a
     test's chance to put the deployment into a given state (a stale or damaged token cache, say).
-    ``observe`` runs after the end, while the (moto) executions, events and messages still exist."""
+    ``observe`` runs after the end, while the (moto) executions, events and messages still exist.
+    ``watch`` hears of every job seen; on any exception its waits are cancelled, so that no background
+    execution sleeps on or calls the cloud again."""
     from ims_export import runtime
     from ims_export.settings import Settings
 
     # Looked up per call, not bound at import: a caller may have redirected sys.stderr since.
     stream = stream or sys.stderr
     parameters = {**target.parameters, **(overrides or {})}
-    deployment = local_deployment(template, parameters)
+    try:
+        deployment = local_deployment(template, parameters)
+    except TemplateResolutionError as error:
+        raise RunError(str(error)) from None
+    following = event if isinstance(event, FollowRequest) else None
     if via == "smn":
         route, execution_input = f"the SMN endpoint ({SMN_ROUTE})", smn_execution_input(deployment, event)
-    else:
+    elif following is None:
         route, execution_input = execution_input_for(event, template)
+        check_bucket_known(execution_input, deployment)
+    else:
+        route, execution_input = f"follow job {following.job_id}", None
     _say(stream, f"ims-export local run: {target.description}; event routed by {route}")
     # The handlers' Powertools loggers read their settings and stream when they are imported.
     os.environ.update(deployment.environment)
@@ -341,23 +447,31 @@ def run_workflow(
     }
     fleet = is_fleet_input(execution_input)
     with _workflow_for(deployment, execution_input, handlers, target) as workflow:
-        prepare_aws_resources(deployment, target.credentials)
-        if before_start is not None:
-            before_start(deployment)
-        clients = runtime.build_clients(Settings.from_env())
-        if target.clock is not None:
-            clients = replace(clients, clock=target.clock)
-        with runtime.use_clients(clients):
-            arn = workflow.start_execution(execution_input)
-            _say(stream, f"execution {arn}")
-            if fleet:
-                with progress_printer(workflow, arn, stream, describe_fleet_event):
-                    result = workflow.wait_for(arn, timeout=timeout)
-                _say(stream, fleet_summary_line(result.output) or "fleet: no summary")
-            else:
-                result = follow_continuations(workflow, arn, stream, timeout)
-            if observe is not None:
-                observe(workflow, result)
+        try:
+            prepare_aws_resources(deployment, target.credentials)
+            if before_start is not None:
+                before_start(deployment)
+            clients = runtime.build_clients(Settings.from_env())
+            if target.clock is not None:
+                clients = replace(clients, clock=target.clock)
+            with runtime.use_clients(clients):
+                name = None
+                if following is not None:
+                    name, execution_input = follow_input(following, clients, deployment)
+                arn = workflow.start_execution(execution_input, name=name)
+                _say(stream, f"execution {arn}")
+                if fleet:
+                    with progress_printer(workflow, arn, stream, describe_fleet_event, watch):
+                        result = workflow.wait_for(arn, timeout=timeout)
+                else:
+                    result = follow_continuations(workflow, arn, stream, timeout, watch)
+                if observe is not None:
+                    observe(workflow, result)
+        except BaseException:
+            # Before the executions are stopped: a wait must not sleep on, nor a poll follow it.
+            if watch is not None:
+                watch.cancel()
+            raise
         _say(stream, token_cache_status(deployment))
         return result
 
@@ -404,55 +518,148 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
-def main(argv: list[str] | None = None) -> int:
-    use_layer_on_path()
-    isolate_from_aws()
-    quiet_libraries()
-    parser = argparse.ArgumentParser(prog="python -m localdev.run", description=__doc__.splitlines()[0])
+class _Parser(argparse.ArgumentParser):
+    """Argument errors as one line (and the exit code of a refusal), not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_REFUSED, f"error: {message} (python -m localdev.run --help lists the options)\n")
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds above 0")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m localdev.run", description=__doc__.splitlines()[0])
     parser.add_argument("--event", type=Path, default=DEFAULT_EVENT, help="trigger event (JSON file)")
-    parser.add_argument("--timeout", type=float, default=600.0, help="wall-clock seconds to wait at most")
+    parser.add_argument(
+        "--follow", metavar="JOB_ID", help="follow this running IMS export job to its end (real cloud only)"
+    )
+    parser.add_argument("--image", help="with --follow: the job's image, when IMS does not name it")
+    parser.add_argument("--bucket-url", help="with --follow: the job's bucket:object, for the outcome")
+    parser.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        help="give up waiting after this many seconds (the export goes on); default: until it ends "
+        f"(the emulator: {EMULATOR_HANG_GUARD_SECONDS:.0f} s, a hang guard)",
+    )
+    parser.add_argument(
+        "--heartbeat",
+        type=_positive_seconds,
+        default=DEFAULT_HEARTBEAT_SECONDS,
+        help="seconds between the progress lines of a real wait (default %(default).0f)",
+    )
     parser.add_argument("--verbose", action="store_true", help="show the functions' log lines")
     parser.add_argument(
         "--via", choices=VIA_CHOICES, default="direct", help="smn: post the file as the SMN endpoint's body"
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The CLI: exit 0 succeeded, 1 failed, 2 refused, 124 gave up (TIMEOUT), 130 interrupted; the last
+    stderr line says what happened; no traceback for anything a user can cause."""
+    watch = RunWatch(sys.stderr)
     try:
-        text = args.event.read_text(encoding="utf-8")
-        event = text if args.via == "smn" else json.loads(text)
-    except (OSError, ValueError) as error:
-        _say(sys.stderr, f"cannot read event file {args.event}: {error}")
-        return 2
+        args = _parser().parse_args(argv)
+        watch.heartbeat_seconds = args.heartbeat
+        return _run(args, watch)
+    except KeyboardInterrupt:
+        watch.cancel()
+        _say(sys.stderr, watch.interrupted())
+        return EXIT_INTERRUPTED
+    except TimeoutError as error:
+        if watch.timeout is None:  # not the wait's own limit: a timeout somewhere else broke the run
+            _say(sys.stderr, f"error: the run broke: {error} (VERBOSE=1 shows the functions' logs)")
+            return EXIT_FAILED
+        _say(sys.stderr, watch.gave_up(watch.timeout))
+        return EXIT_GAVE_UP
+    except (RunError, NoMatchingTriggerError) as error:
+        _say(sys.stderr, f"refused: {error}")
+        return EXIT_REFUSED
+    except RunInterrupted:  # pragma: no cover - only a cancelled wait raises it, and only after Ctrl-C
+        _say(sys.stderr, watch.interrupted())
+        return EXIT_INTERRUPTED
+    except Exception as error:  # the CLI's promise: one line, never a traceback
+        _say(
+            sys.stderr,
+            f"error: the run broke: {type(error).__name__}: {error} (VERBOSE=1 shows the functions' logs)",
+        )
+        return EXIT_FAILED
+
+
+def _run(args: argparse.Namespace, watch: RunWatch) -> int:
+    use_layer_on_path()
+    isolate_from_aws()
+    quiet_libraries()
+    event: Any
+    if args.follow is not None:
+        if not args.follow.strip():
+            raise RunError("make follow needs JOB=<job id> (the id a run printed, or the console shows)")
+        if not wants_real_cloud(os.environ):
+            raise RunError(
+                "following a job needs the real cloud: set OS_CLOUD (clouds.yaml) or OS_AUTH_URL and the "
+                "other OS_* variables (the built-in emulator's jobs end with each run)"
+            )
+        event = FollowRequest(args.follow.strip(), args.image, args.bucket_url)
+    else:
+        try:
+            text = args.event.read_text(encoding="utf-8")
+            event = text if args.via == "smn" else json.loads(text)
+        except (OSError, ValueError) as error:
+            raise RunError(f"cannot read event file {args.event}: {error}") from None
+        watch.image_id = _event_image_id(event)
     overrides = user_parameters(os.environ)
     overrides.setdefault("LogLevel", "DEBUG" if args.verbose else "WARNING")
-    try:
-        # Function logs go to stderr with the progress: stdout carries only the final JSON.
-        with redirect_stdout(sys.stderr if args.verbose else MetricBlobFilter(sys.stderr)):
-            if os.environ.get("OS_AUTH_URL"):
-                result = run_workflow(
-                    event,
-                    real_cloud_target(os.environ),
-                    overrides=overrides,
-                    timeout=args.timeout,
-                    via=args.via,
-                )
-            else:
-                with emulated_cloud() as target:
-                    overrides.setdefault("ExportBucket", EMULATOR_BUCKET)
-                    if is_fleet_input(event) and target.control is not None:
-                        target.control.inject("export", "flow_control", times=FLEET_DEMO_THROTTLES)
-                        _say(
-                            sys.stderr,
-                            f"emulator: the next {FLEET_DEMO_THROTTLES} export calls are throttled",
-                        )
-                    result = run_workflow(
-                        event, target, overrides=overrides, timeout=args.timeout, via=args.via
+    # Function logs go to stderr with the progress: stdout carries only the final JSON.
+    with redirect_stdout(sys.stderr if args.verbose else MetricBlobFilter(sys.stderr)):
+        if wants_real_cloud(os.environ):
+            watch.real_cloud = True
+            target = real_cloud_target(os.environ, on_wait=watch.real_wait)
+            timeout = watch.timeout = args.timeout or float("inf")
+            result = run_workflow(
+                event, target, overrides=overrides, timeout=timeout, watch=watch, via=args.via
+            )
+        else:
+            with emulated_cloud() as target:
+                overrides.setdefault("ExportBucket", EMULATOR_BUCKET)
+                if is_fleet_input(event) and target.control is not None:
+                    target.control.inject("export", "flow_control", times=FLEET_DEMO_THROTTLES)
+                    _say(
+                        sys.stderr,
+                        f"emulator: the next {FLEET_DEMO_THROTTLES} export calls are throttled",
                     )
-    except (RunError, NoMatchingTriggerError) as error:
-        _say(sys.stderr, f"error: {error}")
-        return 2
+                timeout = watch.timeout = args.timeout or EMULATOR_HANG_GUARD_SECONDS
+                result = run_workflow(
+                    event, target, overrides=overrides, timeout=timeout, watch=watch, via=args.via
+                )
+    output = result.output if result.output is not None else result_summary(result)
     _say(sys.stderr, f"execution {result.status}" + (f": {result.error}" if result.error else ""))
-    print(json.dumps(result.output if result.output is not None else result_summary(result), indent=2))
-    return 0 if result.status == "SUCCEEDED" else 1
+    print(json.dumps(output, indent=2))
+    fleet_line = fleet_summary_line(output)
+    _say(sys.stderr, fleet_line or closing_sentence(result.status, output, image_id=watch.image_id))
+    if result.status != "SUCCEEDED":
+        return EXIT_FAILED
+    # A fleet whose run succeeded may still have failed images: a script must see that.
+    return EXIT_FAILED if fleet_line and output.get("failed_count") else EXIT_SUCCEEDED
+
+
+def _event_image_id(event: Any) -> str | None:
+    """The image an event names, for the closing sentence of a run that failed before naming it."""
+    if not isinstance(event, Mapping):
+        return None
+    detail = event.get("detail")
+    for source in (event, detail if isinstance(detail, Mapping) else {}):
+        for key in ("image_id", "resource_id"):
+            if isinstance(source.get(key), str):
+                return str(source[key])
+    return None
 
 
 def result_summary(result: ExecutionResult) -> dict[str, Any]:

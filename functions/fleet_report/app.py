@@ -7,6 +7,7 @@ end of the run gives the summary and the notice that is published.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -25,7 +26,11 @@ quiet_sdk_loggers()
 
 def _summary(event: dict[str, Any]) -> dict[str, Any]:
     request = parse_model(fleet_summary.SummaryRequest, event)
-    summary = fleet_summary.summarize(request, now=runtime.utc_now())
+    summary = fleet_summary.summarize(
+        request,
+        now=runtime.utc_now(),
+        export_state_machine_arn=os.environ.get("EXPORT_STATE_MACHINE_ARN"),
+    )
     metrics.add_metric(name="FleetImagesExported", unit=MetricUnit.Count, value=summary.exported_count)
     # Skipped at selection and by the child export together (FleetImagesSelected is the select step's).
     metrics.add_metric(name="FleetImagesSkipped", unit=MetricUnit.Count, value=summary.skipped_count)

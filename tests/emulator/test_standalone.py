@@ -124,3 +124,49 @@ def test_malformed_content_length_gets_400(emulator: Emulator) -> None:
     with socket.create_connection((host, int(port)), timeout=5) as connection:
         connection.sendall(b"POST /v3/auth/tokens HTTP/1.1\r\nHost: x\r\nContent-Length: many\r\n\r\n")
         assert connection.recv(64).startswith(b"HTTP/1.1 400")
+
+
+def _standalone(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 (our own interpreter and module)
+        [sys.executable, "-m", "localdev.emulator", *arguments],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=600,  # a hang guard: a refusal ends at once
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (("--speed", "-1"), "argument --speed: -1: emulated seconds per real second must be above 0"),
+        (("--speed", "fast"), "argument --speed: 'fast' is not a number"),
+        (("--port", "70000"), "argument --port: 70000: give 0 (any free port) to 65535"),
+        (("--token-size", "5"), "token_size must be between 1000 and 20000 characters"),
+        (("--password-file", "/nonexistent/password"), "--password-file: No such file or directory"),
+    ],
+)
+def test_bad_arguments_end_in_one_line_and_exit_2(arguments: tuple[str, ...], message: str) -> None:
+    completed = _standalone(*arguments)
+
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    (line,) = completed.stderr.splitlines()
+    assert line.startswith("python -m localdev.emulator: error: ")
+    assert message in line
+
+
+def test_a_port_in_use_ends_in_one_line_and_exit_2() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        completed = _standalone("--port", str(port))
+
+    assert completed.returncode == 2
+    (line,) = completed.stderr.splitlines()
+    assert line.startswith(f"python -m localdev.emulator: error: cannot listen on 127.0.0.1:{port}: ")
+    assert "Traceback" not in completed.stderr

@@ -15,7 +15,7 @@ import pytest
 
 from benchmarks.fleet import estimated_events
 from localdev.emulator import DEFAULT_BUCKET, Emulator, FaultKind, ManualClock, Route
-from localdev.run import emulator_target, run_workflow
+from localdev.run import emulator_target, fleet_summary_line, run_workflow
 from localdev.stepfunctions import ExecutionResult, LocalWorkflow
 
 BUS = "ims-export-outcomes"
@@ -141,6 +141,9 @@ def test_skipped_and_failed_images_carry_reasons(fleet_run: dict[str, Any]) -> N
     assert failed["image_id"] == fleet_run["failing"]
     assert failed["error"] == "ExportJobFailed"
     assert failed["reason"] == "IMG.0077: OBS write failed"
+    # The entry names the child execution that failed, as Step Functions named it.
+    (failed_child,) = [child for child in fleet_run["children"] if child["status"] == "FAILED"]
+    assert failed["execution_arn"] == failed_child["executionArn"]
 
 
 def test_concurrency_limit_holds_and_no_child_for_skipped_images(fleet_run: dict[str, Any]) -> None:
@@ -178,7 +181,10 @@ def test_progress_shows_every_image_and_the_summary(fleet_run: dict[str, Any]) -
     for image_id in fleet_run["fleet_ids"]:
         assert f"image {image_id} " in progress
     assert f"image {fleet_run['failing']} FAILED ExportJobFailed: IMG.0077: OBS write failed" in progress
-    assert f"fleet PARTIAL: {FLEET_SIZE - 1} exported, 2 skipped, 1 failed" in progress
+    # The CLI closes with this line (localdev.run.main).
+    summary_line = fleet_summary_line(fleet_run["result"].output)
+    assert summary_line is not None
+    assert summary_line.startswith(f"fleet PARTIAL: {FLEET_SIZE - 1} exported, 2 skipped, 1 failed")
 
 
 def test_fleet_history_is_what_the_benchmark_estimates(fleet_run: dict[str, Any]) -> None:

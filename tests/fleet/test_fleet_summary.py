@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 
 from ims_export import fleet_summary
-from ims_export.fleet import MAX_REASON_CHARS, SkippedImage
+from ims_export.fleet import MAX_REASON_CHARS, MAX_SKIPPED_REASON_CHARS, SkippedImage, shorten
 from ims_export.fleet_summary import ItemRecord, ItemResult, SummaryRequest, record_item, summarize
 
 IMAGE = "2542e7a1-52a3-4693-bd2a-4efae19ef09f"
@@ -196,3 +197,74 @@ def test_notice_leaves_out_exported_ids_and_caps_the_lists() -> None:
     assert len(large["failed"]) == cap
     assert large["failed_count"] == cap + 1
     assert large["truncated"] is True
+
+
+def test_failed_entries_name_their_child_execution() -> None:
+    export_machine = "arn:aws:states:eu-central-1:123456789012:stateMachine:stack-export"
+    continued = ItemResult(image_id="cont", status="CONTINUED", execution_arn="arn:next")
+    summary = summarize(
+        request([exported(1, 5.0), failed(1), continued]),
+        now=STARTED,
+        export_state_machine_arn=export_machine,
+    )
+
+    digest = hashlib.md5(b"arn:fleet", usedforsecurity=False).hexdigest()  # the Map's child name
+    by_image = {item.image_id: item.execution_arn for item in summary.failed}
+    assert by_image == {
+        "bad-1": f"arn:aws:states:eu-central-1:123456789012:execution:stack-export:bad-1-{digest}",
+        "cont": "arn:next",  # the execution it went on in, as recorded
+    }
+    assert summary.notice()["failed"][0]["execution_arn"] == by_image["bad-1"]
+
+
+# --- shortened reasons -----------------------------------------------------------------------------
+
+QUICK_EXPORT = (
+    "it is 200 GB; images above 128 GB can only be exported with quick export: "
+    "set is_quick_export (without file_format)"
+)
+ENCRYPTED = (
+    "it is 200 GB; images above 128 GB can only be exported with quick export: "
+    "decrypt it first, since quick export is not available for encrypted images"
+)
+
+
+def test_a_short_reason_is_kept_whole() -> None:
+    assert shorten("IMG.0077: no") == "IMG.0077: no"
+    assert shorten(QUICK_EXPORT, limit=len(QUICK_EXPORT)) == QUICK_EXPORT
+
+
+def test_a_long_reason_keeps_its_advice_and_is_cut_between_words() -> None:
+    shortened = shorten(QUICK_EXPORT, limit=80)
+
+    assert len(shortened) <= 80
+    assert shortened.endswith(": set is_quick_export (without file_format)")
+    statement = shortened.removesuffix("...: set is_quick_export (without file_format)")
+    assert QUICK_EXPORT.startswith(statement)
+    assert QUICK_EXPORT[len(statement)] == " "  # cut where a word ended
+
+
+def test_advice_too_long_for_a_statement_is_kept_alone() -> None:
+    shortened = shorten(ENCRYPTED, limit=80)
+
+    assert len(shortened) <= 80
+    assert shortened == "... decrypt it first, since quick export is not available for encrypted images"
+
+
+def test_text_without_advice_is_cut_at_a_word_end() -> None:
+    text = "the export ended without an outcome " * 5
+
+    shortened = shorten(text, limit=40)
+
+    assert len(shortened) <= 40
+    assert shortened.endswith("...")
+    words = shortened.removesuffix("...").split(" ")
+    assert all(word in text.split() for word in words)
+
+
+def test_the_skipped_listing_keeps_quick_export_refusals_whole_or_with_their_advice() -> None:
+    # The selection lists a skipped image with the whole refusal when it fits MAX_SKIPPED_REASON_CHARS.
+    assert shorten(QUICK_EXPORT, MAX_SKIPPED_REASON_CHARS) == QUICK_EXPORT
+    assert shorten(ENCRYPTED, MAX_SKIPPED_REASON_CHARS).endswith(
+        ": decrypt it first, since quick export is not available for encrypted images"
+    )

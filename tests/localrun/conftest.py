@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,9 +15,10 @@ from typing import Any
 import pytest
 
 from localdev import run
-from localdev.emulator import Control
+from localdev.emulator import Control, EmulatorConfig
 from localdev.emulator import iam as emulator_iam
 from localdev.emulator import tokens as emulator_tokens
+from localdev.emulator.__main__ import READY_PREFIX
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = sorted((ROOT / "events").glob("*.json"))
@@ -119,3 +121,61 @@ def assert_no_secrets(result: LocalRun) -> None:
         assert secret not in result.stderr
         # A prefix catches a token printed truncated.
         assert secret[:40] not in result.stdout + result.stderr
+
+
+@contextmanager
+def emulator_process(speed: float) -> Iterator[str]:
+    """The emulator as its own process, ``speed`` emulated seconds per real second; yields its URL."""
+    process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+        [sys.executable, "-m", "localdev.emulator", "--port", "0", "--speed", str(speed)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()
+        assert line.startswith(READY_PREFIX), line
+        yield line.removeprefix(READY_PREFIX)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def standalone_emulator() -> Iterator[str]:
+    """The emulator as its own process, time running 200 times faster; yields its base URL."""
+    with emulator_process(200) as url:
+        yield url
+
+
+def os_variables(emulator_url: str, home: Path) -> dict[str, str]:
+    """The environment of a real-cloud run against a standalone emulator: only PATH, a HOME of its own
+    (no developer's clouds.yaml) and the OS_* variables."""
+    config = EmulatorConfig()
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "OS_AUTH_URL": f"{emulator_url}/v3",
+        "OS_USERNAME": config.user_name,
+        "OS_PASSWORD": config.user_password,
+        "OS_USER_DOMAIN_NAME": config.domain_name,
+        "OS_PROJECT_NAME": config.project_name,
+    }
+
+
+def runner_process(*arguments: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``python -m localdev.run`` as its own process (the hang guard is no budget)."""
+    return subprocess.run(  # noqa: S603 (our own interpreter and module)
+        [sys.executable, "-m", "localdev.run", *arguments],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )

@@ -18,11 +18,40 @@ JOB_LINE = re.compile(
 )
 
 
+# Samples of an export that fails (the emulator's seed image whose job ends FAIL).
+FAILING_EVENTS = [path for path in EVENTS if "failing" in path.stem]
+EXPORTING_EVENTS = [path for path in EVENTS if path not in FAILING_EVENTS]
+
+
 def test_there_are_sample_events() -> None:
-    assert {path.name for path in EVENTS} >= {"manual.json", "scheduled.json", "image-created.json"}
+    assert {path.name for path in EVENTS} >= {
+        "manual.json",
+        "scheduled.json",
+        "image-created.json",
+        "export-failing.json",
+    }
 
 
-@pytest.mark.parametrize("event_path", EVENTS, ids=[path.stem for path in EVENTS])
+@pytest.mark.parametrize("event_path", FAILING_EVENTS, ids=[path.stem for path in FAILING_EVENTS])
+def test_failing_sample_ends_in_a_failed_job_and_says_what_to_do(
+    event_path: Path, local_run: Callable[..., LocalRun]
+) -> None:
+    result = local_run(event_path)
+
+    assert result.exit_code == 1, result.stderr
+    output = result.output
+    assert (output["status"], output["error"]) == ("FAILED", "ExportJobFailed")
+    cause = output["cause"]
+    assert cause["job_status"] == "FAIL"
+    assert cause["fail_reason"]
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith(f"export of image {cause['image_id']} ({cause['image_name']}) to ")
+    assert f"failed: ExportJobFailed: {cause['error_code']}: {cause['fail_reason']}" in last
+    assert last.endswith("; read error_code and fail_reason in the output")
+    assert_no_secrets(result)
+
+
+@pytest.mark.parametrize("event_path", EXPORTING_EVENTS, ids=[path.stem for path in EXPORTING_EVENTS])
 def test_sample_event_exports_its_image(event_path: Path, local_run: Callable[..., LocalRun]) -> None:
     result = local_run(event_path)
 
@@ -45,6 +74,10 @@ def test_sample_event_exports_its_image(event_path: Path, local_run: Callable[..
     assert statuses[0] == "INIT"
     assert statuses[-1] == "SUCCESS"
     assert "execution SUCCEEDED" in lines
+    # The last line says what happened: the object, the time it took and the polls.
+    assert lines[-1].startswith(f"exported image {output['image_id']} ")
+    assert f" to {output['bucket_url']} in " in lines[-1]
+    assert lines[-1].endswith(f" with {output['polls']} polls")
     assert "-> " not in result.stdout
     assert "_aws" not in result.stderr  # Powertools' metric blobs are not progress
     assert_no_secrets(result)

@@ -28,7 +28,7 @@ EXPORTED = {*seed.EXPORTABLE, seed.QUEUED}
 def test_fleet_schedule_runs_the_fleet_with_progress_and_summary(local_run: Callable[..., LocalRun]) -> None:
     result = local_run(FLEET_EVENT)
 
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 1, result.stderr  # the run succeeded, but an image failed
     summary = result.output
     assert summary["detail_type"] == "Fleet Export Finished"
     assert summary["status"] == "PARTIAL"
@@ -51,11 +51,12 @@ def test_fleet_schedule_runs_the_fleet_with_progress_and_summary(local_run: Call
         assert f"  image {image_id} export started" in lines
         assert any(line.startswith(f"  image {image_id} EXPORTED in ") for line in lines)
     assert any(line.startswith(f"  image {seed.FAILING} FAILED ExportJobFailed: ") for line in lines)
-    assert any(
-        line.startswith(f"fleet PARTIAL: {len(EXPORTED)} exported, {len(NOT_EXPORTABLE)} skipped, 1 failed")
-        for line in lines
+    assert lines[-1].startswith(
+        f"fleet PARTIAL: {len(EXPORTED)} exported, {len(NOT_EXPORTABLE)} skipped, 1 failed"
     )
     assert "execution SUCCEEDED" in lines
+    (failed,) = summary["failed"]
+    assert failed["execution_arn"].startswith("arn:aws:states:eu-central-1:123456789012:execution:")
     assert_no_secrets(result)
 
 

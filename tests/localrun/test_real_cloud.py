@@ -5,42 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from localdev.emulator import EmulatorConfig
-from localdev.emulator.__main__ import READY_PREFIX
+from tests.localrun.conftest import runner_process
 
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def standalone_emulator() -> Iterator[str]:
-    """The emulator as its own process, time running 200 times faster; yields its base URL."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "localdev.emulator", "--port", "0", "--speed", "200"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline().strip()
-        assert line.startswith(READY_PREFIX), line
-        yield line.removeprefix(READY_PREFIX)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_manual_event_runs_against_a_cloud_named_by_os_variables(standalone_emulator: str) -> None:
@@ -57,15 +30,7 @@ def test_manual_event_runs_against_a_cloud_named_by_os_variables(standalone_emul
         "POLL_MAX_SECONDS": "2",
     }
 
-    completed = subprocess.run(
-        [sys.executable, "-m", "localdev.run", "--event", "events/manual.json", "--timeout", "600"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    completed = runner_process("--event", "events/manual.json", "--timeout", "600", env=environment)
 
     assert completed.returncode == 0, completed.stderr
     output = json.loads(completed.stdout)
@@ -75,3 +40,38 @@ def test_manual_event_runs_against_a_cloud_named_by_os_variables(standalone_emul
     assert "token cache: /ims-export/token in the local (moto) parameter store" in completed.stderr
     assert config.user_password not in completed.stdout + completed.stderr
     assert "MII" not in completed.stdout + completed.stderr  # no PKI token, whole or in part
+
+
+def test_a_cloud_named_by_os_cloud_comes_from_clouds_yaml_with_its_secure_yaml(
+    standalone_emulator: str, tmp_path: Path
+) -> None:
+    config = EmulatorConfig()
+    # OpenStack's search path: ~/.config/openstack/clouds.yaml, the password in secure.yaml beside it.
+    openstack = tmp_path / ".config" / "openstack"
+    openstack.mkdir(parents=True)
+    entry = {
+        "auth": {
+            "auth_url": f"{standalone_emulator}/v3",
+            "username": config.user_name,
+            "user_domain_name": config.domain_name,
+            "project_name": config.project_name,
+        },
+        "region_name": config.region,
+    }
+    (openstack / "clouds.yaml").write_text(yaml.safe_dump({"clouds": {"lab": entry}}), encoding="utf-8")
+    secure = {"clouds": {"lab": {"auth": {"password": config.user_password}}}}
+    (openstack / "secure.yaml").write_text(yaml.safe_dump(secure), encoding="utf-8")
+    environment = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "OS_CLOUD": "lab",
+        "POLL_MIN_SECONDS": "1",
+        "POLL_MAX_SECONDS": "2",
+    }
+
+    completed = runner_process("--event", "events/manual.json", env=environment)
+
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)["job_status"] == "SUCCESS"
+    assert f"cloud 'lab' of {openstack / 'clouds.yaml'}" in completed.stderr
+    assert config.user_password not in completed.stdout + completed.stderr

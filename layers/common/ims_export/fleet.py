@@ -35,7 +35,13 @@ DEFAULT_MAX_CONCURRENCY = 10
 MAX_CONCURRENCY = 100
 # Reasons and names are cut, and at most MAX_LISTED_SKIPPED skipped images are listed (all are
 # counted): a fleet state holds up to 1,000 of them (benchmarks/fleet.py checks the worst case).
+# Each image's result in the Map (1,000 in one state) gets MAX_REASON_CHARS; the listed skipped images
+# (200 at most) get MAX_SKIPPED_REASON_CHARS: most refusals fit whole, and each keeps its advice.
 MAX_REASON_CHARS = 80
+MAX_SKIPPED_REASON_CHARS = 120
+ELLIPSIS = "..."
+# Refusal messages end in their advice: "<what is wrong>: <what to do>" (or "; ").
+ADVICE_SEPARATORS = (": ", "; ")
 MAX_NAME_CHARS = 64
 MAX_LISTED_SKIPPED = 200
 OsType = Literal["Linux", "Windows", "Other"]
@@ -134,9 +140,32 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def shorten(text: str) -> str:
-    """A reason cut to ``MAX_REASON_CHARS`` (a fleet lists hundreds of them in one payload)."""
-    return text if len(text) <= MAX_REASON_CHARS else text[: MAX_REASON_CHARS - 3] + "..."
+def _cut_between_words(text: str, limit: int) -> str | None:
+    """At most ``limit`` characters of ``text``, ending at a word's end; None if no word fits."""
+    if len(text) <= limit:
+        return text
+    space = text.rfind(" ", 0, limit + 1)
+    return text[:space].rstrip(" ,;:") or None if space > 0 else None
+
+
+def shorten(text: str, limit: int = MAX_REASON_CHARS) -> str:
+    """``text`` in at most ``limit`` characters (a fleet lists hundreds of reasons in one payload),
+    cut only between words. The advice after the last ``": "`` or ``"; "`` is what a reader acts on:
+    it is kept whole and the statement before it is cut, when the advice fits."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = max(text.rfind(separator) for separator in ADVICE_SEPARATORS)
+    if cut > 0:
+        separator, advice = text[cut : cut + 2], text[cut + 2 :]
+        statement = _cut_between_words(text[:cut], limit - len(ELLIPSIS) - len(separator) - len(advice))
+        if statement:
+            return statement + ELLIPSIS + separator + advice
+        if len(ELLIPSIS) + 1 + len(advice) <= limit:  # the advice alone, rather than no advice
+            return f"{ELLIPSIS} {advice}"
+    # No advice that fits: the text's beginning, still between words (one endless word is cut).
+    head = _cut_between_words(text, limit - len(ELLIPSIS)) or text[: limit - len(ELLIPSIS)]
+    return head + ELLIPSIS
 
 
 def _created_at(image: Image) -> datetime | None:
@@ -214,7 +243,10 @@ def _refusal(
         # The entry names the image already: keep only the rule from the message.
         reason = error.message.removeprefix(f"image {image.id} cannot be exported: ")
         return SkippedImage(
-            image_id=image.id, image_name=image.name[:MAX_NAME_CHARS], code=error.code, reason=shorten(reason)
+            image_id=image.id,
+            image_name=image.name[:MAX_NAME_CHARS],
+            code=error.code,
+            reason=shorten(reason, MAX_SKIPPED_REASON_CHARS),
         )
     return None
 

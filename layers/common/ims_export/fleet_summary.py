@@ -9,6 +9,7 @@ collects 1,000 of them into one state, which Step Functions caps at 256 KB.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 from typing import Any, Literal
@@ -38,7 +39,8 @@ class ItemResult(BaseModel):
     polls: int | None = None
     error: str | None = None
     reason: str | None = None
-    # CONTINUED only: the execution the export went on in, which the fleet follows.
+    # CONTINUED: the execution the export went on in, which the fleet follows; in the summary's failed
+    # entries: the child execution to open (derived there, see ``child_execution_arn``).
     execution_arn: str | None = None
 
 
@@ -216,12 +218,37 @@ def _durations(exported: list[ItemResult], fleet_seconds: float) -> ExportDurati
     )
 
 
-def summarize(request: SummaryRequest, *, now: datetime) -> FleetSummary:
-    """Exported, skipped (at selection or by the child) and failed images, with reasons and durations.
+def child_execution_arn(export_state_machine_arn: str, fleet_execution: str, image_id: str) -> str:
+    """The ARN of the child export the fleet ran for ``image_id``. fleet.asl.json names each child
+    ``<image id>-<MD5 of the fleet execution's id>``; deriving the ARN here, rather than carrying it in
+    each image's result, keeps 1,000 results within the Map state's 256 KB."""
+    digest = hashlib.md5(fleet_execution.encode(), usedforsecurity=False).hexdigest()
+    prefix = export_state_machine_arn.replace(":stateMachine:", ":execution:", 1)
+    return f"{prefix}:{image_id}-{digest}"
+
+
+def summarize(
+    request: SummaryRequest, *, now: datetime, export_state_machine_arn: str | None = None
+) -> FleetSummary:
+    """Exported, skipped (at selection or by the child) and failed images, with reasons and durations;
+    each failed entry names its child execution when ``export_state_machine_arn`` is given.
 
     A result still CONTINUED (the fleet stopped following it) counts as failed: nobody saw it end."""
     exported = [item for item in request.results if item.status == "EXPORTED"]
     failed = [item for item in request.results if item.status in ("FAILED", "CONTINUED")]
+    if export_state_machine_arn:
+        failed = [
+            item
+            if item.execution_arn
+            else item.model_copy(
+                update={
+                    "execution_arn": child_execution_arn(
+                        export_state_machine_arn, request.execution, item.image_id
+                    )
+                }
+            )
+            for item in failed[:MAX_LISTED_IN_SUMMARY]
+        ] + failed[MAX_LISTED_IN_SUMMARY:]
     skipped_by_child = [
         SkippedImage(image_id=item.image_id, code=item.error, reason=item.reason or "")
         for item in request.results

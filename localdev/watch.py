@@ -1,0 +1,205 @@
+"""What a person watching a local run sees: heartbeats during real waits, and one closing sentence.
+
+``RunWatch`` remembers the latest job the progress lines showed, so that a heartbeat can say how far the
+export got, and an interrupted run can say which IMS job goes on without it and how to follow it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from contextlib import suppress
+from typing import Any, TextIO
+
+DEFAULT_HEARTBEAT_SECONDS = 60.0
+# What to do after the errors a person can act on (README "Troubleshooting" says more).
+ADVICE = {
+    "InvalidRequestError": "fix the event (the message names the field)",
+    "ImageNotExportableError": "this image cannot be exported as asked (the message names the rule)",
+    "ImageNotFoundError": "check the image id and the project (OS_PROJECT_NAME / ProjectName)",
+    "ImageNotReadyError": "wait until the image is active, then run again",
+    "ExportAlreadyRunningError": "follow the running export, or wait for it to end",
+    "ObjectAlreadyExistsError": "choose another bucket_url, or keep {date}/{time} in EXPORT_OBJECT_PATTERN",
+    "ExportTargetError": "check the bucket: same region, Standard storage class, writable by the user",
+    "AuthenticationError": "check the user name, password and domain (OS_* variables or clouds.yaml)",
+    "AccountLockedError": "the IAM user is locked: unlock it in the IAM console",
+    "ConfigurationError": "fix the setting the message names",
+    "ExportJobFailed": "read error_code and fail_reason in the output",
+    "ExportTimedOut": "raise ExecutionTimeoutSeconds for very large images",
+}
+
+
+class RunInterrupted(Exception):
+    """A wait was cut short because the person stopped the run (Ctrl-C)."""
+
+
+def duration(seconds: float) -> str:
+    """``75`` -> ``1m 15s``; whole seconds below a minute."""
+    whole = round(seconds)
+    minutes, rest = divmod(whole, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m {rest:02d}s"
+    return f"{minutes}m {rest:02d}s" if minutes else f"{rest}s"
+
+
+def percent_text(percent: Any) -> str:
+    return f"{percent:.1f} %" if isinstance(percent, int | float) else "n/a"
+
+
+class RunWatch:
+    """The latest job of a run, its start, and the waits a real-cloud run sleeps through."""
+
+    def __init__(
+        self,
+        stream: TextIO,
+        heartbeat_seconds: float = DEFAULT_HEARTBEAT_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.stream = stream
+        self.heartbeat_seconds = heartbeat_seconds
+        self._monotonic = monotonic
+        self.started = monotonic()
+        self.job: dict[str, Any] = {}
+        self.image_id: str | None = None
+        self.real_cloud = False
+        self.timeout: float | None = None  # how long the run waits for the execution (TIMEOUT)
+        self._lock = threading.Lock()
+        self._cancelled = threading.Event()
+
+    def say(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
+
+    def saw_job(self, job: Mapping[str, Any]) -> None:
+        with self._lock:
+            self.job = dict(job)
+            self.image_id = str(job.get("image_id") or self.image_id or "") or None
+
+    def running_job(self) -> dict[str, Any] | None:
+        """The job last seen, if it had not ended."""
+        with self._lock:
+            if self.job.get("job_id") and self.job.get("status") not in ("SUCCESS", "FAIL"):
+                return dict(self.job)
+            return None
+
+    def elapsed(self) -> float:
+        return self._monotonic() - self.started
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def real_wait(self, seconds: float) -> None:
+        """Sleep ``seconds`` (a Wait state or a retry interval of a real-cloud run), with a heartbeat
+        line every ``heartbeat_seconds``; raises RunInterrupted at once when the run is stopped."""
+        end = self._monotonic() + seconds
+        while (left := end - self._monotonic()) > 0:
+            if self._cancelled.wait(min(left, self.heartbeat_seconds)):
+                raise RunInterrupted
+            left = end - self._monotonic()
+            if left > 0.5:
+                self.say(self.heartbeat(left))
+        if self._cancelled.is_set():
+            raise RunInterrupted
+
+    def heartbeat(self, next_poll_seconds: float) -> str:
+        with self._lock:
+            job = dict(self.job)
+        state = (
+            f"job {job.get('job_id')} {job.get('status')} {percent_text(job.get('percent'))}"
+            if job
+            else "no job yet"
+        )
+        next_poll = round(next_poll_seconds)
+        return f"  .. {duration(self.elapsed())} elapsed, {state}, next poll in {next_poll} s"
+
+    def follow_hint(self, job: Mapping[str, Any]) -> str:
+        command = f"make follow JOB={job.get('job_id')}"
+        if job.get("image_id"):
+            command += f" IMAGE={job['image_id']}"
+        if job.get("bucket_url"):
+            command += f" BUCKET_URL={job['bucket_url']}"
+        return command
+
+    def interrupted(self) -> str:
+        """The closing sentence of a run stopped with Ctrl-C."""
+        job = self.running_job()
+        if job is None:
+            return "interrupted: no export job was running, nothing goes on in the cloud"
+        if not self.real_cloud:
+            return f"interrupted: the emulated export job {job.get('job_id')} ended with this run"
+        return (
+            f"interrupted: export job {job.get('job_id')} of image {job.get('image_id')} is still running "
+            f"in the cloud; follow it to its end with: {self.follow_hint(job)}"
+        )
+
+    def gave_up(self, timeout: float) -> str:
+        job = self.running_job()
+        if job is None:
+            return f"gave up after {duration(timeout)} (TIMEOUT): the execution had not ended"
+        hint = f"; follow it with: {self.follow_hint(job)}" if self.real_cloud else ""
+        return (
+            f"gave up after {duration(timeout)} (TIMEOUT): export job {job.get('job_id')} is still "
+            f"{job.get('status')} at {percent_text(job.get('percent'))}{hint}"
+        )
+
+
+def _cause_message(cause: Any) -> str:
+    """The readable message of a cause: a Lambda error's ``errorMessage``, or the text itself."""
+    if isinstance(cause, str):
+        with suppress(ValueError):
+            cause = json.loads(cause)
+    if isinstance(cause, Mapping):
+        return str(cause.get("errorMessage") or cause.get("reason") or cause.get("cause") or "")
+    return "" if cause is None else str(cause)
+
+
+def _image(outcome: Mapping[str, Any], fallback: str | None) -> str:
+    image_id = outcome.get("image_id") or fallback
+    if not image_id:
+        return "the image"
+    name = outcome.get("image_name")
+    return f"image {image_id} ({name})" if name else f"image {image_id}"
+
+
+def closing_sentence(status: str, output: Any, *, image_id: str | None = None) -> str:
+    """One sentence on what happened to the export: where it went, how long, how many polls; or the
+    error, its message and what to do."""
+    outcome: Mapping[str, Any] = output if isinstance(output, Mapping) else {}
+    if status == "SUCCEEDED" and outcome.get("status") == "SUCCEEDED":
+        seconds = outcome.get("elapsed_seconds")
+        took = f" in {duration(float(seconds))}" if isinstance(seconds, int | float) else ""
+        return (
+            f"exported {_image(outcome, image_id)} to {outcome.get('bucket_url')}{took} "
+            f"with {outcome.get('polls')} polls"
+        )
+    if status == "SUCCEEDED" and outcome.get("status") == "DUPLICATE":
+        return (
+            f"{_image(outcome, image_id)} is being exported already (job {outcome.get('job_id')}, "
+            f"by {outcome.get('original_execution') or 'another execution'}): no second export was started"
+        )
+    if status == "SUCCEEDED":
+        return f"execution succeeded: {outcome.get('phase') or outcome.get('status') or 'done'}"
+    # A failed execution's output holds {"status", "error", "cause"} with the outcome as the cause.
+    cause = outcome.get("cause")
+    inner: Mapping[str, Any] = cause if isinstance(cause, Mapping) else outcome
+    error = str(inner.get("error") or outcome.get("error") or status)
+    message = (
+        inner.get("reason")
+        or _cause_message(inner.get("cause"))
+        or ": ".join(str(part) for part in (inner.get("error_code"), inner.get("fail_reason")) if part)
+    )
+    target = f" to {inner['bucket_url']}" if inner.get("bucket_url") else ""
+    advice = ADVICE.get(error) or ADVICE.get(_cause_error(inner.get("cause")) or "")
+    sentence = f"export of {_image(inner, image_id)}{target} failed: {error}"
+    if message:
+        sentence += f": {message}"
+    return sentence + (f"; {advice}" if advice else "")
+
+
+def _cause_error(cause: Any) -> str | None:
+    if isinstance(cause, str):
+        with suppress(ValueError):
+            cause = json.loads(cause)
+    return str(cause.get("errorType")) if isinstance(cause, Mapping) and cause.get("errorType") else None

@@ -1,0 +1,226 @@
+"""``make run`` and ``make follow`` as a person uses them: exit codes, bad arguments, heartbeats, Ctrl-C
+and picking the interrupted export up again; one closing line on stderr, never a traceback.
+
+GNU make ends with 2 whenever a command fails: the runner's own code is in make's last line
+(``Error 1``) and is the exit status of ``python -m localdev.run``, tested here too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from localdev.emulator import seed
+from tests.localrun.conftest import ROOT, emulator_process, os_variables, runner_process
+
+pytestmark = pytest.mark.slow
+
+HANG_GUARD_SECONDS = 900  # no budget: only a hung run fails on it
+MAKE_FAILED = 2  # GNU make's status for any failed command
+JOB_LINE = re.compile(r"     job ([0-9a-f]+) (INIT|RUNNING) progress")
+HEARTBEAT = re.compile(
+    r"^  \.\. (\d+s|\d+m \d\ds) elapsed, job [0-9a-f]+ (INIT|RUNNING) [^,]+, next poll in \d+ s$"
+)
+
+
+def make(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = env or {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/")}
+    return subprocess.run(  # noqa: S603 (make from PATH, as a person runs it)
+        ["make", "--no-print-directory", *arguments],  # noqa: S607
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_SECONDS,
+        check=False,
+    )
+
+
+def runner_lines(completed: subprocess.CompletedProcess[str]) -> list[str]:
+    """stderr without make's own closing ``make: *** ...`` line."""
+    return [line for line in completed.stderr.splitlines() if not line.startswith("make: ")]
+
+
+def assert_no_traceback(completed: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in completed.stderr
+    assert "Traceback" not in completed.stdout
+
+
+def test_make_run_succeeds_with_exit_0_and_a_closing_sentence() -> None:
+    completed = make("run")
+
+    assert completed.returncode == 0, completed.stderr
+    output = json.loads(completed.stdout)
+    last = completed.stderr.splitlines()[-1]
+    assert last == (
+        f"exported image {output['image_id']} ({output['image_name']}) to {output['bucket_url']} "
+        f"in {last.split(' in ', 1)[1].split(' with ')[0]} with {output['polls']} polls"
+    )
+    assert_no_traceback(completed)
+
+
+def test_make_run_of_a_failing_export_reports_the_runners_exit_1() -> None:
+    completed = make("run", "EVENT=events/export-failing.json")
+
+    assert completed.returncode == MAKE_FAILED
+    assert re.search(r"^make: \*\*\* \[Makefile:\d+: run\] Error 1$", completed.stderr, re.MULTILINE)
+    assert json.loads(completed.stdout)["error"] == "ExportJobFailed"
+    assert runner_lines(completed)[-1].startswith(f"export of image {seed.FAILING} (flaky-export-test) to ")
+    assert_no_traceback(completed)
+
+
+def test_make_run_refuses_an_event_no_rule_matches_with_exit_2(tmp_path: Path) -> None:
+    event = tmp_path / "ec2.json"
+    event.write_text(json.dumps({"source": "aws.ec2", "detail-type": "X", "detail": {}}), encoding="utf-8")
+
+    completed = make("run", f"EVENT={event}")
+
+    assert completed.returncode == MAKE_FAILED
+    assert re.search(r"^make: \*\*\* \[Makefile:\d+: run\] Error 2$", completed.stderr, re.MULTILINE)
+    assert completed.stdout == ""
+    (line,) = runner_lines(completed)
+    assert line.startswith("refused: no EventBridgeRule of the state machine matches this event")
+    assert "rules listen to ImageCreated: source ims-export.images with detail-type Image Created" in line
+    assert_no_traceback(completed)
+
+
+@pytest.mark.parametrize(
+    ("variable", "message"),
+    [
+        ("TIMEOUT=soon", "error: argument --timeout: 'soon' is not a number of seconds"),
+        ("HEARTBEAT=0", "error: argument --heartbeat: '0': give a number of seconds above 0"),
+    ],
+)
+def test_a_bad_make_variable_is_one_line_and_exit_2(variable: str, message: str) -> None:
+    completed = make("run", variable)
+
+    assert completed.returncode == MAKE_FAILED
+    (line,) = runner_lines(completed)
+    assert line.startswith(message)
+    assert completed.stdout == ""
+    assert_no_traceback(completed)
+
+
+def test_runner_exit_codes_are_its_own_without_make(tmp_path: Path) -> None:
+    environment = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+
+    def runner(*arguments: str) -> int:
+        return runner_process(*arguments, env=environment).returncode
+
+    assert runner("--event", "events/manual.json") == 0
+    assert runner("--event", "events/export-failing.json") == 1
+    assert runner("--event", str(tmp_path / "missing.json")) == 2
+    assert runner("--follow", "4a3b2c1d") == 2  # following needs the real cloud
+
+
+def test_make_follow_without_a_job_is_refused(tmp_path: Path) -> None:
+    completed = make("follow", env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)})
+
+    assert completed.returncode == MAKE_FAILED
+    assert runner_lines(completed) == [
+        "refused: make follow needs JOB=<job id> (the id a run printed, or the console shows)"
+    ]
+
+
+def test_a_real_wait_shows_heartbeats_and_a_missing_bucket_names_its_setting(tmp_path: Path) -> None:
+    with emulator_process(speed=20) as url:
+        environment = {**os_variables(url, tmp_path), "POLL_MIN_SECONDS": "3", "POLL_MAX_SECONDS": "3"}
+
+        completed = make("run", "HEARTBEAT=1", env=environment)
+        no_bucket = make("run", "EVENT=events/image-created.json", env=environment)
+
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stderr.splitlines()
+    heartbeats = [line for line in lines if line.startswith("  .. ")]
+    assert heartbeats, completed.stderr
+    assert all(HEARTBEAT.match(line) for line in heartbeats), heartbeats
+    assert lines[-1].startswith(f"exported image {seed.DEBIAN_SMALL} (debian-12-web) to ")
+
+    assert no_bucket.returncode == MAKE_FAILED
+    (line,) = runner_lines(no_bucket)
+    assert line == (
+        "refused: no bucket to export to: the event has no bucket_url and ExportBucket is empty; "
+        "set EXPORT_BUCKET=<bucket> (make run) or the ExportBucket parameter (sam deploy)"
+    )
+
+
+def test_ctrl_c_names_the_running_job_and_make_follow_takes_it_to_its_end(tmp_path: Path) -> None:
+    # At real speed the export takes about 40 s, so the job is still running when Ctrl-C comes.
+    with emulator_process(speed=1) as url:
+        environment = {**os_variables(url, tmp_path), "POLL_MIN_SECONDS": "20", "POLL_MAX_SECONDS": "20"}
+        process = subprocess.Popen(
+            ["make", "--no-print-directory", "run"],  # noqa: S607 (make from PATH)
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # its own process group, as a terminal's foreground job
+        )
+        assert process.stderr is not None
+        job_id = None
+        seen: list[str] = []
+        for line in process.stderr:
+            seen.append(line)
+            if match := JOB_LINE.search(line):
+                job_id = match.group(1)
+                break
+        assert job_id is not None, "".join(seen)
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        stdout, rest = process.communicate(timeout=HANG_GUARD_SECONDS)
+        interrupted = "".join(seen) + rest
+
+        followed = make(
+            "follow",
+            f"JOB={job_id}",
+            "BUCKET_URL=ims-export-demo:exports/manual-export.qcow2",
+            env={**environment, "POLL_MIN_SECONDS": "2", "POLL_MAX_SECONDS": "5"},
+        )
+
+    assert process.returncode != 0
+    assert stdout == ""
+    assert "Traceback" not in interrupted
+    closing = [line for line in interrupted.splitlines() if not line.startswith("make: ")][-1]
+    assert closing == (
+        f"interrupted: export job {job_id} of image {seed.DEBIAN_SMALL} is still running in the cloud; "
+        f"follow it to its end with: make follow JOB={job_id} IMAGE={seed.DEBIAN_SMALL} "
+        "BUCKET_URL=ims-export-demo:exports/manual-export.qcow2"
+    )
+
+    assert followed.returncode == 0, followed.stderr
+    output = json.loads(followed.stdout)
+    assert (output["status"], output["job_id"], output["image_id"]) == (
+        "SUCCEEDED",
+        job_id,
+        seed.DEBIAN_SMALL,
+    )
+    assert f"event routed by follow job {job_id}" in followed.stderr
+    assert followed.stderr.splitlines()[-1].startswith(
+        f"exported image {seed.DEBIAN_SMALL} (debian-12-web) to "
+        "ims-export-demo:exports/manual-export.qcow2 in "
+    )
+
+
+def test_timeout_gives_up_waiting_and_says_how_to_follow(tmp_path: Path) -> None:
+    with emulator_process(speed=1) as url:
+        environment = {**os_variables(url, tmp_path), "POLL_MIN_SECONDS": "60", "POLL_MAX_SECONDS": "60"}
+        completed = runner_process("--timeout", "10", env=environment)
+
+    assert completed.returncode == 124
+    last = completed.stderr.splitlines()[-1]
+    seen = JOB_LINE.search(completed.stderr)
+    if seen is None:  # a slow machine: the start step had not handed on its job yet
+        assert last == "gave up after 10s (TIMEOUT): the execution had not ended"
+    else:
+        assert last.startswith(f"gave up after 10s (TIMEOUT): export job {seen.group(1)} is still ")
+        assert last.endswith(
+            f"; follow it with: make follow JOB={seen.group(1)} IMAGE={seed.DEBIAN_SMALL} "
+            "BUCKET_URL=ims-export-demo:exports/manual-export.qcow2"
+        )
+    assert_no_traceback(completed)
