@@ -32,12 +32,11 @@ from ims_export.errors import (
     ObsAccessDeniedError,
     ObsRequestError,
     UnexpectedResponseError,
-    UpstreamThrottledError,
     UpstreamTimeoutError,
-    UpstreamUnavailableError,
 )
 from ims_export.export_request import check_bucket_name
-from ims_export.ims_errors import TRANSPORT_ERRORS, retry_after_seconds
+from ims_export.http_errors import transient_error
+from ims_export.ims_errors import TRANSPORT_ERRORS
 from ims_export.obs_signature import SECURITY_TOKEN_HEADER, authorization, canonical_resource, quote_key
 from ims_export.obs_signature import string_to_sign as build_string_to_sign
 from ims_export.redaction import redact
@@ -332,15 +331,9 @@ class ObsClient:
         status = response.status_code
         detail = message or response.reason or "no message"
         text = redact(f"{operation}: OBS answered {status} {code or ''}: {detail}", self._secrets())
-        if status == 429 or code == "SlowDown":
-            return UpstreamThrottledError(
-                text,
-                code=code,
-                status=status,
-                retry_after_seconds=retry_after_seconds(response.headers.get("Retry-After")),
-            )
-        if status >= 500:
-            return UpstreamUnavailableError(text, code=code, status=status)
+        transient = transient_error(response, text, code, throttled=code == "SlowDown")
+        if transient is not None:
+            return transient
         if status == 403:
             return ObsAccessDeniedError(text, code=code, status=status)
         if code == "NoSuchBucket":

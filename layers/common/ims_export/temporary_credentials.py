@@ -36,11 +36,10 @@ from ims_export.errors import (
     TemporaryCredentialsDeniedError,
     TokenRejectedError,
     UnexpectedResponseError,
-    UpstreamThrottledError,
     UpstreamTimeoutError,
-    UpstreamUnavailableError,
 )
-from ims_export.ims_errors import TRANSPORT_ERRORS, parse_error_body, retry_after_seconds
+from ims_export.http_errors import transient_error
+from ims_export.ims_errors import TRANSPORT_ERRORS, parse_error_body
 from ims_export.parsing import describe_validation_error
 from ims_export.redaction import redact
 from ims_export.tokens import IssuedToken, TokenSource
@@ -216,15 +215,9 @@ class TemporaryCredentialsClient:
         code, message = parse_error_body(response)
         detail = redact(message or response.reason or "no message", secrets)
         text = f"temporary credentials: IAM refused ({status}): {detail}"
-        if status == 429:
-            return UpstreamThrottledError(
-                text,
-                code=code,
-                status=status,
-                retry_after_seconds=retry_after_seconds(response.headers.get("Retry-After")),
-            )
-        if status >= 500:
-            return UpstreamUnavailableError(text, code=code, status=status)
+        transient = transient_error(response, text, code)
+        if transient is not None:
+            return transient
         if status == 403:
             return TemporaryCredentialsDeniedError(
                 f"{text}; the IAM user may not obtain temporary credentials", code=code, status=status
