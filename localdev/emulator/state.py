@@ -16,6 +16,7 @@ from localdev.emulator.counters import Counters
 from localdev.emulator.faults import FaultPlan
 from localdev.emulator.jobs import ExportJob, JobStatus
 from localdev.emulator.model import Bucket, EmulatedImage, Project, StoredObject, User
+from localdev.emulator.obs_state import ObsState
 from localdev.emulator.seed import default_images
 from localdev.emulator.tokens import TokenRegistry
 from localdev.emulator.validation import ExportOrder
@@ -48,6 +49,7 @@ class EmulatorState:
         self.tokens = TokenRegistry()
         self.faults = FaultPlan()
         self.counters = Counters()
+        self.obs = ObsState()  # temporary credentials and OBS faults (objects are in buckets)
         if config.seed_images:
             now = clock.now()
             for image in default_images(config.project_id, now, config.image_activation_seconds):
