@@ -3,6 +3,7 @@ with a real IAM token, and clients built on them."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -26,6 +27,13 @@ IAM_TOKEN = "MIIobs-tests-iam-token-" + "Q" * 60
 NOW = datetime(2025, 1, 6, 8, 30, tzinfo=UTC)
 TIMEOUT = (2.0, 5.0)
 OTHER_BUCKET = "other-bucket"
+
+
+def unused_loopback_port() -> int:
+    """A loopback port that nobody listens on (connections to it are refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def fixed_credentials(expires_at: datetime = NOW + timedelta(minutes=15)) -> TemporaryCredentials:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 from datetime import UTC, datetime
 
 import pytest
@@ -36,6 +35,7 @@ from tests.obs.conftest import (
     StaticTokens,
     all_secrets,
     issued,
+    unused_loopback_port,
 )
 
 IAM = "https://iam.eu-de.otc.t-systems.com/v3"
@@ -211,9 +211,7 @@ def test_timeout_is_transient_and_names_the_host(
 
 
 def test_connection_refused_names_the_host(tokens: StaticTokens) -> None:
-    with socket.socket() as probe:  # a loopback port that nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = unused_loopback_port()
     client = TemporaryCredentialsClient(tokens, f"http://127.0.0.1:{port}/v3", new_session(), TIMEOUT)
     with pytest.raises(UpstreamTimeoutError, match=f"127.0.0.1:{port}"):
         client.issue()
