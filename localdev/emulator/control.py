@@ -13,6 +13,7 @@ from localdev.emulator.clock import ManualClock
 from localdev.emulator.dialects import Dialect
 from localdev.emulator.faults import Fault, FaultKind, Route
 from localdev.emulator.model import GIB, Bucket, EmulatedImage, ExportFailure, StoredObject
+from localdev.emulator.obs_control import ObsControl
 from localdev.emulator.seed import generate_exportable_images, image_record
 from localdev.emulator.state import EmulatorState
 
@@ -24,6 +25,7 @@ class ControlError(ValueError):
 class Control:
     def __init__(self, state: EmulatorState) -> None:
         self._state = state
+        self.obs: ObsControl = ObsControl(state)  # objects, credentials and faults of the emulated OBS
 
     # --- time ---------------------------------------------------------------------------------
 

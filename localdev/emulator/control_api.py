@@ -40,6 +40,7 @@ from typing import Any
 from localdev.emulator.clock import iso_millis
 from localdev.emulator.control import Control, ControlError
 from localdev.emulator.model import ExportFailure
+from localdev.emulator.obs_control import ACTIONS as OBS_ACTIONS
 from localdev.emulator.replies import ApiError, Reply
 from localdev.emulator.request import Request
 
@@ -127,6 +128,7 @@ ACTIONS: list[tuple[str, str, Action]] = [
     ("POST", r"/images/(?P<image_id>[^/]+)/export-failure", _export_failure),
     ("GET", r"/jobs", lambda c, b, m: {"jobs": c.jobs()}),
     ("GET", r"/jobs/(?P<job_id>[^/]+)", lambda c, b, m: c.job(m["job_id"])),
+    *OBS_ACTIONS,  # /obs/...: see obs_control
 ]
 _COMPILED = [(method, re.compile(PREFIX + pattern + "$"), action) for method, pattern, action in ACTIONS]
 

@@ -1,4 +1,4 @@
-"""The HTTP server: IAM, IMS and the control API on one loopback port, in-process or standalone.
+"""The HTTP server: IAM, IMS, OBS and the control API on one loopback port, in-process or standalone.
 
 with Emulator(clock=ManualClock()) as emulator:
     emulator.iam_url        # http://127.0.0.1:<port>/v3   (IAM)
@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
-from localdev.emulator import control_api, iam, ims
+from localdev.emulator import control_api, iam, ims, obs
 from localdev.emulator.clock import Clock, ScaledClock
 from localdev.emulator.config import EmulatorConfig
 from localdev.emulator.control import Control
@@ -91,6 +91,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._dispatch()
 
+    def do_HEAD(self) -> None:
+        self._dispatch()
+
     def do_POST(self) -> None:
         self._dispatch()
 
@@ -129,6 +132,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         try:
             if control_api.handles(request.path):
                 self._send(control_api.handle(self.server.control, request))
+            elif obs.handles(request):
+                self._send(obs.handle(self.server.state, request))
             else:
                 self._serve_api(request)
         except ApiError as error:
@@ -187,12 +192,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         else:
             payload = b"" if reply.body is None else json.dumps(reply.body).encode()
         self.send_response(reply.status)
-        headers = {"Content-Type": "application/json", **reply.headers}
+        # A HEAD answer states the object's length (given in the reply's headers) and sends no body.
+        headers = {"Content-Type": "application/json", "Content-Length": str(len(payload)), **reply.headers}
         for name, value in headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        self.wfile.write(payload)
+        if self.command != "HEAD":
+            self.wfile.write(payload)
 
 
 class Emulator:
@@ -270,6 +276,11 @@ class Emulator:
     @property
     def iam_url(self) -> str:
         return f"{self.base_url}/v3"
+
+    @property
+    def obs_url(self) -> str:
+        """The OBS endpoint, addressed path-style (``/{bucket}/{key}``)."""
+        return self.base_url
 
     @property
     def project_id(self) -> str:

@@ -17,6 +17,7 @@ from localdev.emulator.dialects import Dialect
 from localdev.emulator.faults import FaultPlan
 from localdev.emulator.jobs import ExportJob, JobStatus
 from localdev.emulator.model import Bucket, EmulatedImage, Project, StoredObject, User
+from localdev.emulator.obs_state import ObsState
 from localdev.emulator.seed import default_images
 from localdev.emulator.tokens import TokenRegistry
 from localdev.emulator.validation import ExportOrder
@@ -52,6 +53,7 @@ class EmulatorState:
         self.dialect = Dialect()  # the documented answers; see dialects.py
         # Set when the server stops: stalled ("slow") answers are then dropped, never handled late.
         self.stopping = threading.Event()
+        self.obs = ObsState()  # temporary credentials and OBS faults (objects are in buckets)
         if config.seed_images:
             now = clock.now()
             for image in default_images(config.project_id, now, config.image_activation_seconds):

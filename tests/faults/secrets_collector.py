@@ -9,8 +9,9 @@
 - the history of every execution of every ``LocalWorkflow``, and the event and result of every Lambda
   invocation in it, collected when the workflow exits.
 
-Known secrets are registered as they appear: the emulator's password and every token it issues (its
-state and token registry are wrapped), plus fixed test secrets. Texts are kept and searched at the end,
+Known secrets are registered as they appear: the emulator's password, every token it issues and the
+secret key and security token of every temporary credential (its state, token registry and OBS state
+are wrapped), plus fixed test secrets. Texts are kept and searched at the end,
 so a secret registered after a text was produced is still found. A report names the secret by label and
 shows the place with the secret replaced: the report itself leaks nothing.
 """
@@ -135,6 +136,7 @@ class SecretsCollector:
 
     def install(self, extra_secrets: Iterable[tuple[str, str]] = ()) -> None:
         """Start collecting: wrap logging, ``LocalWorkflow`` and the emulator's secrets."""
+        from localdev.emulator.obs_state import ObsState
         from localdev.emulator.state import EmulatorState
         from localdev.emulator.tokens import TokenRegistry
         from localdev.stepfunctions import LocalWorkflow
@@ -158,6 +160,11 @@ class SecretsCollector:
             collector.register_token(token)
             original_add(registry, token, record)
 
+        def credential_added(obs: ObsState, credential: Any) -> None:
+            collector.register(credential.secret, "temporary secret key")
+            collector.register(credential.security_token, "temporary security token")
+            original_add_credential(obs, credential)
+
         def state_init(state: EmulatorState, config: Any, clock: Any) -> None:
             collector.register(config.user_password, "emulator password")
             original_state_init(state, config, clock)
@@ -166,10 +173,12 @@ class SecretsCollector:
         original_exit = LocalWorkflow.__exit__
         original_add = TokenRegistry.add
         original_state_init = EmulatorState.__init__
+        original_add_credential = ObsState.add_credential
         self._patch(logging.Logger, "callHandlers", call_handlers)
         self._patch(LocalWorkflow, "__exit__", workflow_exit)
         self._patch(TokenRegistry, "add", token_added)
         self._patch(EmulatorState, "__init__", state_init)
+        self._patch(ObsState, "add_credential", credential_added)
 
     def uninstall(self) -> None:
         for restore in reversed(self._restore):

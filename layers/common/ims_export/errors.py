@@ -179,6 +179,28 @@ class ExportStateUnknown(ImsExportError):
     Not retried: a second call would meet IMG.0148 (or start a second export)."""
 
 
+# --- OBS: temporary credentials, checking and retiring exported objects -----------------------
+
+
+class TemporaryCredentialsDeniedError(AuthorizationError):
+    """IAM would not issue temporary credentials (403, or 400 to the narrowing policy).
+
+    Verification that cannot run reports ``unverified`` with this reason; it never fails the export.
+    """
+
+
+class ObsAccessDeniedError(AuthorizationError):
+    """HTTP 403 from OBS: AccessDenied, SignatureDoesNotMatch, an unknown or expired temporary key."""
+
+
+class ObsRequestError(ImsExportError):
+    """OBS refused the request for a reason that retrying will not change."""
+
+
+class BucketNotFoundError(ObsRequestError):
+    """NoSuchBucket: the bucket does not exist (or not in this region)."""
+
+
 # --- SMN notifications --------------------------------------------------------------------------
 
 

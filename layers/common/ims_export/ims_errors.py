@@ -30,7 +30,7 @@ from ims_export.errors import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
-from ims_export.redaction import redact
+from ims_export.redaction import redact_message
 
 ERROR_CLASS_BY_CODE: dict[str, type[ImsExportError]] = {
     # retryable
@@ -67,7 +67,6 @@ ERROR_CLASS_BY_CODE: dict[str, type[ImsExportError]] = {
     "IMG.0026": AuthorizationError,
 }
 
-MAX_MESSAGE_LENGTH = 300
 # How much of an unreadable answer a failure quotes: enough to recognize an HTML page or a gateway text.
 SNIPPET_LENGTH = 80
 # API gateway answers for a path that is not (or no longer) published: the job API fallback's signal.
@@ -112,7 +111,7 @@ def is_missing_api(response: requests.Response) -> bool:
 def answer_snippet(response: requests.Response, secrets: Iterable[str] = ()) -> str:
     """The start of an answer's body, redacted and on one line, to quote in a failure; "(empty)" if none."""
     text = response.content[: SNIPPET_LENGTH * 4].decode("utf-8", errors="replace")
-    cleaned = _clean(text, list(secrets))
+    cleaned = redact_message(text, list(secrets))
     if not cleaned:
         return "(empty)"
     return cleaned if len(cleaned) <= SNIPPET_LENGTH else cleaned[: SNIPPET_LENGTH - 3] + "..."
@@ -146,11 +145,6 @@ def _class_for_status(status: int) -> type[ImsExportError]:
     return ImsRequestError
 
 
-def _clean(text: str, secrets: Iterable[str]) -> str:
-    text = " ".join(redact(text, secrets).split())
-    return text if len(text) <= MAX_MESSAGE_LENGTH else text[: MAX_MESSAGE_LENGTH - 3] + "..."
-
-
 def error_from_response(
     response: requests.Response,
     *,
@@ -163,7 +157,7 @@ def error_from_response(
     status = response.status_code
     error_class = ERROR_CLASS_BY_CODE.get(code or "") or _class_for_status(status)
     detail = message or f"HTTP {status} {response.reason or ''}".strip()
-    text = _clean(f"{operation}: {detail}", list(secrets))
+    text = redact_message(f"{operation}: {detail}", list(secrets))
     if issubclass(error_class, TransientError):
         return error_class(
             text,

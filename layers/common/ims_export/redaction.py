@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
 
 REDACTED = "***"
+# Messages that quote an upstream answer are cut to this length.
+MAX_MESSAGE_LENGTH = 300
 WITHHELD = "(text withheld: it may quote a secret)"
 # An encoding shorter than this is not replaced inside a text but withholds the whole text.
 MIN_MASKABLE_CHARS = 8
@@ -101,3 +103,12 @@ def redact_echo(text: str, secrets: Iterable[str]) -> str:
     """``redact`` for text that may quote our whole request (IAM's error messages): also without any
     long run of encoded characters, in which a secret of any length could hide."""
     return _ENCODED_RUN.sub(REDACTED, redact(text, secrets))
+
+
+def redact_message(text: str, secrets: Iterable[str], *, max_length: int = MAX_MESSAGE_LENGTH) -> str:
+    """``redact``, on one line and cut to ``max_length``: for a message that names an upstream answer.
+
+    Secrets are removed before cutting, so that a cut can never leave part of one behind.
+    """
+    text = " ".join(redact(text, secrets).split())
+    return text if len(text) <= max_length else text[: max_length - 3] + "..."

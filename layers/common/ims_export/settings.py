@@ -63,6 +63,8 @@ class Settings(BaseModel):
     region: str = Field(default="eu-de", pattern=r"^[a-z0-9-]{2,32}$")
     iam_endpoint: str = ""
     ims_endpoint: str | None = None
+    # OBS for checking and retiring exported objects; unset: derived from cloud and region.
+    obs_endpoint: str | None = None
     project_name: str = ""
     project_id: str | None = None
     credentials_parameter: str = Field(default="/ims-export/credentials", min_length=1)
@@ -143,6 +145,7 @@ ENV_NAMES: dict[str, str] = {
     "region": "CLOUD_REGION",
     "iam_endpoint": "IAM_ENDPOINT",
     "ims_endpoint": "IMS_ENDPOINT",
+    "obs_endpoint": "OBS_ENDPOINT",
     "project_name": "PROJECT_NAME",
     "project_id": "PROJECT_ID",
     "credentials_parameter": "CREDENTIALS_PARAMETER",

@@ -1,0 +1,353 @@
+"""OBS client for what follows an export: HEAD the object, list a prefix, delete an old export.
+
+Requests are signed with temporary credentials (``obs_signature``) and carry
+``x-obs-security-token``. The endpoint is derived from cloud and region, addressed virtual-hosted
+style (``https://{bucket}.obs.{region}.otc.t-systems.com/{key}``); an explicit endpoint
+(``OBS_ENDPOINT``) is addressed path-style (``{endpoint}/{bucket}/{key}``), as local tools use.
+
+Session rules are those of the IAM and IMS clients: timeouts on every call, no redirects, no retries
+here (the caller decides), failures as typed errors: 403 ObsAccessDeniedError, NoSuchBucket
+BucketNotFoundError, 429/503 throttled, 5xx unavailable, no answer UpstreamTimeoutError naming the
+host. Messages mask the temporary key, secret and security token.
+"""
+
+from __future__ import annotations
+
+import logging
+import pyexpat
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from urllib.parse import urlsplit
+from xml.etree import ElementTree
+
+import requests
+from pydantic import BaseModel, ConfigDict, Field
+
+from ims_export.errors import (
+    BucketNotFoundError,
+    ConfigurationError,
+    ImsExportError,
+    InvalidRequestError,
+    ObsAccessDeniedError,
+    ObsRequestError,
+    UnexpectedResponseError,
+    UpstreamTimeoutError,
+)
+from ims_export.export_request import check_bucket_name
+from ims_export.http_errors import transient_error
+from ims_export.ims_errors import TRANSPORT_ERRORS
+from ims_export.obs_signature import SECURITY_TOKEN_HEADER, authorization, canonical_resource, quote_key
+from ims_export.obs_signature import string_to_sign as build_string_to_sign
+from ims_export.redaction import redact_message
+from ims_export.settings import Cloud
+from ims_export.temporary_credentials import TemporaryCredentials
+
+logger = logging.getLogger(__name__)
+
+# OTC's Swiss region lives under sc.otc.t-systems.com, as its IAM host does (cloud-api.md, section 5).
+OTC_OBS_HOST_EXCEPTIONS = {"eu-ch2": "obs.eu-ch2.sc.otc.t-systems.com"}
+# Huawei Cloud Europe uses its own domain for IMS and IAM (cloud-api.md, section 5); OBS follows it
+# (inferred, and what public OBS configurations for eu-west-101 use).
+HUAWEI_OBS_HOST_EXCEPTIONS = {"eu-west-101": "obs.eu-west-101.myhuaweicloud.eu"}
+MAX_KEYS = 1000  # OBS's maximum (and default) page size
+MAX_KEY_LENGTH = 1024
+MAX_PAGES = 10_000  # a guard against a server that never stops saying "truncated"
+# Expat below 2.4.1 expands nested entities without limit; DTDs are refused before parsing anyway.
+_SAFE_EXPAT = pyexpat.version_info >= (2, 4, 1)
+_XML_DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY")
+
+
+def default_obs_host(cloud: Cloud, region: str) -> str:
+    if cloud is Cloud.OTC:
+        return OTC_OBS_HOST_EXCEPTIONS.get(region, f"obs.{region}.otc.t-systems.com")
+    return HUAWEI_OBS_HOST_EXCEPTIONS.get(region, f"obs.{region}.myhuaweicloud.com")
+
+
+class ObjectInfo(BaseModel):
+    """An object as HEAD or a listing shows it. ``last_modified`` is None if OBS's date is unreadable."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    size_bytes: int = Field(ge=0)
+    last_modified: datetime | None = None
+    etag: str | None = None
+
+
+class ObjectMissing(BaseModel):
+    """HEAD answered 404: there is no such object (the bucket exists)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    bucket: str
+    key: str
+
+
+class ObsAddress:
+    """Where requests for a bucket and key go, and the object's address for users."""
+
+    def __init__(self, cloud: Cloud, region: str, endpoint: str | None = None) -> None:
+        if endpoint:
+            parts = urlsplit(endpoint.strip())
+            if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+                raise ConfigurationError("OBS_ENDPOINT must be an http(s) URL without query or fragment")
+            self._scheme, self._host = parts.scheme, parts.netloc
+            self._prefix = parts.path.rstrip("/")
+            self.path_style = True
+        else:
+            self._scheme, self._host, self._prefix = "https", default_obs_host(cloud, region), ""
+            self.path_style = False
+
+    def host(self, bucket: str) -> str:
+        return self._host if self.path_style else f"{bucket}.{self._host}"
+
+    def url(self, bucket: str, key: str | None = None) -> str:
+        path = f"/{quote_key(key)}" if key else "/"
+        if self.path_style:
+            return f"{self._scheme}://{self._host}{self._prefix}/{bucket}{path}"
+        return f"{self._scheme}://{bucket}.{self._host}{path}"
+
+    def __repr__(self) -> str:
+        style = "path-style" if self.path_style else "virtual-hosted"
+        return f"ObsAddress({self._scheme}://{self._host}{self._prefix}, {style})"
+
+
+def _local_name(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]  # OBS and S3 answers carry different XML namespaces
+
+
+def _parse_xml(content: bytes) -> ElementTree.Element | None:
+    """The root element, or None for a body that is empty, not XML, or declares a DTD."""
+    if not content.strip() or not _SAFE_EXPAT or any(marker in content for marker in _XML_DECLARATIONS):
+        return None
+    try:
+        return ElementTree.fromstring(content)  # noqa: S314 - DTDs are refused above
+    except ElementTree.ParseError:
+        return None
+
+
+def _child_text(element: ElementTree.Element, name: str) -> str | None:
+    for child in element:
+        if _local_name(child.tag) == name:
+            return (child.text or "").strip()
+    return None
+
+
+def _iso_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _http_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _etag(text: str | None) -> str | None:
+    cleaned = (text or "").strip().strip('"')
+    return cleaned or None
+
+
+def error_details(response: requests.Response) -> tuple[str | None, str | None]:
+    """OBS's error code and message: the XML ``<Error>`` body, or the headers HEAD answers carry."""
+    root = _parse_xml(response.content or b"")
+    if root is not None and _local_name(root.tag) == "Error":
+        return _child_text(root, "Code") or None, _child_text(root, "Message") or None
+    return response.headers.get("x-obs-error-code"), response.headers.get("x-obs-error-message")
+
+
+class ObsClient:
+    """OBS with one set of temporary credentials (held in memory only) over one ``requests.Session``."""
+
+    def __init__(
+        self,
+        credentials: TemporaryCredentials,
+        session: requests.Session,
+        timeout: tuple[float, float],
+        *,
+        cloud: Cloud,
+        region: str,
+        endpoint: str | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._credentials = credentials
+        self._session = session
+        self._timeout = timeout
+        self._address = ObsAddress(cloud, region, endpoint)
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return f"ObsClient({self._address!r})"
+
+    def object_url(self, bucket: str, key: str) -> str:
+        """The object's HTTP(S) address for the cloud and region (or the configured endpoint)."""
+        return self._address.url(check_bucket_name(bucket), _check_key(key))
+
+    # --- the calls -------------------------------------------------------------------------------
+
+    def head_object(self, bucket: str, key: str) -> ObjectInfo | ObjectMissing:
+        """The object's size, last modification and ETag, or ObjectMissing if there is none."""
+        operation = f"head object {bucket}/{key}"
+        response = self._call("HEAD", bucket, _check_key(key), operation=operation, missing_ok=True)
+        if response.status_code == 404:
+            return ObjectMissing(bucket=bucket, key=key)
+        try:
+            size = int(response.headers["Content-Length"])
+        except (KeyError, ValueError):
+            raise UnexpectedResponseError(
+                f"{operation}: OBS answered without a readable Content-Length", status=response.status_code
+            ) from None
+        if size < 0:
+            raise UnexpectedResponseError(f"{operation}: OBS answered a negative Content-Length")
+        return ObjectInfo(
+            key=key,
+            size_bytes=size,
+            last_modified=_http_time(response.headers.get("Last-Modified")),
+            etag=_etag(response.headers.get("ETag")),
+        )
+
+    def list_objects(self, bucket: str, prefix: str = "", *, page_size: int = MAX_KEYS) -> list[ObjectInfo]:
+        """Every object under ``prefix``, all pages (``marker`` / ``IsTruncated`` / ``NextMarker``)."""
+        if not 1 <= page_size <= MAX_KEYS:
+            raise InvalidRequestError(f"page_size must be between 1 and {MAX_KEYS}", code="InvalidPageSize")
+        operation = f"list objects in {bucket} under {prefix!r}"
+        objects: list[ObjectInfo] = []
+        marker: str | None = None
+        for _page in range(MAX_PAGES):
+            params = {"prefix": prefix, "max-keys": str(page_size)}
+            if marker is not None:
+                params["marker"] = marker
+            response = self._call("GET", bucket, None, operation=operation, params=params)
+            page, truncated, next_marker = self._parse_listing(response, operation)
+            objects.extend(page)
+            if not truncated:
+                return objects
+            # Without a delimiter OBS may leave NextMarker out, as S3 does: the last key is the marker.
+            following = next_marker or (page[-1].key if page else None)
+            if following is None or (marker is not None and following <= marker):
+                raise UnexpectedResponseError(f"{operation}: OBS says truncated but gives no next marker")
+            marker = following
+        raise UnexpectedResponseError(f"{operation}: more than {MAX_PAGES} pages")
+
+    def delete_object(self, bucket: str, key: str) -> None:
+        """Delete the object; an object that is already gone counts as deleted."""
+        self._call(
+            "DELETE", bucket, _check_key(key), operation=f"delete object {bucket}/{key}", missing_ok=True
+        )
+
+    # --- answers ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _parse_listing(
+        response: requests.Response, operation: str
+    ) -> tuple[list[ObjectInfo], bool, str | None]:
+        root = _parse_xml(response.content)
+        if root is None or _local_name(root.tag) != "ListBucketResult":
+            raise UnexpectedResponseError(
+                f"{operation}: OBS answered without a ListBucketResult", status=response.status_code
+            )
+        objects = []
+        for element in root:
+            if _local_name(element.tag) != "Contents":
+                continue
+            key = _child_text(element, "Key")
+            try:
+                size = int(_child_text(element, "Size") or "")
+            except ValueError:
+                size = -1
+            if not key or size < 0:
+                raise UnexpectedResponseError(f"{operation}: a listed object has no key or size")
+            objects.append(
+                ObjectInfo(
+                    key=key,
+                    size_bytes=size,
+                    last_modified=_iso_time(_child_text(element, "LastModified")),
+                    etag=_etag(_child_text(element, "ETag")),
+                )
+            )
+        truncated = (_child_text(root, "IsTruncated") or "").lower() == "true"
+        return objects, truncated, _child_text(root, "NextMarker") or None
+
+    # --- transport -------------------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        bucket: str,
+        key: str | None,
+        *,
+        operation: str,
+        params: Mapping[str, str] | None = None,
+        missing_ok: bool = False,
+    ) -> requests.Response:
+        check_bucket_name(bucket)
+        credentials = self._credentials
+        headers = {
+            "Date": format_datetime(self._clock().astimezone(UTC), usegmt=True),
+            SECURITY_TOKEN_HEADER: credentials.security_token.get_secret_value(),
+        }
+        resource = canonical_resource(bucket, key, params or {})
+        headers["Authorization"] = authorization(
+            credentials.access_key_id,
+            credentials.secret_access_key.get_secret_value(),
+            build_string_to_sign(method, headers, resource),
+        )
+        host = self._address.host(bucket)
+        try:
+            response = self._session.request(
+                method,
+                self._address.url(bucket, key),
+                params=params,
+                headers=headers,
+                timeout=self._timeout,
+                allow_redirects=False,  # a redirect would carry the security token to another host
+            )
+        except TRANSPORT_ERRORS as error:
+            raise UpstreamTimeoutError(
+                f"{operation}: no answer from OBS at {host} ({type(error).__name__})"
+            ) from None
+        logger.debug("OBS %s %s -> %s", method, operation, response.status_code)
+        if 200 <= response.status_code < 300:
+            return response
+        code, message = error_details(response)
+        if response.status_code == 404 and missing_ok and code != "NoSuchBucket":
+            return response
+        raise self._error_for(response, code, message, operation)
+
+    def _error_for(
+        self, response: requests.Response, code: str | None, message: str | None, operation: str
+    ) -> ImsExportError:
+        status = response.status_code
+        detail = message or response.reason or "no message"
+        text = redact_message(f"{operation}: OBS answered {status} {code or ''}: {detail}", self._secrets())
+        transient = transient_error(response, text, code, throttled=code == "SlowDown")
+        if transient is not None:
+            return transient
+        if status == 403:
+            return ObsAccessDeniedError(text, code=code, status=status)
+        if code == "NoSuchBucket":
+            return BucketNotFoundError(text, code=code, status=status)
+        return ObsRequestError(text, code=code, status=status)
+
+    def _secrets(self) -> Sequence[str]:
+        return self._credentials.secret_values()
+
+
+def _check_key(key: str) -> str:
+    if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH or key.startswith("/"):
+        raise InvalidRequestError(
+            f"object key must be 1-{MAX_KEY_LENGTH} characters and not start with '/'",
+            code="InvalidObjectKey",
+        )
+    return key
