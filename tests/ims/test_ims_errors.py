@@ -25,12 +25,12 @@ from ims_export.errors import (
 )
 from ims_export.ims_errors import (
     ERROR_CLASS_BY_CODE,
-    MAX_MESSAGE_LENGTH,
     error_from_response,
     error_from_transport,
     parse_error_body,
     retry_after_seconds,
 )
+from ims_export.redaction import MAX_MESSAGE_LENGTH
 
 # The mapping the export workflow relies on, written out independently of the table under test.
 EXPECTED_CLASS_BY_CODE: dict[str, type[ImsExportError]] = {
