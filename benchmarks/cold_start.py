@@ -40,8 +40,8 @@ from pydantic import SecretStr
 from benchmarks import _lambda_mount as lambda_mount
 from benchmarks._cold_probe import HANDLER_IMPORT_MARKER
 from benchmarks._tables import table
-from ims_export.token_codec import encode_record
-from ims_export.tokens import IssuedToken
+from ims_export.auth.codec import encode_record
+from ims_export.auth.tokens import IssuedToken
 
 PROBE = Path(__file__).resolve().parent / "_cold_probe.py"
 VENDOR_APP = Path(__file__).resolve().parent / "_vendor_sdk_app.py"

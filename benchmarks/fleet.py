@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._tables import table
-from ims_export import fleet, fleet_summary
+from ims_export.fleet import selection as fleet
+from ims_export.fleet import summary as fleet_summary
 
 DEFINITION = Path(__file__).resolve().parents[1] / "statemachine" / "fleet.asl.json"
 MAX_HISTORY_EVENTS = 25_000

@@ -3,7 +3,7 @@
 Exports arrive over 48 h, partly in batches, at most 100 running at once (later ones queue); each one
 runs for 2 min - 6 h (log-uniform) and is polled as the adaptive policy chooses. Every start, check and
 scheduled refresh invocation lands on a Lambda environment (``_lambda_fleet``); each environment holds
-its own ``TokenCache`` (ims_export.token_cache, unchanged) reading a virtual clock. IAM is a fake that
+its own ``TokenCache`` (ims_export.auth.cache, unchanged) reading a virtual clock. IAM is a fake that
 counts tokens issued (24 h each); SSM and the refresh lock are in-memory fakes with the semantics of
 Powertools' SSMProvider and of ``IdempotencyRefreshLock``. Invocations are replayed one at a time, so
 each token lookup is atomic (the lock's behaviour under true concurrency is tested in tests/auth).
@@ -31,12 +31,12 @@ from benchmarks._lambda_fleet import LambdaFleet
 from benchmarks._tables import table
 from benchmarks.export_simulator import SimulatedExport, generate_export, run_poll_loop
 from benchmarks.polling import adaptive
-from ims_export.credentials import PARAMETER_NOT_FOUND, Credentials
-from ims_export.iam import IamClient
-from ims_export.refresh_lock import DEFAULT_RECORD_SECONDS, LockOutcome, LockResult, RefreshMetadata
+from ims_export.auth.cache import TokenCache
+from ims_export.auth.credentials import PARAMETER_NOT_FOUND, Credentials
+from ims_export.auth.refresh_lock import DEFAULT_RECORD_SECONDS, LockOutcome, LockResult, RefreshMetadata
+from ims_export.auth.tokens import IssuedToken
+from ims_export.cloud.iam import IamClient
 from ims_export.settings import Settings
-from ims_export.token_cache import TokenCache
-from ims_export.tokens import IssuedToken
 
 EXPORT_COUNT = 1000
 HORIZON_HOURS = 48

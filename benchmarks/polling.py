@@ -23,7 +23,7 @@ from benchmarks.export_simulator import (
     generate_exports,
     run_poll_loop,
 )
-from ims_export.polling import choose_next_wait
+from ims_export.domain.polling import choose_next_wait
 from ims_export.settings import Settings
 
 JOB_COUNT = 2000

@@ -489,7 +489,7 @@ def _routing_derived_endpoint(emulator_url: str) -> Any:
     """Patch the sessions the clients get so that the derived IMS endpoint reaches the emulator."""
     import requests
 
-    from ims_export import http
+    from ims_export.cloud import http
 
     class ToEmulator(requests.adapters.HTTPAdapter):
         def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:

@@ -345,10 +345,10 @@ def follow_input(
 ) -> tuple[str, dict[str, Any]]:
     """The name and input of an execution that resumes polling ``request.job_id``: the state machine's
     own continue-as-new, with a one-time hand-over record in the (local) idempotency table."""
+    from ims_export.cloud.ims import check_job_id
     from ims_export.errors import ImsExportError
-    from ims_export.handover import dynamodb_handover_store
-    from ims_export.ims import check_job_id
-    from ims_export.workflow import HandOverRequest, JobState, hand_over
+    from ims_export.steps.handover import dynamodb_handover_store
+    from ims_export.steps.workflow import HandOverRequest, JobState, hand_over
 
     try:
         job = clients.ims.get_job(check_job_id(request.job_id))

@@ -8,10 +8,11 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ims_export import runtime, workflow
-from ims_export.jobs import JobStatus
+from ims_export import runtime
+from ims_export.domain.jobs import JobStatus
 from ims_export.log_setup import quiet_sdk_loggers
 from ims_export.parsing import parse_model
+from ims_export.steps import workflow
 
 logger = Logger()
 tracer = Tracer()

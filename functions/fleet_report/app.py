@@ -14,7 +14,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ims_export import fleet_summary, runtime
+from ims_export import runtime
+from ims_export.fleet import summary as fleet_summary
 from ims_export.log_setup import quiet_sdk_loggers
 from ims_export.parsing import parse_model
 

@@ -12,10 +12,11 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ims_export import runtime, workflow
+from ims_export import runtime
 from ims_export.errors import ConfigurationError
 from ims_export.log_setup import quiet_sdk_loggers
 from ims_export.parsing import parse_model
+from ims_export.steps import workflow
 
 logger = Logger()
 tracer = Tracer()

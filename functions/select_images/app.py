@@ -9,8 +9,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ims_export import fleet, runtime
+from ims_export import runtime
 from ims_export.errors import ConfigurationError
+from ims_export.fleet import selection as fleet
 from ims_export.log_setup import quiet_sdk_loggers
 from ims_export.parsing import parse_model
 

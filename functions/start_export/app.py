@@ -16,16 +16,17 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ims_export import runtime, workflow
+from ims_export import runtime
+from ims_export.cloud.http import new_session
 from ims_export.errors import SmnMessageRefusedError
-from ims_export.export_guard import ExportGuard, UnguardedExport, dynamodb_export_guard
-from ims_export.handover import HandOverStore, dynamodb_handover_store
-from ims_export.http import new_session
 from ims_export.log_setup import quiet_sdk_loggers
 from ims_export.parsing import parse_model
 from ims_export.settings import Settings
-from ims_export.smn import handle_smn_message, new_smn_verifier
-from ims_export.smn_certs import DEFAULT_CERT_URL_PATTERN
+from ims_export.smn.certs import DEFAULT_CERT_URL_PATTERN
+from ims_export.smn.messages import handle_smn_message, new_smn_verifier
+from ims_export.steps import workflow
+from ims_export.steps.export_guard import ExportGuard, UnguardedExport, dynamodb_export_guard
+from ims_export.steps.handover import HandOverStore, dynamodb_handover_store
 
 logger = Logger()
 tracer = Tracer()

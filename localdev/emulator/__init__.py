@@ -1,4 +1,5 @@
-"""A local emulator of the IAM token API and the IMS export APIs, faithful to cloud-api.md.
+"""A local emulator of the IAM token API and the IMS export APIs, faithful to the OTC/Huawei Cloud
+API references.
 
     from localdev.emulator import Emulator, ManualClock, seed
 

@@ -1,5 +1,6 @@
-"""Answer dialects: the variations real IAM/IMS deployments show (cloud-api.md, "Variations across
-clouds and API generations"), switchable per emulator so that clients meet more than the doc example.
+"""Answer dialects: the variations real IAM/IMS deployments show (both clouds' IMS
+API references, SDK models and provider code), switchable per emulator so that clients meet more
+than the doc example.
 
 ``Dialect()`` is the documented example; every field changes one aspect of the answers:
 

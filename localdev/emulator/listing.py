@@ -1,4 +1,4 @@
-"""``GET /v2/cloudimages``: the filters of cloud-api.md section 3, sorting and marker paging.
+"""``GET /v2/cloudimages``: the IMS API reference's filters ("Querying Images"), sorting, paging.
 
 Unknown query parameters are refused (IMG.0001) rather than ignored, so that a misspelt filter in a
 client shows up here instead of silently listing every image.

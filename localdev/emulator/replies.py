@@ -1,6 +1,6 @@
 """HTTP replies of the emulator, and the error bodies of IAM, IMS and the API gateway in front of them.
 
-Shapes follow cloud-api.md:
+Shapes follow the OTC API references:
 - IMS: ``{"error": {"message": "...", "code": "IMG.0027"}}``.
 - IAM (Keystone): ``{"error": {"message": "...", "code": 401, "title": "Unauthorized"}}``; the IAM code
   (IAM.0061, IAM.1109, ...) is added in the generic ``error_code``/``error_msg`` fields that IAM's

@@ -17,12 +17,12 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.parameters import SSMProvider
 from moto import mock_aws
 
-from ims_export.credentials import load_credentials
-from ims_export.http import new_session
-from ims_export.iam import IamClient
-from ims_export.refresh_lock import IdempotencyRefreshLock, RefreshLock
+from ims_export.auth.cache import TokenCache
+from ims_export.auth.credentials import load_credentials
+from ims_export.auth.refresh_lock import IdempotencyRefreshLock, RefreshLock
+from ims_export.cloud.http import new_session
+from ims_export.cloud.iam import IamClient
 from ims_export.settings import Settings
-from ims_export.token_cache import TokenCache
 from tests.auth.fakes import IAM_ENDPOINT, PASSWORD, TOKENS_URL, FakeClock, SsmLimits, token_body
 
 CREDENTIALS_PARAMETER = "/test/ims-export/credentials"

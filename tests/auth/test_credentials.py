@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.parameters import SSMProvider
 
-from ims_export.credentials import Credentials, load_credentials
+from ims_export.auth.credentials import Credentials, load_credentials
 from ims_export.errors import ConfigurationError
 from tests.auth.conftest import CREDENTIALS_PARAMETER
 from tests.auth.fakes import PASSWORD

@@ -10,7 +10,9 @@ import requests
 import responses
 from pydantic import SecretStr
 
-from ims_export.credentials import Credentials
+from ims_export.auth.credentials import Credentials
+from ims_export.cloud.http import new_session
+from ims_export.cloud.iam import IamClient, retry_after_seconds
 from ims_export.errors import (
     AccountLockedError,
     AuthenticationError,
@@ -22,8 +24,6 @@ from ims_export.errors import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
-from ims_export.http import new_session
-from ims_export.iam import IamClient, retry_after_seconds
 from tests.auth.fakes import IAM_ENDPOINT, IMS_URL, NOW, PASSWORD, PROJECT_ID, TOKENS_URL, catalog, token_body
 
 TOKEN = "MIIWvwYJKoZIhvcNAQcCoIIWsDCCFqwCAQExDTALBglghkgBZQMEAgEwghQ-BgkqhkiG9w0BBwGgghQ"

@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-from ims_export.errors import AuthenticationError
-from ims_export.refresh_lock import (
+from ims_export.auth.refresh_lock import (
     IdempotencyRefreshLock,
     LockOutcome,
     RefreshMetadata,
     backoff_delays,
 )
+from ims_export.errors import AuthenticationError
 from tests.auth.conftest import TOKEN_PARAMETER, dynamodb_lock
 
 

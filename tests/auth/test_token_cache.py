@@ -10,13 +10,13 @@ import boto3
 import pytest
 from pydantic import SecretStr
 
+from ims_export.auth.cache import token_cache_from_settings
+from ims_export.auth.codec import decode_record, encode_record
+from ims_export.auth.refresh_lock import LazyRefreshLock, LockOutcome, LockResult, RefreshMetadata
+from ims_export.auth.tokens import IssuedToken
+from ims_export.cloud.http import new_session
 from ims_export.errors import AuthenticationError, TokenRefreshInProgressError, TokenTooLargeError
-from ims_export.http import new_session
-from ims_export.refresh_lock import LazyRefreshLock, LockOutcome, LockResult, RefreshMetadata
 from ims_export.settings import Settings
-from ims_export.token_cache import token_cache_from_settings
-from ims_export.token_codec import decode_record, encode_record
-from ims_export.tokens import IssuedToken
 from tests.auth.conftest import (
     IDEMPOTENCY_TABLE,
     TOKEN_PARAMETER,

@@ -10,15 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from ims_export.errors import TokenCacheCorruptError, TokenTooLargeError
-from ims_export.token_codec import (
+from ims_export.auth.codec import (
     ADVANCED_TIER_LIMIT,
     STANDARD_TIER_LIMIT,
     decode_record,
     encode_record,
     tier_for_length,
 )
-from ims_export.tokens import IssuedToken
+from ims_export.auth.tokens import IssuedToken
+from ims_export.errors import TokenCacheCorruptError, TokenTooLargeError
 from tests.auth.fakes import IMS_URL, NOW, PROJECT_ID, pki_token, random_token
 
 

@@ -12,12 +12,12 @@ from aws_lambda_powertools.utilities.parameters import SSMProvider
 from botocore.exceptions import ClientError
 from pydantic import SecretStr
 
-from ims_export.credentials import load_credentials
+from ims_export.auth.cache import TokenCache
+from ims_export.auth.credentials import load_credentials
+from ims_export.auth.tokens import IssuedToken
+from ims_export.cloud.http import new_session
+from ims_export.cloud.iam import IamClient
 from ims_export.errors import UpstreamThrottledError, UpstreamUnavailableError
-from ims_export.http import new_session
-from ims_export.iam import IamClient
-from ims_export.token_cache import TokenCache
-from ims_export.tokens import IssuedToken
 from tests.auth.conftest import CREDENTIALS_PARAMETER, TOKEN_PARAMETER, CacheFactory, small_token
 from tests.auth.fakes import IAM_ENDPOINT, NOW, TOKENS_URL, FakeClock, token_body
 
@@ -100,7 +100,7 @@ def test_iam_201_without_the_token_header_is_transient(iam_mock: responses.Reque
 
 
 def load_credentials_stub() -> Any:
-    from ims_export.credentials import Credentials
+    from ims_export.auth.credentials import Credentials
 
     return Credentials(
         user_name="u", password=SecretStr("pw-not-shown"), domain_name="d", project_name="eu-de"
@@ -141,7 +141,7 @@ def test_a_throttled_token_cache_read_is_transient_and_asks_no_iam(
 
 
 def test_the_token_cache_record_keeps_the_times_iam_stated() -> None:
-    from ims_export.token_codec import decode_record, encode_record
+    from ims_export.auth.codec import decode_record, encode_record
 
     stated = token(timedelta(minutes=30), skew=timedelta(hours=-1)).model_copy(
         update={"value": SecretStr(small_token(1))}

@@ -87,7 +87,7 @@ import time:       500 |       1500 |   botocore
 import time:      2000 |       3500 | aws_xray_sdk.core
 import time:       300 |        300 |     botocore.auth
 import time:       700 |       1000 |   boto3
-import time:      4000 |       5000 | ims_export.token_cache
+import time:      4000 |       5000 | ims_export.auth.cache
 """
 
 
@@ -95,9 +95,9 @@ def test_importtime_is_read_after_the_marker_with_each_module_counted_once() -> 
     lines = cold_start.parse_importtime(IMPORTTIME)
     assert [line.module for line in lines if line.depth == 0] == [
         "aws_xray_sdk.core",
-        "ims_export.token_cache",
+        "ims_export.auth.cache",
     ]
-    assert cold_start.heavy_imports(lines, threshold_ms=4.0) == [("ims_export.token_cache", 5.0)]
+    assert cold_start.heavy_imports(lines, threshold_ms=4.0) == [("ims_export.auth.cache", 5.0)]
     # botocore is counted where it is first imported (under the X-Ray SDK), its submodules with it ...
     assert cold_start.import_cost(lines, "botocore") == pytest.approx(1.5 + 0.3)
     # ... and the X-Ray SDK's cost holds it; json came before the marker and is not the handler's.
@@ -138,12 +138,18 @@ def test_spread_is_reported_beside_the_median() -> None:
 
 
 LAYER = lambda_mount.SAM_BUILD / "CommonLayer" / "python"
-LAYER_RECIPE = Path(__file__).resolve().parents[2] / "layers" / "common" / "Makefile"
-# `make test` runs `sam build` before pytest; a build older than the layer's recipe says nothing about it.
+LAYER_SOURCES = Path(__file__).resolve().parents[2] / "layers" / "common"
+
+
+def _built_before_its_sources() -> bool:
+    """`make test` runs `sam build` before pytest; a build older than the layer's recipe or code says
+    nothing about them."""
+    newest = max(path.stat().st_mtime for path in [LAYER_SOURCES / "Makefile", *LAYER_SOURCES.rglob("*.py")])
+    return LAYER.stat().st_mtime < newest
+
+
 needs_built_layer = pytest.mark.skipif(
-    not LAYER.is_dir()
-    or LAYER.stat().st_mtime < LAYER_RECIPE.stat().st_mtime
-    or lambda_mount.runtime_python() is None,
+    not LAYER.is_dir() or _built_before_its_sources() or lambda_mount.runtime_python() is None,
     reason="needs fresh `sam build` output (make check-template) and python3.13",
 )
 
@@ -168,17 +174,17 @@ def test_the_built_layer_ships_unchecked_bytecode_for_the_runtime_for_every_modu
 def test_python313_imports_the_layers_bytecode_not_its_source(tmp_path: Path) -> None:
     layer = lambda_mount.copy_tree(LAYER / "ims_export", tmp_path / "ims_export", bytecode=True)
     # Were the source compiled at import, this line would fail it; the shipped bytecode is used instead.
-    with (layer / "polling.py").open("a", encoding="utf-8") as source:
+    with (layer / "domain" / "polling.py").open("a", encoding="utf-8") as source:
         source.write("\nraise RuntimeError('compiled from source')\n")
     python = lambda_mount.runtime_python()
     assert python is not None
     completed = subprocess.run(  # noqa: S603 - the machine's python3.13
-        [str(python), "-S", "-c", "import ims_export.polling as p; print(p.__name__)"],
+        [str(python), "-S", "-c", "import ims_export.domain.polling as p; print(p.__name__)"],
         env={"PYTHONPATH": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1"},
         capture_output=True, text=True, check=False, timeout=600,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.strip() == "ims_export.polling"
+    assert completed.stdout.strip() == "ims_export.domain.polling"
 
 
 @pytest.mark.slow

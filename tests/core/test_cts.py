@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ims_export.cts import image_id_from_trace, is_image_created_trace
+from ims_export.triggers.cts import image_id_from_trace, is_image_created_trace
 
 IMAGE_ID = "d164b5df-1bc3-4c3f-893e-3e471fd16e64"
 OTHER_ID = "1ab4df10-fe18-48b7-91c9-53695fcd9df5"

@@ -7,14 +7,14 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from ims_export.errors import InvalidRequestError
-from ims_export.export_request import (
+from ims_export.domain.export_request import (
     ExportRequest,
     FileFormat,
     check_bucket_name,
     check_object_name,
     split_bucket_url,
 )
+from ims_export.errors import InvalidRequestError
 from ims_export.parsing import parse_model
 
 IMAGE_ID = "d164b5df-1bc3-4c3f-893e-3e471fd16e64"

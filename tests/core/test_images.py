@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from ims_export.images import GIB, Image, ImageStatus
+from ims_export.domain.images import GIB, Image, ImageStatus
 
 
 def image(**fields: Any) -> Image:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ims_export.jobs import (
+from ims_export.domain.jobs import (
     JobStatus,
     UndocumentedStatus,
     UnreadableJob,

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from ims_export.domain.jobs import Job, JobStatus
 from ims_export.errors import InvalidRequestError
-from ims_export.jobs import Job, JobStatus
 from ims_export.parsing import parse_model
 from tests import documented_examples
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, SecretStr
 
+from ims_export.domain.export_request import ExportRequest
 from ims_export.errors import InvalidRequestError
-from ims_export.export_request import ExportRequest
 from ims_export.parsing import MAX_REPORTED_ERRORS, parse_model
 
 SECRET = "hunter2-do-not-echo"

@@ -18,13 +18,13 @@ from benchmarks.export_simulator import (
     generate_exports,
     run_poll_loop,
 )
-from ims_export.errors import ConfigurationError
-from ims_export.polling import (
+from ims_export.domain.polling import (
     DELAY_FLOOR_SECONDS,
     FASTEST_EXPORT_BYTES_PER_SECOND,
     choose_next_wait,
     detection_tolerance,
 )
+from ims_export.errors import ConfigurationError
 from ims_export.settings import Settings
 
 GIB = 1 << 30

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from ims_export.domain.export_request import FileFormat
 from ims_export.errors import ConfigurationError
-from ims_export.export_request import FileFormat
 from ims_export.settings import Cloud, Settings
 
 

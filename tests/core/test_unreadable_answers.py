@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ims_export import workflow
+from ims_export.domain.jobs import JobStatus
 from ims_export.errors import MalformedAnswerError, UnreadableJobAnswer
-from ims_export.jobs import JobStatus
+from ims_export.steps import workflow
 from tests.workflow.fakes import IMAGE_ID, JOB_ID, FakeIms, FakeTokens, make_clients, make_job, make_settings
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)

@@ -19,7 +19,7 @@ QUICK = {"bucket_url": "ims-export-demo:exports/image.zvhd2", "is_quick_export":
 def test_documented_example_request_gets_the_documented_response(
     client: CloudClient, emulator: Emulator
 ) -> None:
-    # cloud-api.md section 1: the example body, verbatim, against a bucket named as in the example.
+    # IMS API reference, "Exporting an Image": the example body, verbatim, against its bucket name.
     body = documented_examples.EXPORT_REQUEST_BODY
     response = client.export(seed.DEBIAN_SMALL, body)
 

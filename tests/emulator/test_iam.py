@@ -1,4 +1,4 @@
-"""IAM POST /v3/auth/tokens against cloud-api.md section 4."""
+"""IAM POST /v3/auth/tokens against the IAM API reference ("Obtaining a User Token")."""
 
 from __future__ import annotations
 

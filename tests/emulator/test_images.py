@@ -1,4 +1,4 @@
-"""GET /v2/cloudimages: record fields, filters of cloud-api.md section 3, sorting and marker paging."""
+"""GET /v2/cloudimages: record fields, the filters of "Querying Images", sorting, paging."""
 
 from __future__ import annotations
 

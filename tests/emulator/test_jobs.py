@@ -11,7 +11,7 @@ from localdev.emulator.model import GIB
 from tests import documented_examples
 from tests.emulator.conftest import CloudClient, assert_ims_error, assert_unauthorized
 
-# The documented example response of an export job (cloud-api.md section 2).
+# The documented example answer of an export job (IMS, "Querying the Status of an Asynchronous Job").
 DOCUMENTED_EXAMPLE = documented_examples.JOB_RESPONSE
 UTC_MILLIS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 

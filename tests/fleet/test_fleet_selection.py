@@ -13,11 +13,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from ims_export import fleet
+from ims_export.cloud.http import new_session
+from ims_export.cloud.ims import ImsClient
+from ims_export.domain.images import Image
 from ims_export.errors import ConfigurationError, InvalidRequestError
-from ims_export.http import new_session
-from ims_export.images import Image
-from ims_export.ims import ImsClient
+from ims_export.fleet import selection as fleet
 from ims_export.parsing import parse_model
 from ims_export.settings import Settings
 from localdev.cfn_yaml import load_template

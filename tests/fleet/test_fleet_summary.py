@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from ims_export import fleet_summary
-from ims_export.fleet import MAX_REASON_CHARS, MAX_SKIPPED_REASON_CHARS, SkippedImage, shorten
-from ims_export.fleet_summary import ItemRecord, ItemResult, SummaryRequest, record_item, summarize
+from ims_export.fleet import summary as fleet_summary
+from ims_export.fleet.selection import MAX_REASON_CHARS, MAX_SKIPPED_REASON_CHARS, SkippedImage, shorten
+from ims_export.fleet.summary import ItemRecord, ItemResult, SummaryRequest, record_item, summarize
 
 IMAGE = "2542e7a1-52a3-4693-bd2a-4efae19ef09f"
 STARTED = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)

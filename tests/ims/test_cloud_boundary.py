@@ -9,10 +9,10 @@ import pytest
 import requests
 import responses
 
+from ims_export.cloud.http import new_session, with_connect_retries
+from ims_export.cloud.ims import ImsClient
+from ims_export.domain.jobs import JobStatus
 from ims_export.errors import ConfigurationError, JobNotFoundError, UpstreamUnreachableError
-from ims_export.http import new_session, with_connect_retries
-from ims_export.ims import ImsClient
-from ims_export.jobs import JobStatus
 from ims_export.settings import Cloud, default_ims_endpoint
 from tests import documented_examples
 from tests.ims.conftest import IMS, PROJECT_ID, TIMEOUT, FakeTokens

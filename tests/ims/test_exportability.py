@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from ims_export.domain.export_request import ExportRequest
+from ims_export.domain.exportability import check_exportable, parent_image_id_to_check
+from ims_export.domain.images import GIB, Image
 from ims_export.errors import ImageNotExportableError, ImageNotReadyError, InvalidRequestError
-from ims_export.export_request import ExportRequest
-from ims_export.exportability import check_exportable, parent_image_id_to_check
-from ims_export.images import GIB, Image
 
 PROJECT_ID = "0123456789abcdef0123456789abcdef"
 IMAGE_ID = "d164b5df-1bc3-4c3f-893e-3e471fd16e64"

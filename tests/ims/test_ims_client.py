@@ -11,6 +11,10 @@ import requests
 import responses
 from responses import matchers
 
+from ims_export.cloud.http import new_session
+from ims_export.cloud.ims import ImsClient, normalize_endpoint
+from ims_export.domain.export_request import ExportRequest, FileFormat
+from ims_export.domain.jobs import JobStatus
 from ims_export.errors import (
     ConfigurationError,
     ExportStateUnknown,
@@ -29,14 +33,10 @@ from ims_export.errors import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
-from ims_export.export_request import ExportRequest, FileFormat
-from ims_export.http import new_session
-from ims_export.ims import ImsClient, normalize_endpoint
-from ims_export.jobs import JobStatus
 from tests import documented_examples
 from tests.ims.conftest import FIRST_TOKEN, IMS, PROJECT_ID, SECOND_TOKEN, TIMEOUT, FakeTokens
 
-# The documented examples (cloud-api.md sections 1 and 2).
+# The documented examples (IMS: "Exporting an Image", "Querying the Status of an Asynchronous Job").
 DOC_IMAGE_ID = documented_examples.EXPORT_IMAGE_ID
 DOC_EXPORT_JOB_ID = documented_examples.EXPORT_JOB_ID
 DOC_JOB_ID = documented_examples.JOB_ID

@@ -9,6 +9,14 @@ from typing import Any
 import pytest
 import requests
 
+from ims_export.cloud.ims_errors import (
+    ERROR_CLASS_BY_CODE,
+    error_from_response,
+    error_from_transport,
+    parse_error_body,
+    retry_after_seconds,
+)
+from ims_export.cloud.redaction import MAX_MESSAGE_LENGTH
 from ims_export.errors import (
     AuthorizationError,
     ExportAlreadyRunningError,
@@ -23,14 +31,6 @@ from ims_export.errors import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
-from ims_export.ims_errors import (
-    ERROR_CLASS_BY_CODE,
-    error_from_response,
-    error_from_transport,
-    parse_error_body,
-    retry_after_seconds,
-)
-from ims_export.redaction import MAX_MESSAGE_LENGTH
 
 # The mapping the export workflow relies on, written out independently of the table under test.
 EXPECTED_CLASS_BY_CODE: dict[str, type[ImsExportError]] = {

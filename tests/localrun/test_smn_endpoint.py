@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from ims_export.smn import SmnVerifier, handle_smn_message
+from ims_export.smn.messages import SmnVerifier, handle_smn_message
 from localdev.emulator import seed
 from localdev.stepfunctions import load_function_module
 from tests.localrun.conftest import LocalRun, assert_no_secrets

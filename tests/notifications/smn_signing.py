@@ -1,7 +1,7 @@
 """Throwaway SMN signing keys and messages signed exactly as SMN documents it.
 
 The string to sign is built here from the documented procedure, independently of
-``ims_export.smn.string_to_sign``, so that a mistake there makes the verification tests fail.
+``ims_export.smn.messages.string_to_sign``, so that a mistake there makes the verification tests fail.
 """
 
 from __future__ import annotations

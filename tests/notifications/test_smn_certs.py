@@ -9,8 +9,8 @@ import requests
 import responses
 
 from ims_export.errors import SignatureVerificationError, UpstreamTimeoutError, UpstreamUnavailableError
-from ims_export.smn import SmnVerifier, new_smn_verifier, parse_smn_message
-from ims_export.smn_certs import CertUrlPolicy, HttpsCertificateFetcher
+from ims_export.smn.certs import CertUrlPolicy, HttpsCertificateFetcher
+from ims_export.smn.messages import SmnVerifier, new_smn_verifier, parse_smn_message
 from tests.notifications.smn_signing import CERT_URL, NOW, SmnSigner, notification_body
 
 OTHER_CERT_URL = "https://smn.eu-de.otc.t-systems.com/smn/SMN_eu-de_ffff.pem"

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ims_export.errors import InvalidRequestError, SignatureVerificationError
-from ims_export.smn import (
+from ims_export.smn.messages import (
     SmnMessage,
     SmnVerifier,
     handle_smn_message,

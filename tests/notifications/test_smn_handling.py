@@ -21,7 +21,8 @@ from ims_export.errors import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
-from ims_export.smn import (
+from ims_export.smn.certs import HttpsCertificateFetcher
+from ims_export.smn.messages import (
     SmnMessage,
     SmnVerifier,
     confirm_subscription,
@@ -29,7 +30,6 @@ from ims_export.smn import (
     image_created_trace,
     parse_smn_message,
 )
-from ims_export.smn_certs import HttpsCertificateFetcher
 from tests.notifications.conftest import RecordingFetcher
 from tests.notifications.smn_signing import (
     CERT_URL,

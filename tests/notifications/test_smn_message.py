@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ims_export.errors import InvalidRequestError
-from ims_export.smn import (
+from ims_export.smn.messages import (
     SmnMessage,
     SmnMessageType,
     looks_like_smn_message,

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 
 from ims_export.errors import InvalidRequestError, SignatureVerificationError
-from ims_export.smn import SmnVerifier, parse_smn_message
+from ims_export.smn.messages import SmnVerifier, parse_smn_message
 from tests.notifications.conftest import RecordingFetcher
 from tests.notifications.smn_signing import (
     CERT_URL,

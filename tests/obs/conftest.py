@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import SecretStr
 
-from ims_export.credentials import Credentials
-from ims_export.http import new_session
-from ims_export.iam import IamClient
-from ims_export.obs import ObsClient
+from ims_export.auth.credentials import Credentials
+from ims_export.auth.temporary_credentials import TemporaryCredentials, TemporaryCredentialsClient
+from ims_export.auth.tokens import IssuedToken
+from ims_export.cloud.http import new_session
+from ims_export.cloud.iam import IamClient
+from ims_export.cloud.obs import ObsClient
 from ims_export.settings import Cloud
-from ims_export.temporary_credentials import TemporaryCredentials, TemporaryCredentialsClient
-from ims_export.tokens import IssuedToken
 from localdev.emulator import DEFAULT_BUCKET, Emulator, EmulatorConfig, ManualClock
 from tests.faults.secrets_collector import SecretsCollector
 

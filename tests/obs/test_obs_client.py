@@ -11,6 +11,9 @@ import pytest
 import requests
 import responses
 
+from ims_export.cloud.http import new_session
+from ims_export.cloud.obs import ObjectInfo, ObjectMissing, ObsClient, default_obs_host
+from ims_export.cloud.obs_signature import authorization, canonical_resource, string_to_sign
 from ims_export.errors import (
     BucketNotFoundError,
     ConfigurationError,
@@ -22,9 +25,6 @@ from ims_export.errors import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
-from ims_export.http import new_session
-from ims_export.obs import ObjectInfo, ObjectMissing, ObsClient, default_obs_host
-from ims_export.obs_signature import authorization, canonical_resource, string_to_sign
 from ims_export.settings import Cloud
 from tests.obs.conftest import (
     ACCESS_KEY,

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ims_export.cloud.obs import ObjectInfo
+from ims_export.domain.naming import render_object_name
+from ims_export.domain.retention import listing_prefix, name_expression, select_for_deletion
 from ims_export.errors import ConfigurationError
-from ims_export.naming import render_object_name
-from ims_export.obs import ObjectInfo
-from ims_export.retention import listing_prefix, name_expression, select_for_deletion
 
 PATTERN = "exports/{image_name}-{image_id}-{date}.{format}"
 IMAGE_ID = "4f1c2a9e-7f9b-4a59-9a3e-2a8d1f0c5b6e"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from ims_export.obs_signature import (
+from ims_export.cloud.obs_signature import (
     authorization,
     canonical_headers,
     canonical_resource,

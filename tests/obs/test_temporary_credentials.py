@@ -10,6 +10,12 @@ import pytest
 import requests
 import responses
 
+from ims_export.auth.temporary_credentials import (
+    TemporaryCredentialsClient,
+    bucket_access_policy,
+    security_tokens_url,
+)
+from ims_export.cloud.http import new_session
 from ims_export.errors import (
     ConfigurationError,
     TemporaryCredentialsDeniedError,
@@ -18,12 +24,6 @@ from ims_export.errors import (
     UpstreamThrottledError,
     UpstreamTimeoutError,
     UpstreamUnavailableError,
-)
-from ims_export.http import new_session
-from ims_export.temporary_credentials import (
-    TemporaryCredentialsClient,
-    bucket_access_policy,
-    security_tokens_url,
 )
 from localdev.emulator import Emulator
 from tests.obs.conftest import (

@@ -10,9 +10,9 @@ import pytest
 from moto import mock_aws
 
 from ims_export import runtime
+from ims_export.auth.cache import RefreshReport
+from ims_export.auth.tokens import IssuedToken
 from ims_export.settings import Settings
-from ims_export.token_cache import RefreshReport
-from ims_export.tokens import IssuedToken
 from localdev.stepfunctions import LocalWorkflow, load_function_module, load_handler
 from tests.workflow.conftest import BUS, DEFINITION, FUNCTIONS, TOPIC
 from tests.workflow.fakes import FakeIms, FakeTokens, make_clients, make_image, make_settings

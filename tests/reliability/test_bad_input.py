@@ -11,9 +11,10 @@ import responses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ims_export import runtime, workflow
+from ims_export import runtime
 from ims_export.errors import InvalidRequestError
-from ims_export.smn import SmnVerifier, handle_smn_message
+from ims_export.smn.messages import SmnVerifier, handle_smn_message
+from ims_export.steps import workflow
 from localdev.stepfunctions import FakeLambdaContext, load_handler
 from tests.notifications.smn_signing import CERT_URL, TOPIC_URN
 from tests.reliability.conftest import CountingTokens

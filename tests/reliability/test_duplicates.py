@@ -10,7 +10,6 @@ import pytest
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from moto import mock_aws
 
-from ims_export import workflow
 from ims_export.errors import (
     ExportAlreadyRunningError,
     IdempotencyStoreError,
@@ -18,7 +17,8 @@ from ims_export.errors import (
     ObjectAlreadyExistsError,
     UpstreamUnavailableError,
 )
-from ims_export.export_guard import IdempotentExportGuard, dynamodb_export_guard
+from ims_export.steps import workflow
+from ims_export.steps.export_guard import IdempotentExportGuard, dynamodb_export_guard
 from localdev.stepfunctions import ExecutionResult, LocalWorkflow, load_handler
 from tests.reliability.conftest import (
     TABLE,

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from ims_export import runtime
 from ims_export.errors import ImsExportError, InvalidRequestError
-from ims_export.smn import SmnVerifier, handle_smn_message
+from ims_export.smn.messages import SmnVerifier, handle_smn_message
 from localdev.stepfunctions import FakeLambdaContext, load_function_module
 from tests.notifications.conftest import RecordingFetcher
 from tests.notifications.smn_signing import NOW, TOPIC_URN, SmnSigner, create_image_trace, notification_body

@@ -14,7 +14,7 @@ import requests
 import responses
 
 from ims_export import runtime
-from ims_export.smn import SmnVerifier, handle_smn_message
+from ims_export.smn.messages import SmnVerifier, handle_smn_message
 from localdev.stepfunctions import ExecutionResult, LocalWorkflow
 from tests.notifications.conftest import RecordingFetcher
 from tests.notifications.smn_signing import (

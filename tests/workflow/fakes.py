@@ -9,14 +9,14 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from ims_export.auth.cache import RefreshReport
+from ims_export.auth.tokens import IssuedToken
+from ims_export.domain.export_request import ExportRequest
+from ims_export.domain.images import GIB, Image
+from ims_export.domain.jobs import Job
 from ims_export.errors import ImageNotFoundError
-from ims_export.export_request import ExportRequest
-from ims_export.images import GIB, Image
-from ims_export.jobs import Job
 from ims_export.runtime import Clients
 from ims_export.settings import Settings
-from ims_export.token_cache import RefreshReport
-from ims_export.tokens import IssuedToken
 
 PROJECT_ID = "0b9b2a7c4f1e4d3c8a6f5e4d3c2b1a09"
 IMAGE_ID = "5b4c8f0e-3a1d-4e7b-9c2a-1f6d8e9a0b11"

@@ -13,7 +13,7 @@ from localdev.cfn_yaml import load_template
 ROOT = Path(__file__).resolve().parents[2]
 NAMESPACE = "ImsExport"  # POWERTOOLS_METRICS_NAMESPACE of the template
 SERVICE = "ims-export"  # POWERTOOLS_SERVICE_NAME: Powertools' default dimension "service"
-SOURCES = [*ROOT.glob("functions/*/app.py"), *ROOT.glob("layers/common/ims_export/*.py")]
+SOURCES = [*ROOT.glob("functions/*/app.py"), *ROOT.glob("layers/common/ims_export/**/*.py")]
 # What the dashboard must show (the metric names of each concern).
 REQUIRED = {
     "exports started / succeeded / failed": {"ExportStarted", "ExportSucceeded", "ExportFailed"},

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ims_export.domain.naming import render_object_name, sanitize_name_part
 from ims_export.errors import ConfigurationError
-from ims_export.naming import render_object_name, sanitize_name_part
 
 NOW = datetime(2026, 11, 27, 8, 5, 9, tzinfo=UTC)
 IMAGE_ID = "5b4c8f0e-3a1d-4e7b-9c2a-1f6d8e9a0b11"

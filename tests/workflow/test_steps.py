@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from ims_export import runtime, workflow
+from ims_export import runtime
+from ims_export.domain.jobs import JobStatus
 from ims_export.errors import (
     ConfigurationError,
     HandOverNotFoundError,
@@ -18,8 +19,8 @@ from ims_export.errors import (
     UpstreamThrottledError,
     UpstreamUnavailableError,
 )
-from ims_export.handover import InMemoryHandOverStore
-from ims_export.jobs import JobStatus
+from ims_export.steps import workflow
+from ims_export.steps.handover import InMemoryHandOverStore
 from localdev.stepfunctions import FakeLambdaContext, load_handler
 from tests.workflow.conftest import FUNCTIONS, ROOT
 from tests.workflow.fakes import (

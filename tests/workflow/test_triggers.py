@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from ims_export.domain.export_request import FileFormat
 from ims_export.errors import ConfigurationError, InvalidRequestError
-from ims_export.export_request import FileFormat
-from ims_export.triggers import build_export_request, normalize_event
+from ims_export.triggers.events import build_export_request, normalize_event
 from localdev.emulator import seed
 from tests.workflow.fakes import BUCKET, IMAGE_ID, make_settings
 

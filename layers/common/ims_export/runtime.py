@@ -12,19 +12,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ims_export.auth.tokens import IssuedToken
+from ims_export.domain.export_request import ExportRequest
+from ims_export.domain.images import Image
+from ims_export.domain.jobs import Job
 from ims_export.errors import UpstreamThrottledError
-from ims_export.export_request import ExportRequest
-from ims_export.images import Image
-from ims_export.jobs import Job
 from ims_export.settings import Settings, default_ims_endpoint
-from ims_export.tokens import IssuedToken
 
 if TYPE_CHECKING:
-    from ims_export.token_cache import RefreshReport
+    from ims_export.auth.cache import RefreshReport
 
 
 class ImsApi(Protocol):
-    """The IMS calls the workflow makes (implemented by ``ims_export.ims.ImsClient``)."""
+    """The IMS calls the workflow makes (implemented by ``ims_export.cloud.ims.ImsClient``)."""
 
     def export_image(self, request: ExportRequest) -> str: ...
 
@@ -36,7 +36,7 @@ class ImsApi(Protocol):
 
 
 class TokenStore(Protocol):
-    """A token source that can also be refreshed ahead of time (``ims_export.token_cache.TokenCache``)."""
+    """A token source that can also be refreshed ahead of time (``ims_export.auth.cache.TokenCache``)."""
 
     def current(self) -> IssuedToken: ...
 
@@ -69,9 +69,9 @@ class Clients:
 
 def build_clients(settings: Settings) -> Clients:
     """Real clients for ``settings``; imported here so that a cold start only loads what it uses."""
-    from ims_export.http import new_session, timeouts  # noqa: PLC0415
-    from ims_export.ims import ImsClient  # noqa: PLC0415
-    from ims_export.token_cache import token_cache_from_settings  # noqa: PLC0415
+    from ims_export.auth.cache import token_cache_from_settings  # noqa: PLC0415
+    from ims_export.cloud.http import new_session, timeouts  # noqa: PLC0415
+    from ims_export.cloud.ims import ImsClient  # noqa: PLC0415
 
     session = new_session()
     tokens = token_cache_from_settings(settings, session)

@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ims_export.domain.export_request import FileFormat
 from ims_export.errors import ConfigurationError
-from ims_export.export_request import FileFormat
 from ims_export.parsing import describe_validation_error
 
 
@@ -43,7 +43,7 @@ def default_iam_endpoint(cloud: Cloud, region: str) -> str:
     return f"https://{_regional_host('iam', cloud, region, exceptions)}/v3"
 
 
-# IMS hosts that do not follow ``ims.{region}.<cloud domain>`` (cloud-api.md, "Endpoints").
+# IMS hosts that do not follow ``ims.{region}.<cloud domain>`` (the clouds' "Regions and Endpoints" pages).
 OTC_IMS_HOST_EXCEPTIONS = {"eu-ch2": "ims.eu-ch2.sc.otc.t-systems.com"}
 HUAWEI_IMS_HOST_EXCEPTIONS = {"eu-west-101": "ims.eu-west-101.myhuaweicloud.eu"}
 

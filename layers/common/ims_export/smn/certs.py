@@ -17,12 +17,12 @@ from urllib.parse import urlsplit
 
 import requests
 
+from ims_export.cloud.http import new_session, timeouts
 from ims_export.errors import (
     SignatureVerificationError,
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
-from ims_export.http import new_session, timeouts
 
 if TYPE_CHECKING:
     from cryptography import x509

@@ -15,6 +15,7 @@ from typing import Any
 
 import requests
 
+from ims_export.cloud.redaction import redact_message
 from ims_export.errors import (
     AuthorizationError,
     ExportAlreadyRunningError,
@@ -30,7 +31,6 @@ from ims_export.errors import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
-from ims_export.redaction import redact_message
 
 ERROR_CLASS_BY_CODE: dict[str, type[ImsExportError]] = {
     # retryable

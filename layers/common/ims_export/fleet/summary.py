@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ims_export.fleet import SkippedImage, shorten
+from ims_export.fleet.selection import SkippedImage, shorten
 
 # The run's output lists this many skipped and failed images at most (all are counted), the outcome
 # event and the SNS message fewer: the state, the event and the message are capped at 256 KB.

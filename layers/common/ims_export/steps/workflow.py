@@ -29,6 +29,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
 
+from ims_export.domain.export_request import ExportRequest
+from ims_export.domain.exportability import check_exportable, parent_image_id_to_check
+from ims_export.domain.images import Image
+from ims_export.domain.jobs import Job, JobStatus
+from ims_export.domain.polling import choose_next_wait
 from ims_export.errors import (
     ConfigurationError,
     HandOverNotFoundError,
@@ -41,27 +46,28 @@ from ims_export.errors import (
     SmnMessageRefusedError,
     UnreadableJobAnswer,
 )
-from ims_export.export_request import ExportRequest
-from ims_export.exportability import check_exportable, parent_image_id_to_check
-from ims_export.handover import HANDOVER_SECONDS, TICKET_PATTERN, new_ticket
-from ims_export.images import Image
-from ims_export.jobs import Job, JobStatus
 from ims_export.parsing import parse_model
-from ims_export.polling import choose_next_wait
 from ims_export.runtime import Clients
-from ims_export.triggers import ExportOrder, build_export_request, check_order, normalize_event, smn_order
+from ims_export.steps.handover import HANDOVER_SECONDS, TICKET_PATTERN, new_ticket
+from ims_export.triggers.events import (
+    ExportOrder,
+    build_export_request,
+    check_order,
+    normalize_event,
+    smn_order,
+)
 
 if TYPE_CHECKING:
     # Off the cold path of the check step: the idempotency store and the SMN verifier (cryptography)
     # are imported by the start step only, where they are used.
-    from ims_export.export_guard import ExportGuard, OriginalStatus
-    from ims_export.handover import HandOverStore
-    from ims_export.smn import SmnOutcome
-    from ims_export.token_cache import RefreshReport
+    from ims_export.auth.cache import RefreshReport
+    from ims_export.smn.messages import SmnOutcome
+    from ims_export.steps.export_guard import ExportGuard, OriginalStatus
+    from ims_export.steps.handover import HandOverStore
 
 logger = logging.getLogger(__name__)
 
-# Parses, verifies and acts on a raw SMN body (``ims_export.smn.handle_smn_message`` with the
+# Parses, verifies and acts on a raw SMN body (``ims_export.smn.messages.handle_smn_message`` with the
 # verifier and session bound); raises before any side effect when the message is not authentic.
 SmnHandler = Callable[[Any], "SmnOutcome"]
 
@@ -185,7 +191,7 @@ class SmnDelivery(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
-    smn_body: str  # its size is checked where it is parsed (ims_export.smn)
+    smn_body: str  # its size is checked where it is parsed (ims_export.smn.messages)
 
 
 class StartInput(BaseModel):
@@ -377,7 +383,7 @@ def _start_order(
 
 def original_status(clients: Clients, record: Any) -> OriginalStatus:
     """What became of the job of a found export record, as IMS tells it."""
-    from ims_export.export_guard import OriginalStatus  # noqa: PLC0415 - see the TYPE_CHECKING note
+    from ims_export.steps.export_guard import OriginalStatus  # noqa: PLC0415 - see the TYPE_CHECKING note
 
     job_id = record.get("job_id") if isinstance(record, dict) else None
     if not isinstance(job_id, str):
@@ -470,7 +476,7 @@ def start(
     understand; ``guard`` keeps duplicates from starting a second export; ``smn`` verifies SMN bodies;
     ``handovers`` holds the jobs handed over to continuations."""
     if guard is None:
-        from ims_export.export_guard import UnguardedExport  # noqa: PLC0415 - see the TYPE_CHECKING note
+        from ims_export.steps.export_guard import UnguardedExport  # noqa: PLC0415 - see the TYPE_CHECKING note
 
         guard = UnguardedExport()
     kind = start_input.kind()

@@ -20,7 +20,11 @@ from typing import Any
 import requests
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
-from ims_export.credentials import Credentials
+from ims_export.auth.credentials import Credentials
+from ims_export.auth.tokens import IssuedToken
+from ims_export.cloud.http import DEFAULT_CONNECT_RETRIES, host_of, with_connect_retries
+from ims_export.cloud.redaction import redact, redact_echo
+from ims_export.domain.jobs import parse_job_time
 from ims_export.errors import (
     AccountLockedError,
     AuthenticationError,
@@ -32,11 +36,7 @@ from ims_export.errors import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
-from ims_export.http import DEFAULT_CONNECT_RETRIES, host_of, with_connect_retries
-from ims_export.jobs import parse_job_time
 from ims_export.parsing import describe_validation_error
-from ims_export.redaction import redact, redact_echo
-from ims_export.tokens import IssuedToken
 
 SUBJECT_TOKEN_HEADER = "X-Subject-Token"  # noqa: S105 (a header name, not a secret)
 IMAGE_SERVICE_TYPE = "image"

@@ -10,8 +10,8 @@ import re
 import string
 from datetime import datetime
 
+from ims_export.domain.export_request import MAX_OBJECT_NAME_LENGTH, check_object_name
 from ims_export.errors import ConfigurationError, InvalidRequestError
-from ims_export.export_request import MAX_OBJECT_NAME_LENGTH, check_object_name
 
 PLACEHOLDERS = frozenset({"image_name", "image_id", "date", "time", "timestamp", "format"})
 QUICK_EXPORT_EXTENSION = "zvhd2"  # quick export always writes ZVHD2

@@ -41,9 +41,9 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from ims_export.auth.refresh_lock import FixedDeadline
+from ims_export.domain.export_request import ExportRequest
 from ims_export.errors import IdempotencyStoreError
-from ims_export.export_request import ExportRequest
-from ims_export.refresh_lock import FixedDeadline
 
 # Distinct from the token refresh lock's prefix: all live in the stack's idempotency table.
 KEY_PREFIX = "ims-export-start"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import requests
 
+from ims_export.cloud.ims_errors import retry_after_seconds
 from ims_export.errors import TransientError, UpstreamThrottledError, UpstreamUnavailableError
-from ims_export.ims_errors import retry_after_seconds
 
 
 def transient_error(

@@ -13,9 +13,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ims_export.domain.export_request import IMAGE_ID_PATTERN, ExportRequest
+from ims_export.domain.images import GIB, MAX_EXPORT_BYTES, QUICK_EXPORT_ONLY_ABOVE_BYTES, Image, ImageStatus
 from ims_export.errors import ImageNotExportableError, ImageNotReadyError, InvalidRequestError
-from ims_export.export_request import IMAGE_ID_PATTERN, ExportRequest
-from ims_export.images import GIB, MAX_EXPORT_BYTES, QUICK_EXPORT_ONLY_ABOVE_BYTES, Image, ImageStatus
 
 _IMAGE_ID = re.compile(IMAGE_ID_PATTERN)
 

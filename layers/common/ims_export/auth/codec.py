@@ -32,8 +32,8 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
+from ims_export.auth.tokens import IssuedToken
 from ims_export.errors import TokenCacheCorruptError, TokenTooLargeError
-from ims_export.tokens import IssuedToken
 
 RECORD_VERSION: Final = 1
 STANDARD_TIER_LIMIT = 4096

@@ -32,17 +32,15 @@ from aws_lambda_powertools.utilities.parameters import SSMProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, SetParameterError
 from pydantic import BaseModel, ConfigDict
 
-from ims_export.credentials import (
+from ims_export.auth.codec import STANDARD_TIER_LIMIT, EncodedRecord, Tier, decode_record, encode_record
+from ims_export.auth.credentials import (
     PARAMETER_NOT_FOUND,
     Credentials,
     load_credentials,
     parameter_error_code,
     throttled_read_error,
 )
-from ims_export.errors import TokenCacheCorruptError, TokenRefreshInProgressError
-from ims_export.http import timeouts
-from ims_export.iam import IamClient
-from ims_export.refresh_lock import (
+from ims_export.auth.refresh_lock import (
     EMPTY_GENERATION,
     LazyRefreshLock,
     LockOutcome,
@@ -51,9 +49,11 @@ from ims_export.refresh_lock import (
     backoff_delays,
     dynamodb_refresh_lock,
 )
+from ims_export.auth.tokens import IssuedToken
+from ims_export.cloud.http import timeouts
+from ims_export.cloud.iam import IamClient
+from ims_export.errors import TokenCacheCorruptError, TokenRefreshInProgressError
 from ims_export.settings import Settings
-from ims_export.token_codec import STANDARD_TIER_LIMIT, EncodedRecord, Tier, decode_record, encode_record
-from ims_export.tokens import IssuedToken
 
 logger = logging.getLogger(__name__)
 

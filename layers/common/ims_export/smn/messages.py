@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import requests
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
 
-from ims_export.cts import image_id_from_trace, is_image_created_trace
+from ims_export.cloud.http import timeouts
 from ims_export.errors import (
     InvalidRequestError,
     SignatureVerificationError,
@@ -31,14 +31,14 @@ from ims_export.errors import (
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
-from ims_export.http import timeouts
 from ims_export.parsing import parse_model
-from ims_export.smn_certs import (
+from ims_export.smn.certs import (
     DEFAULT_CERT_URL_PATTERN,
     CertificateFetcher,
     CertUrlPolicy,
     HttpsCertificateFetcher,
 )
+from ims_export.triggers.cts import image_id_from_trace, is_image_created_trace
 
 if TYPE_CHECKING:
     from cryptography import x509

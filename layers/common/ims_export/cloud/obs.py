@@ -24,6 +24,13 @@ from xml.etree import ElementTree
 import requests
 from pydantic import BaseModel, ConfigDict, Field
 
+from ims_export.auth.temporary_credentials import TemporaryCredentials
+from ims_export.cloud.http_errors import transient_error
+from ims_export.cloud.ims_errors import TRANSPORT_ERRORS
+from ims_export.cloud.obs_signature import SECURITY_TOKEN_HEADER, authorization, canonical_resource, quote_key
+from ims_export.cloud.obs_signature import string_to_sign as build_string_to_sign
+from ims_export.cloud.redaction import redact_message
+from ims_export.domain.export_request import check_bucket_name
 from ims_export.errors import (
     BucketNotFoundError,
     ConfigurationError,
@@ -34,20 +41,13 @@ from ims_export.errors import (
     UnexpectedResponseError,
     UpstreamTimeoutError,
 )
-from ims_export.export_request import check_bucket_name
-from ims_export.http_errors import transient_error
-from ims_export.ims_errors import TRANSPORT_ERRORS
-from ims_export.obs_signature import SECURITY_TOKEN_HEADER, authorization, canonical_resource, quote_key
-from ims_export.obs_signature import string_to_sign as build_string_to_sign
-from ims_export.redaction import redact_message
 from ims_export.settings import Cloud
-from ims_export.temporary_credentials import TemporaryCredentials
 
 logger = logging.getLogger(__name__)
 
-# OTC's Swiss region lives under sc.otc.t-systems.com, as its IAM host does (cloud-api.md, section 5).
+# OTC's Swiss region lives under sc.otc.t-systems.com, as its IAM host does ("Regions and Endpoints").
 OTC_OBS_HOST_EXCEPTIONS = {"eu-ch2": "obs.eu-ch2.sc.otc.t-systems.com"}
-# Huawei Cloud Europe uses its own domain for IMS and IAM (cloud-api.md, section 5); OBS follows it
+# Huawei Cloud Europe uses its own domain for IMS and IAM ("Regions and Endpoints"); OBS follows it
 # (inferred, and what public OBS configurations for eu-west-101 use).
 HUAWEI_OBS_HOST_EXCEPTIONS = {"eu-west-101": "obs.eu-west-101.myhuaweicloud.eu"}
 MAX_KEYS = 1000  # OBS's maximum (and default) page size

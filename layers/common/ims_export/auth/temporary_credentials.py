@@ -30,6 +30,10 @@ from urllib.parse import urlsplit
 import requests
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from ims_export.auth.tokens import IssuedToken, TokenSource
+from ims_export.cloud.http_errors import transient_error
+from ims_export.cloud.ims_errors import TRANSPORT_ERRORS, parse_error_body
+from ims_export.cloud.redaction import redact_message
 from ims_export.errors import (
     ConfigurationError,
     ImsExportError,
@@ -38,11 +42,7 @@ from ims_export.errors import (
     UnexpectedResponseError,
     UpstreamTimeoutError,
 )
-from ims_export.http_errors import transient_error
-from ims_export.ims_errors import TRANSPORT_ERRORS, parse_error_body
 from ims_export.parsing import describe_validation_error
-from ims_export.redaction import redact_message
-from ims_export.tokens import IssuedToken, TokenSource
 
 logger = logging.getLogger(__name__)
 

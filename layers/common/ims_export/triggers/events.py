@@ -35,12 +35,18 @@ from pydantic import (
     model_validator,
 )
 
-from ims_export.cts import check_trace_types, image_id_from_trace, is_image_created_trace, trace_id
+from ims_export.domain.export_request import (
+    ExportRequest,
+    FileFormat,
+    ImageId,
+    check_bucket_name,
+    split_bucket_url,
+)
+from ims_export.domain.naming import QUICK_EXPORT_EXTENSION, pattern_fields, render_object_name
 from ims_export.errors import ConfigurationError, InvalidRequestError
-from ims_export.export_request import ExportRequest, FileFormat, ImageId, check_bucket_name, split_bucket_url
-from ims_export.naming import QUICK_EXPORT_EXTENSION, pattern_fields, render_object_name
 from ims_export.parsing import parse_model
 from ims_export.settings import Settings
+from ims_export.triggers.cts import check_trace_types, image_id_from_trace, is_image_created_trace, trace_id
 
 SCHEDULED_EVENT_DETAIL_TYPE = "Scheduled Event"
 TriggerKind = Literal[

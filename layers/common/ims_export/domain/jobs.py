@@ -2,8 +2,8 @@
 
 ``GET /v1/{project_id}/jobs/{job_id}`` and ``GET /v1/cloudimages/job/{job_id}`` answer the same shape.
 Only what proves the job's state is read strictly: ``status`` (a documented value, in any case) and the
-job id. Everything else is a hint, read in every format the API reference lists (cloud-api.md,
-"Variations across clouds and API generations"); a hint that cannot be read becomes "unknown" with a
+job id. Everything else is a hint, read in every format the API reference lists (both clouds' IMS
+references, SDK models and provider code); a hint that cannot be read becomes "unknown" with a
 debug log line, never an error:
 
 - times: ISO 8601 or the older ``04-Jun-2015 18:11:06:586``; ``""``, ``"N/A"``, null: unknown;

@@ -4,7 +4,7 @@ The fleet state machine (``statemachine/fleet.asl.json``) fans out over the sele
 running the single-image export state machine as a child execution. This module decides *which*
 images (``select_images``): an explicit list, or the project's private images filtered by name prefix,
 tag, age and OS type through the IMS list filters and paging; the ones IMS would refuse are skipped
-here with the reason, so that no child is started for them. ``ims_export.fleet_summary`` records each
+here with the reason, so that no child is started for them. ``ims_export.fleet.summary`` records each
 image's result and summarizes the run.
 """
 
@@ -16,16 +16,16 @@ from typing import Annotated, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from ims_export.domain.export_request import FileFormat, ImageId
+from ims_export.domain.exportability import check_exportable, parent_image_id_to_check
+from ims_export.domain.images import Image
 from ims_export.errors import (
     ImageNotExportableError,
     ImageNotFoundError,
     ImageNotReadyError,
 )
-from ims_export.export_request import FileFormat, ImageId
-from ims_export.exportability import check_exportable, parent_image_id_to_check
-from ims_export.images import Image
 from ims_export.settings import Settings
-from ims_export.triggers import ExportOrder, build_export_request, check_order
+from ims_export.triggers.events import ExportOrder, build_export_request, check_order
 
 # The fleet state holds the plan and every image's result (about 160 bytes per image together), and
 # Step Functions caps a state at 256 KB: 1,000 images keep a wide margin (benchmarks/fleet.py).
@@ -50,7 +50,7 @@ TagFilter = Annotated[str, StringConstraints(pattern=r"^[^=\s]{1,128}=[^\s]{0,25
 
 @runtime_checkable
 class ImageCatalog(Protocol):
-    """The IMS calls selection makes (implemented by ``ims_export.ims.ImsClient``)."""
+    """The IMS calls selection makes (implemented by ``ims_export.cloud.ims.ImsClient``)."""
 
     def get_image(self, image_id: str) -> Image: ...
 

@@ -25,6 +25,19 @@ from urllib.parse import quote, urlsplit
 import requests
 from pydantic import ValidationError
 
+from ims_export.auth.tokens import IssuedToken, TokenSource
+from ims_export.cloud.http import DEFAULT_CONNECT_RETRIES, host_of, with_connect_retries
+from ims_export.cloud.ims_errors import (
+    TRANSPORT_ERRORS,
+    answer_snippet,
+    error_from_response,
+    error_from_transport,
+    is_missing_api,
+    parse_error_body,
+)
+from ims_export.domain.export_request import IMAGE_ID_PATTERN, ExportRequest
+from ims_export.domain.images import Image
+from ims_export.domain.jobs import Job, JobEntities, UndocumentedStatus, UnreadableJob, read_job
 from ims_export.errors import (
     ConfigurationError,
     ExportStateUnknown,
@@ -36,21 +49,8 @@ from ims_export.errors import (
     UnexpectedResponseError,
     UnknownJobStatusError,
 )
-from ims_export.export_request import IMAGE_ID_PATTERN, ExportRequest
-from ims_export.http import DEFAULT_CONNECT_RETRIES, host_of, with_connect_retries
-from ims_export.images import Image
-from ims_export.ims_errors import (
-    TRANSPORT_ERRORS,
-    answer_snippet,
-    error_from_response,
-    error_from_transport,
-    is_missing_api,
-    parse_error_body,
-)
-from ims_export.jobs import Job, JobEntities, UndocumentedStatus, UnreadableJob, read_job
 from ims_export.parsing import describe_validation_error
 from ims_export.settings import Cloud
-from ims_export.tokens import IssuedToken, TokenSource
 
 logger = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ import string
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from ims_export.cloud.obs import ObjectInfo
+from ims_export.domain.export_request import FileFormat
+from ims_export.domain.naming import QUICK_EXPORT_EXTENSION, pattern_fields
 from ims_export.errors import ConfigurationError
-from ims_export.export_request import FileFormat
-from ims_export.naming import QUICK_EXPORT_EXTENSION, pattern_fields
-from ims_export.obs import ObjectInfo
 
 # What each placeholder renders to (naming.render_object_name), as a regular expression.
 _IMAGE_NAME = r"[A-Za-z0-9._-]+"  # sanitize_name_part keeps only these, and may shorten the name
