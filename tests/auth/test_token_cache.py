@@ -15,7 +15,12 @@ from ims_export.auth.codec import decode_record, encode_record
 from ims_export.auth.refresh_lock import LazyRefreshLock, LockOutcome, LockResult, RefreshMetadata
 from ims_export.auth.tokens import IssuedToken
 from ims_export.cloud.http import new_session
-from ims_export.errors import AuthenticationError, TokenRefreshInProgressError, TokenTooLargeError
+from ims_export.errors import (
+    AuthenticationError,
+    TokenRefreshInProgressError,
+    TokenTooLargeError,
+    TransientError,
+)
 from ims_export.settings import Settings
 from tests.auth.conftest import (
     IDEMPOTENCY_TABLE,
@@ -418,7 +423,7 @@ def test_busy_lock_for_too_long_raises_a_retryable_error(make_cache: CacheFactor
     with pytest.raises(TokenRefreshInProgressError) as raised:
         make_cache(refresh_lock=ScriptedLock([]), sleep=sleeper).current()
 
-    assert raised.value.retryable
+    assert isinstance(raised.value, TransientError)
     assert fake_iam.calls == 0
     assert sum(sleeper.waits) <= 10  # the bounded wait
     assert sum(sleeper.waits) + max(sleeper.waits) > 10  # used up

@@ -17,7 +17,7 @@ from ims_export.auth.credentials import load_credentials
 from ims_export.auth.tokens import IssuedToken
 from ims_export.cloud.http import new_session
 from ims_export.cloud.iam import IamClient
-from ims_export.errors import UpstreamThrottledError, UpstreamUnavailableError
+from ims_export.errors import TransientError, UpstreamThrottledError, UpstreamUnavailableError
 from tests.auth.conftest import CREDENTIALS_PARAMETER, TOKEN_PARAMETER, CacheFactory, small_token
 from tests.auth.fakes import IAM_ENDPOINT, NOW, TOKENS_URL, FakeClock, token_body
 
@@ -96,7 +96,7 @@ def test_iam_201_without_the_token_header_is_transient(iam_mock: responses.Reque
     client = IamClient(IAM_ENDPOINT, new_session(), (1.0, 1.0))
     with pytest.raises(UpstreamUnavailableError, match="X-Subject-Token") as raised:
         client.issue_token(load_credentials_stub())
-    assert raised.value.retryable
+    assert isinstance(raised.value, TransientError)
 
 
 def load_credentials_stub() -> Any:

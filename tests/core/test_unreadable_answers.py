@@ -7,7 +7,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ims_export.domain.jobs import JobStatus
-from ims_export.errors import MalformedAnswerError, UnreadableJobAnswer
+from ims_export.errors import (
+    AuthorizationError,
+    ConfigurationError,
+    ImsRequestError,
+    JobNotFoundError,
+    MalformedAnswerError,
+    UnknownJobStatusError,
+    UnreadableJobAnswer,
+    UpstreamTimeoutError,
+)
 from ims_export.steps import workflow
 from tests.workflow.fakes import IMAGE_ID, JOB_ID, FakeIms, FakeTokens, make_clients, make_job, make_settings
 
@@ -84,3 +93,41 @@ def test_the_backoff_never_waits_past_the_poll_maximum() -> None:
     for _ in range(8):
         state = poll(state, ims, NOW, poll_max_seconds=120)
     assert state.job.next_wait_seconds == 120
+
+
+ODD_ANSWERS = {
+    "unknown job (404)": JobNotFoundError("get job: IMS does not know this job", code="IMG.0404", status=404),
+    "redirect (302)": ImsRequestError("get job: HTTP 302 Found", status=302),
+    "refused (403)": AuthorizationError("get job: IMG.0026 role invalid", code="IMG.0026", status=403),
+    "both job APIs gone": ConfigurationError("get job: neither IMS job API exists"),
+    "timeout": UpstreamTimeoutError("get job: no answer within 20 s"),
+}
+
+
+@pytest.mark.parametrize("error", list(ODD_ANSWERS.values()), ids=list(ODD_ANSWERS))
+def test_an_error_of_the_job_query_never_ends_the_tracking_at_once(error: Exception) -> None:
+    ims = FakeIms(tokens=FakeTokens())
+    ims.fail_next("get_job", error)
+    ims.script_jobs([make_job("SUCCESS")])
+    first = poll(exporting(), ims, NOW)
+    assert first.job.unreadable_answers == 1
+    assert first.job.status is JobStatus.RUNNING
+    ended = poll(first, ims, NOW + timedelta(seconds=first.job.next_wait_seconds))
+    assert ended.job.status is JobStatus.SUCCESS
+
+
+def test_a_lasting_error_ends_naming_it_and_saying_the_export_may_run() -> None:
+    ims = FakeIms(tokens=FakeTokens())
+    ims.fail_next("get_job", *(ODD_ANSWERS["unknown job (404)"] for _ in range(2)))
+    state = poll(exporting(), ims, NOW, unreadable_job_answer_limit=2)
+    with pytest.raises(UnreadableJobAnswer) as raised:
+        poll(state, ims, NOW + timedelta(seconds=30), unreadable_job_answer_limit=2)
+    assert "JobNotFoundError" in raised.value.message
+    assert "may still be running" in raised.value.message
+
+
+def test_an_undocumented_status_still_ends_at_once() -> None:
+    ims = FakeIms(tokens=FakeTokens())
+    ims.fail_next("get_job", UnknownJobStatusError("job status 'PAUSED' is not documented"))
+    with pytest.raises(UnknownJobStatusError):
+        poll(exporting(), ims, NOW)

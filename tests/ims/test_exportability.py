@@ -9,7 +9,7 @@ import pytest
 from ims_export.domain.export_request import ExportRequest
 from ims_export.domain.exportability import check_exportable, parent_image_id_to_check
 from ims_export.domain.images import GIB, Image
-from ims_export.errors import ImageNotExportableError, ImageNotReadyError, InvalidRequestError
+from ims_export.errors import ImageNotExportableError, ImageNotReadyError, InvalidRequestError, TransientError
 
 PROJECT_ID = "0123456789abcdef0123456789abcdef"
 IMAGE_ID = "d164b5df-1bc3-4c3f-893e-3e471fd16e64"
@@ -77,7 +77,7 @@ def test_documented_rules_refuse_with_code_and_reason(
     assert raised.value.code == code
     assert reason in raised.value.message
     assert IMAGE_ID in raised.value.message
-    assert not raised.value.retryable
+    assert not isinstance(raised.value, TransientError)
 
 
 @pytest.mark.parametrize(

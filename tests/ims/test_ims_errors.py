@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,7 +13,6 @@ from ims_export.cloud.ims_errors import (
     error_from_response,
     error_from_transport,
     parse_error_body,
-    retry_after_seconds,
 )
 from ims_export.cloud.redaction import MAX_MESSAGE_LENGTH
 from ims_export.errors import (
@@ -27,6 +25,7 @@ from ims_export.errors import (
     ImsExportError,
     ImsRequestError,
     ObjectAlreadyExistsError,
+    TransientError,
     UpstreamThrottledError,
     UpstreamTimeoutError,
     UpstreamUnavailableError,
@@ -87,7 +86,7 @@ def test_each_documented_code_maps_to_its_error_class(code: str, expected: type[
     assert error.status == 400
     assert "Detail from IMS." in error.message
     assert "export image x" in error.message
-    assert error.retryable is (expected is UpstreamThrottledError)
+    assert isinstance(error, TransientError) is (expected is UpstreamThrottledError)
 
 
 def test_the_table_holds_nothing_the_expectations_do_not_cover() -> None:
@@ -166,57 +165,21 @@ def test_parse_error_body_of_an_empty_or_broken_body() -> None:
     assert parse_error_body(make_response(500, raw=b"{not json")) == (None, None)
 
 
-def test_retry_after_in_seconds_is_kept_on_throttling() -> None:
-    error = error_from_response(ims_error("IMG.0060", **{"Retry-After": "7"}), operation="op")
-    assert isinstance(error, UpstreamThrottledError)
-    assert error.retry_after_seconds == 7.0
-
-
-def test_retry_after_as_an_http_date_is_relative_to_now() -> None:
-    now = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
-    response = make_response(
-        429, {"error_code": "APIG.0308"}, headers={"Retry-After": "Wed, 01 Jan 2025 12:00:30 GMT"}
+def test_throttling_and_5xx_are_transient_whatever_retry_after_says() -> None:
+    # The retry policy is the state machine's; a Retry-After header changes nothing of the error.
+    throttled = error_from_response(ims_error("IMG.0060", **{"Retry-After": "7"}), operation="op")
+    unavailable = error_from_response(
+        make_response(503, raw=b"", headers={"Retry-After": "12"}), operation="op"
     )
-    error = error_from_response(response, operation="op", now=now)
-    assert isinstance(error, UpstreamThrottledError)
-    assert error.retry_after_seconds == 30.0
-
-
-def test_retry_after_is_honoured_on_5xx_too() -> None:
-    error = error_from_response(make_response(503, raw=b"", headers={"Retry-After": "12"}), operation="op")
-    assert isinstance(error, UpstreamUnavailableError)
-    assert error.retry_after_seconds == 12.0
-
-
-def test_retryable_errors_without_retry_after_have_none() -> None:
-    error = error_from_response(ims_error("IMG.0060"), operation="op")
-    assert isinstance(error, UpstreamThrottledError)
-    assert error.retry_after_seconds is None
-
-
-@pytest.mark.parametrize(
-    ("header", "expected"),
-    [
-        ("0", 0.0),
-        ("2.5", 2.5),
-        ("-3", 0.0),
-        (" 10 ", 10.0),
-        ("Wed, 01 Jan 2025 11:59:00 GMT", 0.0),  # in the past
-        ("soon", None),
-        ("", None),
-        (None, None),
-    ],
-)
-def test_retry_after_parsing(header: str | None, expected: float | None) -> None:
-    now = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
-    assert retry_after_seconds(header, now=now) == expected
+    assert isinstance(throttled, UpstreamThrottledError)
+    assert isinstance(unavailable, UpstreamUnavailableError)
 
 
 def test_secrets_echoed_by_ims_are_masked() -> None:
     secret = "MIIsecret-token-value-1234567890"
     response = ims_error("IMG.0001", f"Invalid header X-Auth-Token: {secret}")
     error = error_from_response(response, operation="op", secrets=(secret,))
-    for text in (str(error), repr(error), json.dumps(error.to_dict())):
+    for text in (str(error), repr(error), json.dumps(vars(error), default=str)):
         assert secret not in text
     assert "***" in error.message
 
@@ -242,6 +205,6 @@ def test_long_messages_are_shortened_and_whitespace_collapsed() -> None:
 def test_transport_failures_are_retryable_timeouts(failure: requests.RequestException) -> None:
     error = error_from_transport(failure, operation="get job 1")
     assert isinstance(error, UpstreamTimeoutError)
-    assert error.retryable
+    assert isinstance(error, TransientError)
     assert type(failure).__name__ in error.message
     assert "secret-path" not in error.message

@@ -8,7 +8,12 @@ import pytest
 import requests
 import responses
 
-from ims_export.errors import SignatureVerificationError, UpstreamTimeoutError, UpstreamUnavailableError
+from ims_export.errors import (
+    SignatureVerificationError,
+    TransientError,
+    UpstreamTimeoutError,
+    UpstreamUnavailableError,
+)
 from ims_export.smn.certs import CertUrlPolicy, HttpsCertificateFetcher
 from ims_export.smn.messages import SmnVerifier, new_smn_verifier, parse_smn_message
 from tests.notifications.smn_signing import CERT_URL, NOW, SmnSigner, notification_body
@@ -127,7 +132,7 @@ def test_failures_are_not_cached(http: responses.RequestsMock, signer: SmnSigner
     fetcher = HttpsCertificateFetcher(requests.Session())
     with pytest.raises(UpstreamUnavailableError) as caught:
         fetcher.fetch(CERT_URL)
-    assert caught.value.retryable
+    assert isinstance(caught.value, TransientError)
     assert fetcher.fetch(CERT_URL) == signer.certificate
 
 

@@ -20,6 +20,7 @@ from ims_export.errors import (
     InvalidRequestError,
     ObsAccessDeniedError,
     ObsRequestError,
+    TransientError,
     UnexpectedResponseError,
     UpstreamThrottledError,
     UpstreamTimeoutError,
@@ -212,7 +213,7 @@ def test_errors_are_typed_and_never_echo_secrets(
     assert caught.value.status == status  # type: ignore[attr-defined]
     _assert_masked(str(caught.value))
     assert BUCKET in str(caught.value), "the message names what was asked"
-    assert caught.value.retryable is (status >= 429 and status != 403)  # type: ignore[attr-defined]
+    assert isinstance(caught.value, TransientError) is (status >= 429 and status != 403)  # type: ignore[attr-defined]
 
 
 def test_head_403_without_body(client: ObsClient, obs: responses.RequestsMock) -> None:
@@ -232,7 +233,7 @@ def test_connection_refused_names_the_host() -> None:
     client = path_style_client(f"http://127.0.0.1:{port}")
     with pytest.raises(UpstreamTimeoutError, match=f"OBS at 127.0.0.1:{port}") as caught:
         client.head_object(BUCKET, KEY)
-    assert caught.value.retryable
+    assert isinstance(caught.value, TransientError)
 
 
 # --- listing -----------------------------------------------------------------------------------

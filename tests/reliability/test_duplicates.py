@@ -15,6 +15,7 @@ from ims_export.errors import (
     IdempotencyStoreError,
     JobNotFoundError,
     ObjectAlreadyExistsError,
+    TransientError,
     UpstreamUnavailableError,
 )
 from ims_export.steps import workflow
@@ -182,7 +183,7 @@ def test_an_unavailable_table_is_a_named_transient_error(counting_ims: FakeIms) 
     with mock_aws(), pytest.raises(IdempotencyStoreError) as raised:  # no table: every write fails
         workflow.start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=guard())
 
-    assert raised.value.retryable
+    assert isinstance(raised.value, TransientError)
     assert counting_ims.calls_to("export_image") == []
 
 

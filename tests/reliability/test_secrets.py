@@ -106,7 +106,7 @@ def test_iam_echoing_the_request_never_puts_the_password_into_the_error(
         with pytest.raises(ImsExportError) as raised:
             client.issue_token(credentials)
 
-    shown = json.dumps([str(raised.value), raised.value.to_dict()], ensure_ascii=False)
+    shown = json.dumps([str(raised.value), vars(raised.value)], ensure_ascii=False, default=str)
     assert_nowhere(password, shown)
     assert_nowhere(password, json.dumps([str(raised.value)]))  # and JSON-escaped once more
     if len(password) < 3:  # too short to search for: no text that may hold it is shown at all

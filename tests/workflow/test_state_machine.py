@@ -9,8 +9,11 @@ from typing import Any
 import pytest
 
 from ims_export.errors import (
+    ConfigurationError,
+    ImsRequestError,
+    JobNotFoundError,
     ObjectAlreadyExistsError,
-    UnexpectedResponseError,
+    UnknownJobStatusError,
     UpstreamThrottledError,
     UpstreamUnavailableError,
 )
@@ -150,8 +153,10 @@ def test_transient_errors_are_retried_with_backoff(workflow: LocalWorkflow, fake
     result = run(workflow, MANUAL)
 
     assert result.status == "SUCCEEDED"
+    # The start step's error is retried by the state machine; the check step counts failed job queries
+    # itself and backs off (POLL_MIN_SECONDS, doubling), so they never end the tracking at once.
     retries = [wait.seconds for wait in workflow.waits if wait.kind == "retry"]
-    assert len(retries) == 3
+    assert len(retries) == 1
     assert all(0 <= seconds <= 300 for seconds in retries)  # full jitter stays under the cap
     assert len(fake_ims.calls_to("get_image")) == 2
     assert len(fake_ims.calls_to("export_image")) == 1
@@ -171,14 +176,35 @@ def test_terminal_errors_are_not_retried(workflow: LocalWorkflow, fake_ims: Fake
     assert [wait for wait in workflow.waits if wait.kind == "retry"] == []
 
 
-def test_unexpected_job_answer_ends_the_poll_loop(workflow: LocalWorkflow, fake_ims: FakeIms) -> None:
-    fake_ims.fail_next("get_job", UnexpectedResponseError("get job: unknown job status 'PAUSED'"))
+def test_an_undocumented_job_status_ends_the_poll_loop(workflow: LocalWorkflow, fake_ims: FakeIms) -> None:
+    fake_ims.fail_next("get_job", UnknownJobStatusError("get job: unknown job status 'PAUSED'"))
     result = run(workflow, MANUAL)
 
     assert result.status == "FAILED"
-    assert result.error == "UnexpectedResponseError"
+    assert result.error == "UnknownJobStatusError"
     assert len(fake_ims.calls_to("get_job")) == 1
     assert cause_of(result)["job_id"] == JOB_ID
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        JobNotFoundError("get job: IMS does not know this job", code="IMG.0404", status=404),
+        ImsRequestError("get job: HTTP 302 Found", status=302),
+        ConfigurationError("get job: neither IMS job API exists"),
+    ],
+    ids=["unknown-job", "redirect", "job-apis-gone"],
+)
+def test_one_odd_job_answer_never_ends_a_running_export(
+    workflow: LocalWorkflow, fake_ims: FakeIms, error: Exception
+) -> None:
+    fake_ims.fail_next("get_job", error)
+    fake_ims.script_jobs([make_job("RUNNING"), make_job("SUCCESS")])
+    result = run(workflow, MANUAL)
+
+    assert result.status == "SUCCEEDED"
+    assert len(fake_ims.calls_to("get_job")) == 3
+    assert len(fake_ims.calls_to("export_image")) == 1
 
 
 def test_still_saving_image_is_waited_for_by_the_state_machine(

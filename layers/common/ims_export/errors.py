@@ -1,7 +1,8 @@
 """Typed errors of ims-export.
 
 Every error carries a stable ``name`` (its class name), which the state machine matches in Retry and
-Catch (Lambda reports it as ``errorType``). ``retryable`` tells whether trying again later can help.
+Catch (Lambda reports it as ``errorType``). Subclasses of ``TransientError`` are worth trying again later;
+the state machine's retriers decide when.
 Messages never contain credentials or tokens.
 """
 
@@ -11,8 +12,6 @@ from __future__ import annotations
 class ImsExportError(Exception):
     """Base class of every error this project raises on purpose."""
 
-    retryable: bool = False
-
     def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
         super().__init__(message)
         self.message = message
@@ -21,16 +20,6 @@ class ImsExportError(Exception):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}" if self.code else self.message
-
-    def to_dict(self) -> dict[str, str | int | bool | None]:
-        """A JSON-safe description, for state payloads and outcome events."""
-        return {
-            "error": type(self).__name__,
-            "code": self.code,
-            "status": self.status,
-            "message": self.message,
-            "retryable": self.retryable,
-        }
 
 
 # --- bad input: no call is made, nothing is started -------------------------------------------
@@ -49,19 +38,6 @@ class ConfigurationError(ImsExportError):
 
 class TransientError(ImsExportError):
     """Base of errors that may succeed when tried again later."""
-
-    retryable = True
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        status: int | None = None,
-        retry_after_seconds: float | None = None,
-    ) -> None:
-        super().__init__(message, code=code, status=status)
-        self.retry_after_seconds = retry_after_seconds
 
 
 class UpstreamThrottledError(TransientError):

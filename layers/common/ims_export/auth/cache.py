@@ -192,7 +192,6 @@ class TokenCache:
                 raise TokenRefreshInProgressError(
                     f"another invocation is refreshing the IAM token; none appeared within "
                     f"{self._lock_wait_seconds:g} s",
-                    retry_after_seconds=self._lock_wait_seconds,
                 )
             self._sleep(delay)
             adopted = self._adopt(self._read_stored(), margin)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import requests
 
-from ims_export.cloud.ims_errors import retry_after_seconds
 from ims_export.errors import TransientError, UpstreamThrottledError, UpstreamUnavailableError
 
 
 def transient_error(
     response: requests.Response, text: str, code: str | None, *, throttled: bool = False
 ) -> TransientError | None:
-    """429 (or ``throttled``) is UpstreamThrottledError with Retry-After, 5xx UpstreamUnavailableError;
+    """429 (or ``throttled``) is UpstreamThrottledError, 5xx UpstreamUnavailableError;
     None for any other answer."""
     status = response.status_code
     if status == 429 or throttled:
@@ -19,7 +18,6 @@ def transient_error(
             text,
             code=code,
             status=status,
-            retry_after_seconds=retry_after_seconds(response.headers.get("Retry-After")),
         )
     if status >= 500:
         return UpstreamUnavailableError(text, code=code, status=status)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -97,23 +96,6 @@ def image_endpoint(catalog: list[Any]) -> str | None:
         return None
     chosen = next((endpoint for endpoint in endpoints if endpoint.interface == "public"), endpoints[0])
     return _TRAILING_VERSION.sub("", chosen.url.rstrip("/")).rstrip("/") or None
-
-
-def retry_after_seconds(header: str | None, now: datetime | None = None) -> float | None:
-    """``Retry-After`` as seconds: a number of seconds or an HTTP date; None when absent or unreadable."""
-    if not header:
-        return None
-    try:
-        return max(float(header), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
 def _error_details(response: requests.Response, secrets: tuple[str, ...]) -> tuple[str | None, str]:
@@ -244,7 +226,6 @@ class IamClient:
                 text,
                 code=code,
                 status=status,
-                retry_after_seconds=retry_after_seconds(response.headers.get("Retry-After")),
             )
         if status == 401:
             error_class = AccountLockedError if code == ACCOUNT_LOCKED_CODE else AuthenticationError

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -117,24 +115,6 @@ def answer_snippet(response: requests.Response, secrets: Iterable[str] = ()) -> 
     return cleaned if len(cleaned) <= SNIPPET_LENGTH else cleaned[: SNIPPET_LENGTH - 3] + "..."
 
 
-def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date); None if absent."""
-    if not value or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        return max(float(text), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
-
-
 def _class_for_status(status: int) -> type[ImsExportError]:
     if status == 429:
         return UpstreamThrottledError
@@ -150,7 +130,6 @@ def error_from_response(
     *,
     operation: str,
     secrets: Iterable[str] = (),
-    now: datetime | None = None,
 ) -> ImsExportError:
     """The typed error for a non-success IMS answer. ``secrets`` are masked if IMS echoes them."""
     code, message = parse_error_body(response)
@@ -163,7 +142,6 @@ def error_from_response(
             text,
             code=code,
             status=status,
-            retry_after_seconds=retry_after_seconds(response.headers.get("Retry-After"), now=now),
         )
     return error_class(text, code=code, status=status)
 

@@ -44,6 +44,7 @@ from ims_export.errors import (
     JobNotFoundError,
     MalformedAnswerError,
     SmnMessageRefusedError,
+    UnknownJobStatusError,
     UnreadableJobAnswer,
 )
 from ims_export.parsing import parse_model
@@ -540,9 +541,10 @@ def _poll_counts(previous: JobState, now: datetime) -> dict[str, Any]:
 
 
 def _after_unreadable_answer(
-    previous: JobState, error: MalformedAnswerError, clients: Clients, now: datetime
+    previous: JobState, error: ImsExportError, clients: Clients, now: datetime
 ) -> Exporting:
     """Count one answer without a job state; wait with backoff, or end a sustained run."""
+    last = error.snippet if isinstance(error, MalformedAnswerError) else f"{type(error).__name__}: {error}"
     settings = clients.settings
     count = previous.unreadable_answers + 1
     since = previous.unreadable_since or now
@@ -551,7 +553,7 @@ def _after_unreadable_answer(
         raise UnreadableJobAnswer(
             f"job {previous.job_id} exporting image {previous.image_name} ({previous.image_id}) to "
             f"{previous.bucket_url}: {count} job answers in a row over {lasting / 60:.0f} min showed no job "
-            f"state (last: {error.snippet}). The export may still be running: check job {previous.job_id} "
+            f"state (last: {last}). The export may still be running: check job {previous.job_id} "
             f"in the IMS console, or look for {previous.bucket_url} in OBS, before exporting again",
             status=error.status,
         )
@@ -577,7 +579,12 @@ def check(state: Exporting, clients: Clients, *, now: datetime) -> Exporting:
     previous = state.job
     try:
         job = clients.ims.get_job(previous.job_id)
-    except MalformedAnswerError as error:
+    except UnknownJobStatusError:
+        raise  # a status nobody documented: polling it could go on forever
+    except ImsExportError as error:
+        # Only a job answer proves that the export ended: a refusal, a redirect, an unknown job (a
+        # lagging replica), a timeout or a gone API is counted like an unreadable answer, backed off,
+        # and ends the tracking only when it lasts.
         return _after_unreadable_answer(previous, error, clients, now)
     percent = _progress(clients, job)
     counts = _poll_counts(previous, now)
