@@ -40,6 +40,7 @@ from localdev.watch import (
     RunInterrupted,
     RunWatch,
     closing_sentence,
+    one_line,
     percent_text,
 )
 
@@ -612,8 +613,13 @@ def _run(args: argparse.Namespace, watch: RunWatch) -> int:
         try:
             text = args.event.read_text(encoding="utf-8")
             event = text if args.via == "smn" else json.loads(text)
-        except (OSError, ValueError) as error:
-            raise RunError(f"cannot read event file {args.event}: {error}") from None
+        except OSError as error:
+            raise RunError(f"cannot read event file {args.event}: {error.strerror or error}") from None
+        except ValueError as error:
+            raise RunError(
+                f"event file {args.event} is not JSON ({error}): give a JSON object such as "
+                "events/manual.json, or VIA=smn for a raw SMN body"
+            ) from None
         watch.image_id = _event_image_id(event)
     overrides = user_parameters(os.environ)
     overrides.setdefault("LogLevel", "DEBUG" if args.verbose else "WARNING")
@@ -643,9 +649,10 @@ def _run(args: argparse.Namespace, watch: RunWatch) -> int:
     _say(sys.stderr, f"execution {result.status}" + (f": {result.error}" if result.error else ""))
     print(json.dumps(output, indent=2))
     fleet_line = fleet_summary_line(output)
-    _say(sys.stderr, fleet_line or closing_sentence(result.status, output, image_id=watch.image_id))
+    _say(sys.stderr, one_line(fleet_line or closing_sentence(result.status, output, image_id=watch.image_id)))
     if result.status != "SUCCEEDED":
-        return EXIT_FAILED
+        # An input the start step refused made no cloud call: that is a refusal, as the README says.
+        return EXIT_REFUSED if result.error == "InvalidRequestError" else EXIT_FAILED
     # A fleet whose run succeeded may still have failed images: a script must see that.
     return EXIT_FAILED if fleet_line and output.get("failed_count") else EXIT_SUCCEEDED
 

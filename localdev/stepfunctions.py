@@ -421,7 +421,17 @@ class LocalWorkflow:
                 continue
             for execution in self.executions(machine):
                 if execution["status"] == "RUNNING":
-                    self.sfn.stop_execution(executionArn=execution["executionArn"])
+                    self._stop_execution(execution["executionArn"])
+
+    def _stop_execution(self, arn: str) -> None:
+        # Right after StartExecution moto may not have created the execution's worker yet, and its
+        # StopExecution then fails with AttributeError: try again once it exists (a bounded wait).
+        for _ in range(500):
+            try:
+                self.sfn.stop_execution(executionArn=arn)
+                return
+            except AttributeError:
+                time.sleep(0.01)
 
     # --- what the patches call -----------------------------------------------------------------
 

@@ -163,6 +163,12 @@ def _image(outcome: Mapping[str, Any], fallback: str | None) -> str:
     return f"image {image_id} ({name})" if name else f"image {image_id}"
 
 
+def one_line(text: str) -> str:
+    """``text`` as one printable line: values from the input (an image id ending in a newline, an
+    escape sequence) must not split the closing line or drive the terminal."""
+    return " ".join("".join(char if char.isprintable() else " " for char in text).split())
+
+
 def closing_sentence(status: str, output: Any, *, image_id: str | None = None) -> str:
     """One sentence on what happened to the export: where it went, how long, how many polls; or the
     error, its message and what to do."""

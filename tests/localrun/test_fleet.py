@@ -65,7 +65,7 @@ def test_bad_fleet_selection_fails_the_run_before_any_export(
 ) -> None:
     result = local_run(event_file({"trigger": "fleet", "image_ids": [seed.DEBIAN_SMALL], "tag": "a=b"}))
 
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # refused before any cloud call
     output = result.output
     assert (output["status"], output["error"]) == ("FAILED", "InvalidRequestError")
     assert output["cause"]["detail_type"] == "Fleet Export Failed"

@@ -36,15 +36,15 @@ def test_unreadable_event_file_exits_2(local_run: Callable[..., LocalRun], tmp_p
 
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert f"cannot read event file {broken}" in result.stderr
+    assert f"event file {broken} is not JSON" in result.stderr
 
 
-def test_invalid_event_exits_1_with_invalid_request(
+def test_invalid_event_exits_2_with_invalid_request(
     local_run: Callable[..., LocalRun], event_file: Callable[[Any], Path]
 ) -> None:
     result = local_run(event_file({"image_id": "not-an-image-id"}))
 
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # refused before any cloud call
     output = result.output
     assert output["status"] == "FAILED"
     assert output["error"] == "InvalidRequestError"

@@ -64,3 +64,9 @@ def test_closing_sentence_of_a_failure_before_the_export_names_the_event_image()
         "export of image img-9 failed: AuthenticationError: IAM.0011: wrong password; "
         "check the user name, password and domain (OS_* variables or clouds.yaml)"
     )
+
+
+def test_the_closing_line_stays_one_printable_line() -> None:
+    from localdev.watch import one_line
+
+    assert one_line("export of image abc\n\x1b[31mfailed\r\tnow") == "export of image abc [31mfailed now"

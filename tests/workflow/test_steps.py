@@ -14,8 +14,10 @@ from ims_export.errors import (
     ConfigurationError,
     HandOverNotFoundError,
     ImageNotExportableError,
+    ImageNotFoundError,
     ImageNotReadyError,
     InvalidRequestError,
+    ObjectAlreadyExistsError,
     UpstreamThrottledError,
     UpstreamUnavailableError,
 )
@@ -70,6 +72,38 @@ def test_start_exports_an_active_image(fake_ims: FakeIms) -> None:
     assert SECRET_TOKEN not in result.model_dump_json()
     [request] = fake_ims.calls_to("export_image")
     assert request.bucket_url == f"ims-export-demo:exports/web-server-prod-{IMAGE_ID}-20261127.qcow2"
+
+
+def test_a_failed_start_names_the_image_the_target_and_the_format(fake_ims: FakeIms) -> None:
+    fake_ims.fail_next(
+        "export_image", ObjectAlreadyExistsError("IMG.0070: the object exists", code="IMG.0070")
+    )
+    event = {"image_id": IMAGE_ID, "bucket_url": "ims-export-demo:exports/web.vmdk", "file_format": "vmdk"}
+    with pytest.raises(ObjectAlreadyExistsError) as raised:
+        start(fake_ims, event)
+    assert str(raised.value) == (
+        f"IMG.0070: export of image {IMAGE_ID} to ims-export-demo:exports/web.vmdk as vmdk: "
+        "IMG.0070: the object exists"
+    )
+
+
+def test_a_start_that_fails_before_the_target_is_known_names_the_image(fake_ims: FakeIms) -> None:
+    fake_ims.fail_next("get_image", ImageNotFoundError("IMG.0027: no such image", code="IMG.0027"))
+    with pytest.raises(ImageNotFoundError) as raised:
+        start(fake_ims, {"image_id": IMAGE_ID})
+    assert raised.value.message == f"export of image {IMAGE_ID}: IMG.0027: no such image"
+
+
+@pytest.mark.parametrize(("value", "kind"), [([], "array"), ("abc", "string"), (None, "null"), (7, "number")])
+def test_an_input_that_is_not_an_object_is_refused_saying_so(
+    fake_ims: FakeIms, value: Any, kind: str
+) -> None:
+    with pytest.raises(InvalidRequestError) as raised:
+        start(fake_ims, value)
+    assert raised.value.code == "InputNotAnObject"
+    assert f"a JSON {kind}, not an object" in raised.value.message
+    assert "discriminator" not in raised.value.message
+    assert fake_ims.calls == []
 
 
 def test_start_reports_a_pending_image_instead_of_sleeping(fake_ims: FakeIms) -> None:

@@ -337,11 +337,45 @@ def _start_order(
     guard: ExportGuard,
     now: datetime,
 ) -> Exporting | WaitingForImage | Duplicate:
+    """Check the image and start (or find) its export; an error names the image and the target."""
+    target: dict[str, str] = {}
+    try:
+        return _start_named_order(
+            order,
+            target=target,
+            checks_so_far=checks_so_far,
+            first_started_at=first_started_at,
+            start_input=start_input,
+            clients=clients,
+            guard=guard,
+            now=now,
+        )
+    except ImsExportError as error:
+        # The outcome of a failed start carries the error's message only: it must say what failed.
+        where = f" to {target['bucket_url']} as {target['format']}" if target else ""
+        error.message = f"export of image {order.image_id}{where}: {error.message}"
+        error.args = (error.message,)
+        raise
+
+
+def _start_named_order(
+    order: ExportOrder,
+    *,
+    target: dict[str, str],
+    checks_so_far: int,
+    first_started_at: datetime,
+    start_input: StartInput,
+    clients: Clients,
+    guard: ExportGuard,
+    now: datetime,
+) -> Exporting | WaitingForImage | Duplicate:
     limits = start_input.limits
     image = clients.ims.get_image(order.image_id)
     # A retried step renders the same default object name as its first attempt did.
     named_at = start_input.execution_started_at or now
     request = build_export_request(order, image_name=image.name, settings=clients.settings, now=named_at)
+    target["bucket_url"] = request.bucket_url
+    target["format"] = request.file_format.value if request.file_format else "ZVHD2 (quick export)"
     try:
         check_exportable(
             image, request, project_id=clients.project_id(), parent=_fetch_parent(clients, image)

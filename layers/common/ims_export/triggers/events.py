@@ -273,8 +273,26 @@ def check_order(order: ExportOrder, settings: Settings) -> ExportOrder:
     return order
 
 
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else type(value).__name__
+
+
 def normalize_event(event: Any, settings: Settings) -> ExportOrder:
     """The export order an event asks for; InvalidRequestError for anything not understood."""
+    if not isinstance(event, Mapping):
+        raise InvalidRequestError(
+            f"the execution input is a JSON {_json_type(event)}, not an object: give an object such as "
+            '{"image_id": "<image id>"} (see events/manual.json) or an EventBridge event',
+            code="InputNotAnObject",
+        )
     trigger = parse_model(TriggerEvent, event).root
     return check_order(_order_from(trigger), settings)
 
