@@ -221,13 +221,17 @@ def progress_printer(
     stream: TextIO,
     describe: Callable[[Mapping[str, Any]], str | None] = describe_event,
     watch: RunWatch | None = None,
+    *,
+    children: str | None = None,
 ) -> Iterator[None]:
     """Print the execution's history as it grows, from a background thread (and tell ``watch`` the
-    latest job, for heartbeats and for an interrupted run)."""
+    latest job, for heartbeats and for an interrupted run). ``children`` names the state machine of
+    child executions (a fleet's exports) whose jobs ``watch`` hears of too."""
     stop = threading.Event()
 
     def follow() -> None:
         seen = 0
+        seen_in_child: dict[str, int] = {}
         while True:
             finished = stop.is_set()
             events = workflow.history(arn)
@@ -239,6 +243,15 @@ def progress_printer(
                 if line:
                     _say(stream, line)
             seen = len(events)
+            if children is not None and watch is not None:
+                for child in workflow.executions(children):
+                    child_arn = child["executionArn"]
+                    child_events = workflow.history(child_arn)
+                    for event in child_events[seen_in_child.get(child_arn, 0) :]:
+                        job = exited_job(event)
+                        if job:
+                            watch.saw_job(job, child=True)
+                    seen_in_child[child_arn] = len(child_events)
             if finished:
                 return
             stop.wait(0.05)
@@ -462,7 +475,14 @@ def run_workflow(
                 arn = workflow.start_execution(execution_input, name=name)
                 _say(stream, f"execution {arn}")
                 if fleet:
-                    with progress_printer(workflow, arn, stream, describe_fleet_event, watch):
+                    with progress_printer(
+                        workflow,
+                        arn,
+                        stream,
+                        describe_fleet_event,
+                        watch,
+                        children=deployment.main_state_machine,
+                    ):
                         result = workflow.wait_for(arn, timeout=timeout)
                 else:
                     result = follow_continuations(workflow, arn, stream, timeout, watch)

@@ -63,6 +63,8 @@ class RunWatch:
         self._monotonic = monotonic
         self.started = monotonic()
         self.job: dict[str, Any] = {}
+        # Every job seen, by id: a fleet runs several at once, and Ctrl-C must name each running one.
+        self.jobs: dict[str, dict[str, Any]] = {}
         self.image_id: str | None = None
         self.real_cloud = False
         self.timeout: float | None = None  # how long the run waits for the execution (TIMEOUT)
@@ -72,10 +74,19 @@ class RunWatch:
     def say(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
 
-    def saw_job(self, job: Mapping[str, Any]) -> None:
+    def saw_job(self, job: Mapping[str, Any], *, child: bool = False) -> None:
+        """A job state seen in an execution's history (``child``: in a fleet's child execution)."""
         with self._lock:
-            self.job = dict(job)
-            self.image_id = str(job.get("image_id") or self.image_id or "") or None
+            if job.get("job_id"):
+                self.jobs[str(job["job_id"])] = dict(job)
+            if not child:
+                self.job = dict(job)
+                self.image_id = str(job.get("image_id") or self.image_id or "") or None
+
+    def running_jobs(self) -> list[dict[str, Any]]:
+        """Every job seen whose last state had not ended."""
+        with self._lock:
+            return [dict(job) for job in self.jobs.values() if job.get("status") not in ("SUCCESS", "FAIL")]
 
     def running_job(self) -> dict[str, Any] | None:
         """The job last seen, if it had not ended."""
@@ -124,7 +135,15 @@ class RunWatch:
 
     def interrupted(self) -> str:
         """The closing sentence of a run stopped with Ctrl-C."""
-        job = self.running_job()
+        running = self.running_jobs()
+        if len(running) > 1:
+            if not self.real_cloud:
+                return f"interrupted: the {len(running)} emulated export jobs ended with this run"
+            return (
+                f"interrupted: {len(running)} export jobs are still running in the cloud; follow each: "
+                + ("; ".join(self.follow_hint(job) for job in running))
+            )
+        job = self.running_job() or (running[0] if running else None)
         if job is None:
             return "interrupted: no export job was running, nothing goes on in the cloud"
         if not self.real_cloud:

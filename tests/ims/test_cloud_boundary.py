@@ -159,3 +159,22 @@ def test_other_connection_errors_are_not_retried_here() -> None:
     with pytest.raises(requests.ConnectionError):
         with_connect_retries(dropped, service="IMS", url="https://ims.example", sleep=lambda _s: None)
     assert attempts == [1]
+
+
+def test_neither_job_api_names_the_host_the_calls_went_to(ims_api: responses.RequestsMock) -> None:
+    # No IMS_ENDPOINT: the token's catalog decides, although a derived endpoint is known too.
+    catalog = "https://ims.catalog.example:8443"
+    ims_api.get(f"{catalog}/v1/{PROJECT_ID}/jobs/{JOB_ID}", status=404, json=MISSING_API)
+    ims_api.get(f"{catalog}/v1/cloudimages/job/{JOB_ID}", status=404, json=MISSING_API)
+    client = ImsClient(
+        FakeTokens(ims_endpoint=catalog),
+        new_session(),
+        TIMEOUT,
+        None,
+        cloud=Cloud.OTC,
+        derived_endpoint=IMS,
+    )
+    with pytest.raises(ConfigurationError) as raised:
+        client.get_job(JOB_ID)
+    assert "exists at ims.catalog.example:8443" in raised.value.message
+    assert "ims.eu-de.otc.t-systems.com" not in raised.value.message

@@ -70,3 +70,20 @@ def test_the_closing_line_stays_one_printable_line() -> None:
     from localdev.watch import one_line
 
     assert one_line("export of image abc\n\x1b[31mfailed\r\tnow") == "export of image abc [31mfailed now"
+
+
+def test_interrupted_fleet_names_every_running_child_job() -> None:
+    watch = RunWatch(io.StringIO())
+    watch.real_cloud = True
+    second = {**JOB, "job_id": "9b3d", "image_id": "img-2", "bucket_url": "b:p.qcow2"}
+    watch.saw_job(JOB, child=True)
+    watch.saw_job(second, child=True)
+    watch.saw_job({**JOB, "job_id": "0000", "status": "SUCCESS"}, child=True)
+
+    assert watch.interrupted() == (
+        "interrupted: 2 export jobs are still running in the cloud; follow each: "
+        "make follow JOB=8a2c IMAGE=img-1 BUCKET_URL=b:o.qcow2; "
+        "make follow JOB=9b3d IMAGE=img-2 BUCKET_URL=b:p.qcow2"
+    )
+    watch.saw_job({**second, "status": "FAIL"}, child=True)
+    assert watch.interrupted().startswith("interrupted: export job 8a2c of image img-1 is still running")

@@ -162,6 +162,7 @@ class ImsClient:
         self._timeout = timeout
         self._endpoint = normalize_endpoint(endpoint) if endpoint else None
         self._derived_endpoint = normalize_endpoint(derived_endpoint) if derived_endpoint else None
+        self._used_endpoint: str | None = None
         self._derived_endpoint_logged = False
         self._connect_retries = connect_retries
         self._job_api_order = default_job_api_order(cloud)
@@ -235,7 +236,8 @@ class ImsClient:
         return [api for api in order if api not in self._absent_job_apis]
 
     def _host_hint(self) -> str:
-        endpoint = self._endpoint or self._derived_endpoint
+        # The endpoint the calls went to (configured, from the token's catalog, or derived).
+        endpoint = self._used_endpoint or self._endpoint or self._derived_endpoint
         return host_of(endpoint) if endpoint else "the catalog's IMS endpoint"
 
     def get_job_progress(self, job_id: str) -> float | None:
@@ -379,6 +381,10 @@ class ImsClient:
     # --- transport -------------------------------------------------------------------------------
 
     def _base_url(self, token: IssuedToken) -> str:
+        self._used_endpoint = self._chosen_endpoint(token)
+        return self._used_endpoint
+
+    def _chosen_endpoint(self, token: IssuedToken) -> str:
         if self._endpoint:
             return self._endpoint
         if token.ims_endpoint:
