@@ -12,7 +12,6 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 
 from benchmarks._tables import table
 from benchmarks.export_simulator import (
@@ -23,6 +22,7 @@ from benchmarks.export_simulator import (
     generate_exports,
     run_poll_loop,
 )
+from ims_export.domain.jobs import parse_percent
 from ims_export.domain.polling import choose_next_wait
 from ims_export.settings import Settings
 
@@ -59,9 +59,21 @@ def fixed_interval(seconds: int) -> WaitPolicy:
 
 
 def adaptive(settings: Settings) -> WaitPolicy:
-    return partial(
-        choose_next_wait, min_seconds=settings.poll_min_seconds, max_seconds=settings.poll_max_seconds
-    )
+    """The deployed policy, fed as the check step feeds it: the raw reading read by ``parse_percent``."""
+
+    def wait(
+        *, elapsed_seconds: float, percent: float | None, image_size_bytes: int | None, polls_so_far: int
+    ) -> int:
+        return choose_next_wait(
+            elapsed_seconds=elapsed_seconds,
+            percent=parse_percent(percent),
+            image_size_bytes=image_size_bytes,
+            polls_so_far=polls_so_far,
+            min_seconds=settings.poll_min_seconds,
+            max_seconds=settings.poll_max_seconds,
+        )
+
+    return wait
 
 
 def percentile(values: Sequence[float], share: float) -> float:

@@ -18,6 +18,7 @@ from benchmarks.export_simulator import (
     generate_exports,
     run_poll_loop,
 )
+from ims_export.domain.jobs import parse_percent
 from ims_export.domain.polling import (
     DELAY_FLOOR_SECONDS,
     FASTEST_EXPORT_BYTES_PER_SECOND,
@@ -156,22 +157,22 @@ def test_unusable_percent_values_count_as_unknown(unusable: object) -> None:
         )
 
 
-def test_percent_strings_and_values_above_100_are_read_as_numbers() -> None:
+def test_percent_values_above_100_count_as_done() -> None:
     def wait(percent: object) -> int:
         return wait_with_defaults(elapsed_seconds=2000, percent=percent, image_size_bytes=500 * GIB)
 
-    assert wait("37.4") == wait(37.4)
     assert wait(150) == wait(100) == wait(100.0)
 
 
-def test_a_reading_up_to_1_is_read_as_a_fraction_too() -> None:
-    def wait(percent: object) -> int:
+def test_the_scale_is_settled_once_where_the_job_is_read() -> None:
+    def wait(percent: float | None) -> int:
         return wait_with_defaults(elapsed_seconds=8000, percent=percent, image_size_bytes=500 * GIB)
 
-    # 0.99 on the 0-1 scale is nearly done: polled as soon as 99 % would be, not as if 1 % were done.
-    assert wait(0.99) == wait(99) < wait(37.4)
-    assert wait("0.24") == wait(24)
-    assert wait(1) == wait(100)
+    # 0.99 on the 0-1 scale is nearly done: read as 99 %, it is polled as soon as 99 % would be.
+    assert wait(parse_percent(0.99)) == wait(99) < wait(37.4)
+    assert wait(parse_percent("0.24")) == wait(24)
+    # The policy takes a percentage as it is: 0.99 % stays 0.99 %, never scaled a second time.
+    assert wait(parse_percent("0.99%")) == wait(0.99) > wait(99)
 
 
 def test_a_finished_copy_or_a_coarse_50_is_polled_at_the_tolerance() -> None:

@@ -9,7 +9,7 @@ job cannot end before now. A longer wait is taken only across time in which the 
 end yet: the image at the fastest plausible export speed, counted from the start, and the share
 still to copy, at that speed, after the progress reported so far. Progress is read pessimistically:
 it is refreshed only now and then, drifts, stalls, jumps and may come in coarse steps (0, 50, 100),
-so a reading of 50 may mean nearly done, and neither cloud documents its scale, so 0.24 may mean 24 %.
+so a reading of 50 may mean nearly done (its scale is settled where the job is read, in ``jobs``).
 Speed extrapolated from progress is not used: in simulation (``make bench``, several worlds of jobs) it
 misled more often than it helped, as did any faster-than-plausible bound on the export speed.
 
@@ -41,20 +41,15 @@ MAX_PLAUSIBLE_IMAGE_BYTES = 1 << 50
 
 
 def _usable_percent(percent: object) -> float | None:
-    """``process_percent`` as a number in (0, 100], or None when it tells nothing.
-
-    Zero tells nothing either: some jobs report 0 until they are done. A reading up to 1 may be on the
-    0-1 scale (the old OTC example shows 0.24): it is read as the further along of the two, 100 times it.
-    """
-    if isinstance(percent, bool) or not isinstance(percent, int | float | str):
+    """A percentage (``ims_export.domain.jobs.parse_percent`` reads the job's ``process_percent`` on
+    either scale into one) in (0, 100], or None when it tells nothing. Zero tells nothing either: some
+    jobs report 0 until they are done."""
+    if isinstance(percent, bool) or not isinstance(percent, int | float):
         return None
-    try:
-        value = float(percent)
-    except ValueError:
-        return None
+    value = float(percent)
     if not math.isfinite(value) or value <= 0:
         return None
-    return 100 * value if value <= 1 else min(value, 100.0)
+    return min(value, 100.0)
 
 
 def _usable_elapsed(elapsed_seconds: object) -> float:
