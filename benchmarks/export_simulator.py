@@ -208,7 +208,6 @@ class WaitPolicy(Protocol):
         elapsed_seconds: float,
         percent: float | None,
         image_size_bytes: int | None,
-        polls_so_far: int,
     ) -> int: ...
 
 
@@ -236,7 +235,6 @@ def run_poll_loop(
                 elapsed_seconds=elapsed,
                 percent=percent,
                 image_size_bytes=export.image_size_bytes,
-                polls_so_far=polls,
             )
         if wait < 1:
             raise ValueError(f"a wait policy returned {wait} s; waits are at least 1 s")

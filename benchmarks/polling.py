@@ -50,9 +50,7 @@ DURATION_BANDS = ((120.0, 600.0, "2-10 min"), (600.0, 3600.0, "10-60 min"), (360
 def fixed_interval(seconds: int) -> WaitPolicy:
     """A poller that waits the same time whatever it is told (the SDKs' and the AWS sample's way)."""
 
-    def wait(
-        *, elapsed_seconds: float, percent: float | None, image_size_bytes: int | None, polls_so_far: int
-    ) -> int:
+    def wait(*, elapsed_seconds: float, percent: float | None, image_size_bytes: int | None) -> int:
         return seconds
 
     return wait
@@ -61,14 +59,11 @@ def fixed_interval(seconds: int) -> WaitPolicy:
 def adaptive(settings: Settings) -> WaitPolicy:
     """The deployed policy, fed as the check step feeds it: the raw reading read by ``parse_percent``."""
 
-    def wait(
-        *, elapsed_seconds: float, percent: float | None, image_size_bytes: int | None, polls_so_far: int
-    ) -> int:
+    def wait(*, elapsed_seconds: float, percent: float | None, image_size_bytes: int | None) -> int:
         return choose_next_wait(
             elapsed_seconds=elapsed_seconds,
             percent=parse_percent(percent),
             image_size_bytes=image_size_bytes,
-            polls_so_far=polls_so_far,
             min_seconds=settings.poll_min_seconds,
             max_seconds=settings.poll_max_seconds,
         )

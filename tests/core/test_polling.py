@@ -30,7 +30,7 @@ from ims_export.settings import Settings
 
 GIB = 1 << 30
 
-wait_with_defaults = partial(choose_next_wait, polls_so_far=3, min_seconds=15, max_seconds=600)
+wait_with_defaults = partial(choose_next_wait, min_seconds=15, max_seconds=600)
 
 garbage_percents = st.one_of(
     st.none(),
@@ -66,7 +66,6 @@ def test_the_wait_is_always_an_int_within_the_bounds(elapsed, percent, size, pol
         elapsed_seconds=elapsed,
         percent=percent,
         image_size_bytes=size,
-        polls_so_far=polls,
         min_seconds=low,
         max_seconds=high,
     )
@@ -87,7 +86,6 @@ def test_the_same_inputs_give_the_same_wait_whatever_the_poll_count(elapsed, per
         elapsed_seconds=elapsed,
         percent=percent,
         image_size_bytes=size,
-        polls_so_far=polls,
         min_seconds=15,
         max_seconds=600,
     )
@@ -114,7 +112,6 @@ def test_impossible_bounds_are_a_configuration_error(low: int, high: int) -> Non
             elapsed_seconds=60,
             percent=None,
             image_size_bytes=None,
-            polls_so_far=0,
             min_seconds=low,
             max_seconds=high,
         )
@@ -204,7 +201,6 @@ def test_the_bounds_override_the_policy() -> None:
             elapsed_seconds=0,
             percent=None,
             image_size_bytes=None,
-            polls_so_far=0,
             min_seconds=90,
             max_seconds=600,
         )
@@ -215,7 +211,6 @@ def test_the_bounds_override_the_policy() -> None:
             elapsed_seconds=0,
             percent=None,
             image_size_bytes=900 * GIB,
-            polls_so_far=0,
             min_seconds=5,
             max_seconds=60,
         )

@@ -95,7 +95,6 @@ def choose_next_wait(
     elapsed_seconds: float,
     percent: float | None,
     image_size_bytes: int | None,
-    polls_so_far: int,
     min_seconds: int,
     max_seconds: int,
 ) -> int:
@@ -103,10 +102,8 @@ def choose_next_wait(
 
     ``percent`` is the job's ``process_percent``; None, 0 or anything unusable means unknown.
     ``image_size_bytes`` is the image's ``__image_size``; None or unusable means unknown.
-    ``polls_so_far`` is accepted for the caller's convenience and does not change the answer.
     Raises ``ConfigurationError`` unless 1 <= min_seconds <= max_seconds.
     """
-    del polls_so_far  # the elapsed time and the job's figures carry everything the policy uses
     if min_seconds < 1 or max_seconds < min_seconds:
         raise ConfigurationError(
             f"poll bounds must satisfy 1 <= min <= max, got min={min_seconds}, max={max_seconds}"

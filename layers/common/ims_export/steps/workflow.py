@@ -644,7 +644,6 @@ def check(state: Exporting, clients: Clients, *, now: datetime) -> Exporting:
         elapsed_seconds=counts["elapsed_seconds"],
         percent=percent,
         image_size_bytes=previous.image_size_bytes,
-        polls_so_far=counts["polls"],
         min_seconds=settings.poll_min_seconds,
         max_seconds=settings.poll_max_seconds,
     )
