@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from ims_export.auth.cache import token_cache_from_settings
 from ims_export.auth.codec import decode_record, encode_record
-from ims_export.auth.refresh_lock import LazyRefreshLock, LockOutcome, LockResult, RefreshMetadata
+from ims_export.auth.refresh_lock import LockOutcome, LockResult, RefreshMetadata, dynamodb_refresh_lock
 from ims_export.auth.tokens import IssuedToken
 from ims_export.cloud.http import new_session
 from ims_export.errors import (
@@ -468,21 +468,32 @@ def test_token_cache_from_settings_uses_the_dynamodb_lock(
     assert fake_iam.issued[0] not in json.dumps(items)  # the lock keeps metadata only
 
 
-def test_a_valid_cached_token_needs_no_lock_store(
-    ssm_client: Any, dynamodb_client: Any, fake_iam: FakeIam, settings: Settings, clock: FakeClock
+def test_a_valid_cached_token_needs_no_lock_store(  # noqa: PLR0917 - pytest fixtures
+    ssm_client: Any,
+    dynamodb_client: Any,
+    fake_iam: FakeIam,
+    settings: Settings,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     clock.now = datetime.now(UTC)  # the production wiring reads the real clock
     wired = settings.model_copy(update={"idempotency_table": IDEMPOTENCY_TABLE})
+    builds: list[str] = []
+
+    def counted(table: str, *, scope: str) -> Any:
+        builds.append(table)
+        return dynamodb_refresh_lock(table, scope=scope)
+
+    monkeypatch.setattr("ims_export.auth.cache.dynamodb_refresh_lock", counted)
     token_cache_from_settings(wired, new_session()).current()  # fills SSM (and builds the lock)
+    assert builds == [IDEMPOTENCY_TABLE]
     cold_start = token_cache_from_settings(wired, new_session())
 
     token = cold_start.current()
 
     assert token == stored(ssm_client)
     assert fake_iam.calls == 1
-    lock = cold_start._refresh_lock
-    assert isinstance(lock, LazyRefreshLock)
-    assert not lock.built  # no DynamoDB client on the cold path of a warm cache
+    assert builds == [IDEMPOTENCY_TABLE]  # no DynamoDB client on the cold path of a warm cache
 
 
 def test_token_cache_from_settings_without_a_lock_table(

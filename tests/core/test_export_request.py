@@ -124,7 +124,6 @@ def test_split_bucket_url() -> None:
 def test_the_documented_request_body() -> None:
     request = ExportRequest.model_validate(export_data())
     assert request.api_body() == {"bucket_url": "ims-image:centos7_5.qcow2", "file_format": "qcow2"}
-    assert (request.bucket, request.object_name) == ("ims-image", "centos7_5.qcow2")
     assert request.file_format is FileFormat.QCOW2
 
 

@@ -152,10 +152,6 @@ class LazyRefreshLock:
         self._build = build
         self._lock: RefreshLock | None = None
 
-    @property
-    def built(self) -> bool:
-        return self._lock is not None
-
     def run(self, generation: str, refresh: Callable[[], RefreshMetadata]) -> LockResult:
         if self._lock is None:
             self._lock = self._build()

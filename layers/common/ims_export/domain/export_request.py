@@ -103,14 +103,6 @@ class ExportRequest(BaseModel):
             )
         return self
 
-    @property
-    def bucket(self) -> str:
-        return self.bucket_url.partition(":")[0]
-
-    @property
-    def object_name(self) -> str:
-        return self.bucket_url.partition(":")[2]
-
     def api_body(self) -> dict[str, str | bool]:
         """The JSON body IMS expects; ``file_format`` is left out for a quick export."""
         body: dict[str, str | bool] = {"bucket_url": self.bucket_url}
