@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ims_export import runtime
+from ims_export.clock import utc_now
 from ims_export.fleet import summary as fleet_summary
 from ims_export.log_setup import quiet_sdk_loggers
 from ims_export.parsing import parse_model
@@ -29,7 +29,7 @@ def _summary(event: dict[str, Any]) -> dict[str, Any]:
     request = parse_model(fleet_summary.SummaryRequest, event)
     summary = fleet_summary.summarize(
         request,
-        now=runtime.utc_now(),
+        now=utc_now(),
         export_state_machine_arn=os.environ.get("EXPORT_STATE_MACHINE_ARN"),
     )
     metrics.add_metric(name="FleetImagesExported", unit=MetricUnit.Count, value=summary.exported_count)

@@ -16,7 +16,7 @@ from ims_export.errors import (
 )
 from ims_export.smn.certs import CertUrlPolicy, HttpsCertificateFetcher
 from ims_export.smn.messages import SmnVerifier, new_smn_verifier, parse_smn_message
-from tests.notifications.smn_signing import CERT_URL, NOW, SmnSigner, notification_body
+from tests.notifications.smn_signing import CERT_URL, NOW, TOPIC_URN, SmnSigner, notification_body
 
 OTHER_CERT_URL = "https://smn.eu-de.otc.t-systems.com/smn/SMN_eu-de_ffff.pem"
 
@@ -71,7 +71,9 @@ def test_a_message_naming_a_foreign_certificate_causes_no_request(
 ) -> None:
     evil = "https://attacker.example/smn/SMN_eu-de_ab.pem"
     http.get(evil, body=signer.pem)
-    verifier = SmnVerifier(HttpsCertificateFetcher(requests.Session()), clock=lambda: NOW)
+    verifier = SmnVerifier(
+        HttpsCertificateFetcher(requests.Session()), allowed_topic_urns={TOPIC_URN}, clock=lambda: NOW
+    )
     message = parse_smn_message(signer.sign({**notification_body(), "signing_cert_url": evil}))
     with pytest.raises(SignatureVerificationError, match="not allowed"):
         verifier.verify(message)
@@ -92,7 +94,9 @@ def test_the_second_verification_uses_the_cached_certificate(
     http: responses.RequestsMock, signer: SmnSigner
 ) -> None:
     http.get(CERT_URL, body=signer.pem)
-    verifier = SmnVerifier(HttpsCertificateFetcher(requests.Session()), clock=lambda: NOW)
+    verifier = SmnVerifier(
+        HttpsCertificateFetcher(requests.Session()), allowed_topic_urns={TOPIC_URN}, clock=lambda: NOW
+    )
     for subject in ("first", "second"):
         message = parse_smn_message(signer.sign(notification_body(subject=subject)))
         verifier.verify(message)
@@ -191,6 +195,7 @@ def test_new_smn_verifier_holds_fetcher_and_verifier_to_one_pattern(
     verifier = new_smn_verifier(
         requests.Session(),
         allowed_cert_url_pattern=r"https://certs\.example\.test/SMN_[a-z0-9-]+_[0-9a-f]+\.pem",
+        allowed_topic_urns={TOPIC_URN},
     )
     verifier.clock = lambda: NOW
     message = parse_smn_message(signer.sign({**notification_body(), "signing_cert_url": own}))

@@ -24,6 +24,7 @@ from tests.notifications.conftest import RecordingFetcher
 from tests.notifications.smn_signing import (
     NOW,
     SUBSCRIBE_URL,
+    TOPIC_URN,
     SmnSigner,
     create_image_trace,
     notification_body,
@@ -126,7 +127,7 @@ def test_mangled_messages_are_refused_unless_only_unsigned_fields_changed(
     data: st.DataObject, signer: SmnSigner
 ) -> None:
     original, body = data.draw(mangled_messages(signer))
-    verifier = SmnVerifier(RecordingFetcher(signer.pem), clock=lambda: NOW)
+    verifier = SmnVerifier(RecordingFetcher(signer.pem), allowed_topic_urns={TOPIC_URN}, clock=lambda: NOW)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as http:
         http.get(SUBSCRIBE_URL)
         try:
@@ -151,7 +152,7 @@ def test_deeply_nested_json_is_an_invalid_request() -> None:
 def test_any_signed_content_verifies_and_reading_its_trace_never_raises(
     message: str, subject: str | None, signer: SmnSigner
 ) -> None:
-    verifier = SmnVerifier(RecordingFetcher(signer.pem), clock=lambda: NOW)
+    verifier = SmnVerifier(RecordingFetcher(signer.pem), allowed_topic_urns={TOPIC_URN}, clock=lambda: NOW)
     parsed = parse_smn_message(signer.sign(notification_body(message, subject=subject)))
     verifier.verify(parsed)
     trace = image_created_trace(parsed)
@@ -164,4 +165,6 @@ def test_any_change_to_a_signed_message_is_refused(change: str, signer: SmnSigne
     signed = signer.sign(notification_body(json.dumps(create_image_trace())))
     tampered = {**signed, "message": signed["message"] + change}
     with pytest.raises(SignatureVerificationError):
-        SmnVerifier(RecordingFetcher(signer.pem), clock=lambda: NOW).verify(parse_smn_message(tampered))
+        SmnVerifier(RecordingFetcher(signer.pem), allowed_topic_urns={TOPIC_URN}, clock=lambda: NOW).verify(
+            parse_smn_message(tampered)
+        )

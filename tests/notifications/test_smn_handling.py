@@ -37,6 +37,7 @@ from tests.notifications.smn_signing import (
     NOW,
     SUBSCRIBE_TOKEN,
     SUBSCRIBE_URL,
+    TOPIC_URN,
     SmnSigner,
     create_image_trace,
     notification_body,
@@ -159,6 +160,7 @@ def test_the_cloud_domain_of_a_custom_certificate_host_selects_the_confirmation_
     verifier = SmnVerifier(
         RecordingFetcher(signer.pem),
         allowed_cert_url_pattern=r"https://certs\.example\.test/.+",
+        allowed_topic_urns={TOPIC_URN},
         clock=lambda: NOW,
     )
     message = _verified(body, signer, verifier)
@@ -293,7 +295,10 @@ class StartStep:
 @pytest.fixture
 def start_step(http: responses.RequestsMock, signer: SmnSigner) -> StartStep:
     http.get(CERT_URL, body=signer.pem)
-    return StartStep(SmnVerifier(HttpsCertificateFetcher(requests.Session()), clock=lambda: NOW))
+    verifier = SmnVerifier(
+        HttpsCertificateFetcher(requests.Session()), allowed_topic_urns={TOPIC_URN}, clock=lambda: NOW
+    )
+    return StartStep(verifier)
 
 
 def test_a_genuine_notification_exports_its_image(start_step: StartStep, signer: SmnSigner) -> None:

@@ -54,7 +54,7 @@ def test_signature_version_is_case_insensitive(signer: SmnSigner, verifier: SmnV
 
 def test_hash_comes_from_the_certificate(fetcher: RecordingFetcher) -> None:
     signer384 = SmnSigner.generate(hash_algorithm=hashes.SHA384())
-    verifier = SmnVerifier(RecordingFetcher(signer384.pem), clock=lambda: NOW)
+    verifier = SmnVerifier(RecordingFetcher(signer384.pem), allowed_topic_urns={TOPIC_URN}, clock=lambda: NOW)
     message = parse_smn_message(signer384.sign(notification_body()))
     verifier.verify(message)
     assert message.is_verified
@@ -64,7 +64,7 @@ def test_a_signature_over_sha256_fails_against_a_sha384_certificate() -> None:
     signer384 = SmnSigner.generate(hash_algorithm=hashes.SHA384())
     body = notification_body()
     signed_with_sha256 = SmnSigner(key=signer384.key, certificate=SmnSigner.generate().certificate).sign
-    verifier = SmnVerifier(RecordingFetcher(signer384.pem), clock=lambda: NOW)
+    verifier = SmnVerifier(RecordingFetcher(signer384.pem), allowed_topic_urns={TOPIC_URN}, clock=lambda: NOW)
     with pytest.raises(SignatureVerificationError) as caught:
         verifier.verify(parse_smn_message(signed_with_sha256(body)))
     assert caught.value.code == "SignatureMismatch"
@@ -157,19 +157,21 @@ def test_messages_within_the_age_limits_pass(signer: SmnSigner, verifier: SmnVer
 
 
 def test_max_age_is_configurable(signer: SmnSigner, fetcher: RecordingFetcher) -> None:
-    strict = SmnVerifier(fetcher, max_age=timedelta(minutes=5), clock=lambda: NOW)
+    strict = SmnVerifier(
+        fetcher, max_age=timedelta(minutes=5), allowed_topic_urns={TOPIC_URN}, clock=lambda: NOW
+    )
     message = parse_smn_message(signer.sign(notification_body(timestamp=NOW - timedelta(minutes=6))))
     with pytest.raises(SignatureVerificationError, match="older than"):
         strict.verify(message)
 
 
-def test_any_topic_is_accepted_when_no_allow_list_is_set(
-    signer: SmnSigner, fetcher: RecordingFetcher
-) -> None:
-    body = {**notification_body(), "topic_urn": "urn:smn:eu-de:0a41:another-topic"}
-    message = parse_smn_message(signer.sign(body))
-    SmnVerifier(fetcher, clock=lambda: NOW).verify(message)
-    assert message.is_verified
+def test_an_empty_allow_list_accepts_no_topic(signer: SmnSigner, fetcher: RecordingFetcher) -> None:
+    message = parse_smn_message(signer.sign(notification_body()))
+    with pytest.raises(SignatureVerificationError) as caught:
+        SmnVerifier(fetcher, allowed_topic_urns=set(), clock=lambda: NOW).verify(message)
+    assert caught.value.code == "TopicNotAllowed"
+    assert not message.is_verified
+    assert fetcher.urls == []  # refused before any certificate is fetched
 
 
 def _flip_first(text: str) -> str:
@@ -193,7 +195,9 @@ TAMPERINGS = [
 def test_tampered_notifications_are_refused(
     change: Callable[[dict[str, Any]], dict[str, Any]], signer: SmnSigner, fetcher: RecordingFetcher
 ) -> None:
-    verifier = SmnVerifier(fetcher, clock=lambda: NOW)
+    # Both topics allowed: what refuses a changed topic here is the signature, not the allow-list.
+    topics = {TOPIC_URN, TOPIC_URN + "x"}
+    verifier = SmnVerifier(fetcher, allowed_topic_urns=topics, clock=lambda: NOW)
     message = parse_smn_message(change(signer.sign(notification_body())))
     with pytest.raises(SignatureVerificationError) as caught:
         verifier.verify(message)
@@ -231,14 +235,16 @@ def test_a_message_signed_with_another_key_is_refused(other_signer: SmnSigner, v
 )
 def test_a_certificate_outside_its_validity_is_refused(not_before: Any, not_after: Any) -> None:
     expired = SmnSigner.generate(not_before=not_before, not_after=not_after)
-    verifier = SmnVerifier(RecordingFetcher(expired.pem), clock=lambda: NOW)
+    verifier = SmnVerifier(RecordingFetcher(expired.pem), allowed_topic_urns={TOPIC_URN}, clock=lambda: NOW)
     with pytest.raises(SignatureVerificationError) as caught:
         verifier.verify(parse_smn_message(expired.sign(notification_body())))
     assert caught.value.code == "CertificateExpired"
 
 
 def test_a_certificate_without_an_rsa_key_is_refused(signer: SmnSigner) -> None:
-    verifier = SmnVerifier(RecordingFetcher(ec_certificate_pem()), clock=lambda: NOW)
+    verifier = SmnVerifier(
+        RecordingFetcher(ec_certificate_pem()), allowed_topic_urns={TOPIC_URN}, clock=lambda: NOW
+    )
     with pytest.raises(SignatureVerificationError) as caught:
         verifier.verify(parse_smn_message(signer.sign(notification_body())))
     assert caught.value.code == "UnsupportedCertificateKey"
@@ -246,7 +252,9 @@ def test_a_certificate_without_an_rsa_key_is_refused(signer: SmnSigner) -> None:
 
 def test_a_certificate_with_a_hash_outside_the_accepted_set_is_refused(signer: SmnSigner) -> None:
     sha3_signer = SmnSigner.generate(hash_algorithm=hashes.SHA3_256())
-    verifier = SmnVerifier(RecordingFetcher(sha3_signer.pem), clock=lambda: NOW)
+    verifier = SmnVerifier(
+        RecordingFetcher(sha3_signer.pem), allowed_topic_urns={TOPIC_URN}, clock=lambda: NOW
+    )
     with pytest.raises(SignatureVerificationError) as caught:
         verifier.verify(parse_smn_message(sha3_signer.sign(notification_body())))
     assert caught.value.code == "UnsupportedHashAlgorithm"
@@ -258,6 +266,7 @@ def test_the_cert_url_pattern_is_configurable(signer: SmnSigner) -> None:
     verifier = SmnVerifier(
         fetcher,
         allowed_cert_url_pattern=r"https://certs\.example\.test/smn/[A-Za-z0-9_-]+\.pem",
+        allowed_topic_urns={TOPIC_URN},
         clock=lambda: NOW,
     )
     verifier.verify(parse_smn_message(signer.sign({**notification_body(), "signing_cert_url": own_url})))
@@ -279,7 +288,8 @@ def test_the_default_pattern_covers_every_smn_cloud(
     url: str, signer: SmnSigner, fetcher: RecordingFetcher
 ) -> None:
     region = url.split(".")[1]
-    body = {**notification_body(), "signing_cert_url": url, "topic_urn": f"urn:smn:{region}:0a41:t"}
+    topic = f"urn:smn:{region}:0a41:t"
+    body = {**notification_body(), "signing_cert_url": url, "topic_urn": topic}
     message = parse_smn_message(signer.sign(body))
-    SmnVerifier(fetcher, clock=lambda: NOW).verify(message)
+    SmnVerifier(fetcher, allowed_topic_urns={topic}, clock=lambda: NOW).verify(message)
     assert message.is_verified

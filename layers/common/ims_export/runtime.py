@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ims_export.auth.tokens import IssuedToken
+from ims_export.clock import utc_now
 from ims_export.domain.export_request import ExportRequest
 from ims_export.domain.images import Image
 from ims_export.domain.jobs import Job
@@ -48,10 +49,6 @@ class TokenStore(Protocol):
     def refreshes(self) -> int:
         """How many tokens this process has obtained from IAM."""
         ...
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 
 import requests
@@ -50,6 +50,7 @@ from ims_export.auth.refresh_lock import (
     dynamodb_refresh_lock,
 )
 from ims_export.auth.tokens import IssuedToken
+from ims_export.clock import utc_now
 from ims_export.cloud.http import timeouts
 from ims_export.cloud.iam import IamClient
 from ims_export.errors import TokenCacheCorruptError, TokenRefreshInProgressError
@@ -61,10 +62,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_LOCK_WAIT_SECONDS = 10.0
 # The AWS-managed key that SSM uses for SecureStrings by default (Powertools' typing wants it explicit).
 SSM_DEFAULT_KMS_KEY = "alias/aws/ssm"
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 class RefreshReport(BaseModel):
@@ -96,7 +93,7 @@ class TokenCache:
         ssm: SSMProvider,
         credentials_loader: Callable[[], Credentials],
         refresh_lock: RefreshLock | None = None,
-        clock: Callable[[], datetime] = now_utc,
+        clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
         lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS,
     ) -> None:

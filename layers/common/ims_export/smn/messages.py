@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import requests
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
 
+from ims_export.clock import utc_now
 from ims_export.cloud.http import timeouts
 from ims_export.errors import (
     InvalidRequestError,
@@ -203,10 +204,6 @@ def string_to_sign(message: SmnMessage) -> str:
     return "".join(lines)
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _refuse(reason: str, code: str) -> SignatureVerificationError:
     return SignatureVerificationError(f"SMN message refused: {reason}", code=code)
 
@@ -219,15 +216,15 @@ class SmnVerifier:
         cert_fetcher: CertificateFetcher,
         *,
         allowed_cert_url_pattern: str | re.Pattern[str] = DEFAULT_CERT_URL_PATTERN,
-        allowed_topic_urns: Collection[str] | None = None,
+        allowed_topic_urns: Collection[str],
         max_age: timedelta = timedelta(hours=1),
         max_clock_skew: timedelta = timedelta(minutes=5),
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.cert_fetcher = cert_fetcher
         self.url_policy = CertUrlPolicy(allowed_cert_url_pattern)
-        # None accepts every topic: anyone can subscribe our endpoint to their topic, so set it.
-        self.allowed_topic_urns = frozenset(allowed_topic_urns) if allowed_topic_urns is not None else None
+        # Only the topics named: an empty allow-list accepts no message at all, never every message.
+        self.allowed_topic_urns = frozenset(allowed_topic_urns)
         self.max_age = max_age
         self.max_clock_skew = max_clock_skew
         self.clock = clock
@@ -244,7 +241,7 @@ class SmnVerifier:
         cert_url = self.url_policy.check(message.signing_cert_url)
         if cert_url.region is not None and cert_url.region != message.topic_region:
             raise _refuse("certificate region differs from the topic's", "CertUrlNotAllowed")
-        if self.allowed_topic_urns is not None and message.topic_urn not in self.allowed_topic_urns:
+        if message.topic_urn not in self.allowed_topic_urns:
             raise _refuse("the topic is not one this endpoint accepts", "TopicNotAllowed")
         signature = _decode_signature(message.signature)
         self._check_fresh(message)
@@ -270,7 +267,7 @@ def new_smn_verifier(
     session: requests.Session | None = None,
     *,
     allowed_cert_url_pattern: str | re.Pattern[str] = DEFAULT_CERT_URL_PATTERN,
-    allowed_topic_urns: Collection[str] | None = None,
+    allowed_topic_urns: Collection[str],
     max_age: timedelta = timedelta(hours=1),
 ) -> SmnVerifier:
     """A verifier that fetches certificates over HTTPS, both held to the same URL pattern.

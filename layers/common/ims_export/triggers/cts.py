@@ -12,11 +12,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ims_export.domain.export_request import IMAGE_ID_PATTERN
+
 IMAGE_CREATED_TRACE_NAMES = frozenset({"createImage"})
 IMS_SERVICE_TYPES = frozenset({"IMS"})
 IMS_RESOURCE_TYPES = frozenset({"ims", "image"})
 FAILED_RATINGS = frozenset({"warning", "incident"})
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_UUID = re.compile(IMAGE_ID_PATTERN)
 
 
 def _as_mapping(value: Any) -> Mapping[str, Any]:
