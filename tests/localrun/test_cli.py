@@ -150,6 +150,10 @@ def test_a_real_wait_shows_heartbeats_and_a_missing_bucket_names_its_setting(tmp
     )
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_names_the_running_job_and_make_follow_takes_it_to_its_end(tmp_path: Path) -> None:
     # At half speed the export takes about 80 s, and the first poll (which names the job) comes a second
     # after it started: a loaded machine still sends Ctrl-C long before the job ends.
@@ -163,6 +167,9 @@ def test_ctrl_c_names_the_running_job_and_make_follow_takes_it_to_its_end(tmp_pa
             stderr=subprocess.PIPE,
             text=True,
             start_new_session=True,  # its own process group, as a terminal's foreground job
+            # A suite started in the background (a CI runner, nohup) inherits SIGINT ignored, and Python
+            # then never raises KeyboardInterrupt: give the run the default disposition a terminal gives.
+            preexec_fn=_default_sigint,  # noqa: PLW1509 - only resets a signal disposition
         )
         assert process.stderr is not None
         job_id = None
