@@ -8,6 +8,7 @@ import pytest
 
 from ims_export.domain.jobs import JobStatus
 from ims_export.errors import (
+    AuthenticationError,
     AuthorizationError,
     ConfigurationError,
     ImsRequestError,
@@ -130,4 +131,11 @@ def test_an_undocumented_status_still_ends_at_once() -> None:
     ims = FakeIms(tokens=FakeTokens())
     ims.fail_next("get_job", UnknownJobStatusError("job status 'PAUSED' is not documented"))
     with pytest.raises(UnknownJobStatusError):
+        poll(exporting(), ims, NOW)
+
+
+def test_refused_credentials_end_at_once_so_that_iam_never_locks_the_account() -> None:
+    ims = FakeIms(tokens=FakeTokens())
+    ims.fail_next("get_job", AuthenticationError("IAM.0062: incorrect password", code="IAM.0062"))
+    with pytest.raises(AuthenticationError):
         poll(exporting(), ims, NOW)

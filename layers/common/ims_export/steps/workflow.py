@@ -35,6 +35,7 @@ from ims_export.domain.images import Image
 from ims_export.domain.jobs import Job, JobStatus
 from ims_export.domain.polling import choose_next_wait
 from ims_export.errors import (
+    AuthenticationError,
     ConfigurationError,
     HandOverNotFoundError,
     ImageNotFoundError,
@@ -613,8 +614,10 @@ def check(state: Exporting, clients: Clients, *, now: datetime) -> Exporting:
     previous = state.job
     try:
         job = clients.ims.get_job(previous.job_id)
-    except UnknownJobStatusError:
-        raise  # a status nobody documented: polling it could go on forever
+    except (UnknownJobStatusError, AuthenticationError):
+        # A status nobody documented: polling it could go on forever. Refused credentials: asking IAM
+        # again and again with a wrong password would lock the account.
+        raise
     except ImsExportError as error:
         # Only a job answer proves that the export ended: a refusal, a redirect, an unknown job (a
         # lagging replica), a timeout or a gone API is counted like an unreadable answer, backed off,
