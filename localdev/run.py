@@ -361,8 +361,9 @@ def follow_input(
     own continue-as-new, with a one-time hand-over record in the (local) idempotency table."""
     from ims_export.cloud.ims import check_job_id
     from ims_export.errors import ImsExportError
+    from ims_export.steps.continuation import hand_over
     from ims_export.steps.handover import dynamodb_handover_store
-    from ims_export.steps.workflow import HandOverRequest, JobState, hand_over
+    from ims_export.steps.states import HandOverRequest, JobState
 
     try:
         job = clients.ims.get_job(check_job_id(request.job_id))

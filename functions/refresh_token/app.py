@@ -16,7 +16,8 @@ from ims_export import runtime
 from ims_export.errors import ConfigurationError
 from ims_export.log_setup import quiet_sdk_loggers
 from ims_export.parsing import parse_model
-from ims_export.steps import workflow
+from ims_export.steps.refresh import refresh_token
+from ims_export.steps.states import RefreshInput
 
 logger = Logger()
 tracer = Tracer()
@@ -37,9 +38,9 @@ def scheduled_margin_seconds(environ: dict[str, str] | os._Environ[str] = os.env
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    parse_model(workflow.RefreshInput, event)
+    parse_model(RefreshInput, event)
     with runtime.counting_upstream_events(metrics):
-        report = workflow.refresh_token(runtime.get_clients(), margin_seconds=scheduled_margin_seconds())
+        report = refresh_token(runtime.get_clients(), margin_seconds=scheduled_margin_seconds())
     result: dict[str, Any] = report.model_dump(mode="json")
     logger.info("token refresh checked", extra=result)
     return result
