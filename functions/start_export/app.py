@@ -1,7 +1,8 @@
 """Start step of the export state machine: normalize the trigger, check the image, start the export.
 
-The same function stores a running job for its continuation (``hand_over``) and forgets a failed
-export as a duplicate (``release``): the state machine's own states send those payloads.
+The same function stores a running job for its continuation (``hand_over``) and builds the outcome of
+the state an export ended in (``outcome``), forgetting a failed export as a duplicate: the state
+machine's own states send those payloads.
 Errors propagate: Step Functions sees the exception's class name as the error name (Retry/Catch).
 The SMN verifier (with its certificate cache), the export guard and the hand-over store live as long
 as the execution environment, so warm invocations reuse them.
@@ -27,18 +28,20 @@ from ims_export.smn.messages import handle_smn_message, new_smn_verifier
 from ims_export.steps.continuation import hand_over
 from ims_export.steps.export_guard import ExportGuard, UnguardedExport, dynamodb_export_guard
 from ims_export.steps.handover import HandOverStore, dynamodb_handover_store
-from ims_export.steps.release import release
+from ims_export.steps.outcome import build_outcome
+from ims_export.steps.release import release_failed_export
 from ims_export.steps.start import SmnHandler, start
 from ims_export.steps.states import (
     Duplicate,
     HandOverRequest,
     NotificationHandled,
-    ReleaseRequest,
+    OutcomeRequest,
     StartInput,
     StartResult,
     StartStepRequest,
     WaitingForImage,
 )
+from ims_export.triggers.events import event_kind
 
 logger = Logger()
 tracer = Tracer()
@@ -115,7 +118,7 @@ def _log_result(start_input: StartInput, result: StartResult) -> None:
                 "original_status": result.original_status,
             },
         )
-    elif start_input.kind() == "resume":
+    elif event_kind(start_input.event) == "resume":
         logger.info("resuming export", extra={"job_id": result.job.job_id, "polls": result.job.polls})
     else:
         metrics.add_metric(name="ExportStarted", unit=MetricUnit.Count, value=1)
@@ -163,10 +166,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             "job handed over", extra={"job_id": request.hand_over.job_id, "to": handed.continuation_name}
         )
         return handed.model_dump(mode="json")
-    if isinstance(request, ReleaseRequest):
-        released = release(request, export_guard(runtime.get_clients().settings))
+    if isinstance(request, OutcomeRequest):
+        clients = runtime.get_clients()
+        described = build_outcome(request.outcome, now=clients.clock(), settings=clients.settings)
+        described = release_failed_export(described, export_guard(clients.settings))
+        outcome = described.outcome
         logger.info(
-            "failed export released", extra={"job_id": request.release.job_id, **released.model_dump()}
+            "export outcome",
+            extra={"status": outcome.status, "error": outcome.error, "route": described.route},
         )
-        return released.model_dump(mode="json")
+        return described.model_dump(mode="json", exclude_none=True)
     return _start(request, context).model_dump(mode="json")

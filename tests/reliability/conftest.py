@@ -94,9 +94,6 @@ def local_workflow(**options: Any) -> LocalWorkflow:
     substitutions = {
         "EventBusName": BUS,
         "NotificationTopicArn": LocalWorkflow.topic_arn(TOPIC),
-        "ExecutionTimeoutSeconds": "172800",
-        "MaxPollsPerExecution": "2000",
-        "MaxImageChecks": "10",
         **options.pop("substitutions", {}),
     }
     handlers = {name: load_handler(path) for name, path in FUNCTIONS.items()}

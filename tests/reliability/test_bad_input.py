@@ -191,11 +191,11 @@ def test_workflow_start_refuses_with_a_named_error_and_no_call(event: Any) -> No
 
 
 @EXAMPLES
-@given(event=st.one_of(malformed_events, json_values.map(lambda value: {"limits": value})))
+@given(event=st.one_of(malformed_events, json_values.map(lambda value: {"state": value})))
 def test_the_real_handler_refuses_with_a_named_error_and_no_call(event: Any) -> None:
     handler = load_handler(FUNCTIONS["StartExportFunction"])
     ims = _fresh_ims()
-    payload = event if isinstance(event, dict) and "limits" in event else {"event": event}
+    payload = event if isinstance(event, dict) and "state" in event else {"event": event}
     context = FakeLambdaContext(function_name="StartExportFunction", invoked_function_arn="arn:local")
     clients = make_clients(ims, make_settings(smn_allowed_topic_urns=[TOPIC_URN]))
     with runtime.use_clients(clients), responses.RequestsMock(assert_all_requests_are_fired=False) as network:

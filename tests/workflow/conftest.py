@@ -75,9 +75,6 @@ def workflow_factory(clients: runtime.Clients) -> WorkflowFactory:
         values = {
             "EventBusName": BUS,
             "NotificationTopicArn": LocalWorkflow.topic_arn(TOPIC),
-            "ExecutionTimeoutSeconds": "172800",
-            "MaxPollsPerExecution": "2000",
-            "MaxImageChecks": "10",
         }
         values.update(substitutions or {})
         options.setdefault("event_buses", [BUS])

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from ims_export import runtime
 from ims_export.errors import (
     ConfigurationError,
     ImsRequestError,
@@ -19,7 +20,16 @@ from ims_export.errors import (
 )
 from localdev.stepfunctions import ExecutionResult, LocalWorkflow
 from tests.workflow.conftest import BUS, TOPIC, LogCapture, WorkflowFactory
-from tests.workflow.fakes import IMAGE_ID, JOB_ID, SECRET_TOKEN, FakeIms, make_image, make_job
+from tests.workflow.fakes import (
+    IMAGE_ID,
+    JOB_ID,
+    SECRET_TOKEN,
+    FakeIms,
+    make_clients,
+    make_image,
+    make_job,
+    make_settings,
+)
 
 pytestmark = pytest.mark.slow
 MANUAL = {"image_id": IMAGE_ID, "bucket_url": "ims-export-demo:exports/web.qcow2", "file_format": "qcow2"}
@@ -116,9 +126,18 @@ def test_non_exportable_image_is_refused_without_an_export(
 
     assert result.status == "FAILED"
     assert result.error == "ImageNotExportableError"
-    assert "IMG.0128" in cause_of(result)["cause"]
+    outcome = cause_of(result)
+    assert "IMG.0128" in outcome["cause"]["errorMessage"]
+    assert outcome["cause"]["errorType"] == "ImageNotExportableError"
+    assert "IMG.0128" in outcome["message"]
+    assert (outcome["image_id"], outcome["bucket_url"], outcome["file_format"]) == (
+        IMAGE_ID,
+        MANUAL["bucket_url"],
+        "qcow2",
+    )
     assert fake_ims.calls_to("export_image") == []
-    assert [invocation.function for invocation in workflow.invocations] == ["StartExportFunction"]
+    # The start step, then the outcome step: the check step never ran.
+    assert [invocation.function for invocation in workflow.invocations] == ["StartExportFunction"] * 2
     assert workflow.published_events(BUS)[0]["detail"]["stage"] == "start"
 
 
@@ -223,7 +242,7 @@ def test_image_that_never_becomes_ready_fails_named(
     workflow_factory: WorkflowFactory, fake_ims: FakeIms
 ) -> None:
     fake_ims.add_image(make_image(status="saving"))
-    with workflow_factory({"MaxImageChecks": "3"}) as workflow:
+    with runtime.use_clients(make_clients(fake_ims, make_settings(max_image_checks=3))), workflow_factory() as workflow:
         result = run(workflow, MANUAL)
 
     assert result.status == "FAILED"
@@ -234,9 +253,10 @@ def test_image_that_never_becomes_ready_fails_named(
 
 def test_export_deadline_fails_as_timed_out(workflow_factory: WorkflowFactory, fake_ims: FakeIms) -> None:
     fake_ims.script_jobs([make_job("RUNNING")])
-    with workflow_factory(
-        {"ExecutionTimeoutSeconds": "1"}, on_wait=lambda _seconds: time.sleep(0.3)
-    ) as workflow:
+    with (
+        runtime.use_clients(make_clients(fake_ims, make_settings(execution_timeout_seconds=1))),
+        workflow_factory(on_wait=lambda _seconds: time.sleep(0.3)) as workflow,
+    ):
         result = run(workflow, MANUAL)
         published = workflow.published_events(BUS)
 

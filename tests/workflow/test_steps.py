@@ -25,7 +25,7 @@ from ims_export.steps.check import check
 from ims_export.steps.continuation import hand_over
 from ims_export.steps.handover import InMemoryHandOverStore
 from ims_export.steps.start import start as start_step
-from ims_export.steps.states import Exporting, HandOverRequest, JobState, Limits, StartInput, WaitingForImage
+from ims_export.steps.states import Exporting, HandOverRequest, JobState, StartInput, WaitingForImage
 from localdev.stepfunctions import FakeLambdaContext, load_handler
 from tests.workflow.conftest import FUNCTIONS, ROOT
 from tests.workflow.fakes import (
@@ -41,11 +41,11 @@ from tests.workflow.fakes import (
 )
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
-LIMITS = Limits(execution_timeout_seconds=3600, max_polls_per_execution=3, max_image_checks=2)
+LIMITED = make_settings(execution_timeout_seconds=3600, max_polls_per_execution=3, max_image_checks=2)
 
 
-def start(ims: FakeIms, event: Any, limits: Limits = LIMITS) -> Exporting | WaitingForImage:
-    return start_step(StartInput(event=event, limits=limits), make_clients(ims), now=NOW)
+def start(ims: FakeIms, event: Any) -> Exporting | WaitingForImage:
+    return start_step(StartInput(event=event), make_clients(ims, LIMITED), now=NOW)
 
 
 def exporting(**changes: Any) -> Exporting:
@@ -114,7 +114,7 @@ def test_start_reports_a_pending_image_instead_of_sleeping(fake_ims: FakeIms) ->
     assert (result.checks, result.wait_seconds, result.image_status) == (1, 15, "saving")
     assert fake_ims.calls_to("export_image") == []
     with pytest.raises(ImageNotReadyError):  # the second check reaches max_image_checks
-        start_step(StartInput(waiting=result, limits=LIMITS), make_clients(fake_ims), now=NOW)
+        start_step(StartInput(state=result), make_clients(fake_ims, LIMITED), now=NOW)
 
 
 def test_an_input_shaped_like_the_steps_own_waiting_state_is_only_a_bad_trigger(fake_ims: FakeIms) -> None:
@@ -131,8 +131,8 @@ def test_waiting_keeps_the_deadline_of_the_first_check(fake_ims: FakeIms) -> Non
     waiting = start(fake_ims, {"image_id": IMAGE_ID})
     assert isinstance(waiting, WaitingForImage)
     later = start_step(
-        StartInput(waiting=waiting, limits=LIMITS),
-        make_clients(fake_ims),
+        StartInput(state=waiting),
+        make_clients(fake_ims, LIMITED),
         now=NOW + timedelta(minutes=10),
     )
     assert isinstance(later, Exporting)
@@ -247,10 +247,7 @@ def test_handlers_return_json_payloads(clients: runtime.Clients, fake_ims: FakeI
     event = json.loads((ROOT / "events" / "image-created.json").read_text())
     fake_ims.add_image(make_image(event["detail"]["image_id"]))
     started = load_handler(FUNCTIONS["StartExportFunction"])(
-        {
-            "event": event,
-            "limits": {"max_image_checks": "5"},
-        },
+        {"state": {"input": event}, "execution_id": "arn:aws:states:r:1:execution:m:e1"},
         context("start"),
     )
     assert started["phase"] == "exporting"

@@ -89,6 +89,13 @@ class Settings(BaseModel):
     poll_max_seconds: int = Field(default=1800, ge=1, le=86400)
     # How long a started export is remembered, so that a duplicate trigger gets the same job.
     export_idempotency_seconds: int = Field(default=7200, ge=60, le=7 * 86400)
+    # The deadline of one export, counted from its first execution's start (across continuations).
+    execution_timeout_seconds: int = Field(default=48 * 3600, ge=1)
+    # Polls before an execution continues in a new one: about 9 history events per poll, so 2,000
+    # polls stay well below the 25,000-event limit.
+    max_polls_per_execution: int = Field(default=2000, ge=1)
+    # Checks of a still queued/saving image before ImageNotReadyError.
+    max_image_checks: int = Field(default=120, ge=1)
     # SMN topics whose messages the start step accepts; empty accepts none (anyone can subscribe
     # the endpoint to a topic of their own, and SMN signs their messages too).
     smn_allowed_topic_urns: tuple[str, ...] = ()
@@ -164,6 +171,9 @@ ENV_NAMES: dict[str, str] = {
     "poll_min_seconds": "POLL_MIN_SECONDS",
     "poll_max_seconds": "POLL_MAX_SECONDS",
     "export_idempotency_seconds": "EXPORT_IDEMPOTENCY_SECONDS",
+    "execution_timeout_seconds": "EXECUTION_TIMEOUT_SECONDS",
+    "max_polls_per_execution": "MAX_POLLS_PER_EXECUTION",
+    "max_image_checks": "MAX_IMAGE_CHECKS",
     "smn_allowed_topic_urns": "SMN_ALLOWED_TOPIC_URNS",
     "smn_cert_url_pattern": "SMN_CERT_URL_PATTERN",
 }

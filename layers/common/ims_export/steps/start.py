@@ -35,7 +35,6 @@ from ims_export.steps.states import (
     Duplicate,
     Exporting,
     JobState,
-    Limits,
     NotificationHandled,
     SmnDelivery,
     StartInput,
@@ -46,6 +45,7 @@ from ims_export.triggers.events import (
     ExportOrder,
     build_export_request,
     check_order,
+    event_kind,
     normalize_event,
     smn_order,
 )
@@ -81,7 +81,6 @@ def _job_state(
     *,
     started_at: datetime,
     deadline: datetime,
-    limits: Limits,
     clients: Clients,
 ) -> JobState:
     return JobState(
@@ -94,7 +93,7 @@ def _job_state(
         is_quick_export=request.is_quick_export,
         started_at=started_at,
         deadline=deadline,
-        max_polls_per_execution=limits.max_polls_per_execution,
+        max_polls_per_execution=clients.settings.max_polls_per_execution,
         next_wait_seconds=clients.settings.poll_min_seconds,
     )
 
@@ -141,11 +140,11 @@ def _start_named_order(
     guard: ExportGuard,
     now: datetime,
 ) -> Exporting | WaitingForImage | Duplicate:
-    limits = start_input.limits
+    settings = clients.settings
     image = clients.ims.get_image(order.image_id)
     # A retried step renders the same default object name as its first attempt did.
     named_at = start_input.execution_started_at or now
-    request = build_export_request(order, image_name=image.name, settings=clients.settings, now=named_at)
+    request = build_export_request(order, image_name=image.name, settings=settings, now=named_at)
     target["bucket_url"] = request.bucket_url
     target["format"] = request.file_format.value if request.file_format else "ZVHD2 (quick export)"
     try:
@@ -154,23 +153,21 @@ def _start_named_order(
         )
     except ImageNotReadyError:
         checks = checks_so_far + 1
-        if not image.status.pending or checks >= limits.max_image_checks:
+        if not image.status.pending or checks >= settings.max_image_checks:
             raise
         return WaitingForImage(
             order=order,
             image_status=image.status.value,
             checks=checks,
-            wait_seconds=clients.settings.poll_min_seconds,
+            wait_seconds=settings.poll_min_seconds,
             execution_started_at=first_started_at,
         )
     # The deadline counts from the execution's start: waiting for the image uses up the same budget.
-    deadline = first_started_at + timedelta(seconds=limits.execution_timeout_seconds)
+    deadline = first_started_at + timedelta(seconds=settings.execution_timeout_seconds)
 
     def export() -> dict[str, Any]:
         job_id = clients.ims.export_image(request)
-        job = _job_state(
-            request, image, job_id, started_at=now, deadline=deadline, limits=limits, clients=clients
-        )
+        job = _job_state(request, image, job_id, started_at=now, deadline=deadline, clients=clients)
         return job.model_dump(mode="json")
 
     execution = start_input.execution_id
@@ -243,20 +240,20 @@ def start(
         from ims_export.steps.export_guard import UnguardedExport  # noqa: PLC0415 - see the TYPE_CHECKING note
 
         guard = UnguardedExport()
-    kind = start_input.kind()
-    if kind == "resume":
-        return resume(start_input, handovers, now)
-    if kind == "waiting_for_image" and start_input.waiting is not None:
-        waiting = start_input.waiting
+    state = start_input.state
+    if isinstance(state, WaitingForImage):
         return _start_order(
-            check_order(waiting.order, clients.settings),
-            checks_so_far=waiting.checks,
-            first_started_at=waiting.execution_started_at,
+            check_order(state.order, clients.settings),
+            checks_so_far=state.checks,
+            first_started_at=state.execution_started_at,
             start_input=start_input,
             clients=clients,
             guard=guard,
             now=now,
         )
+    kind = event_kind(start_input.event)
+    if kind == "resume":
+        return resume(start_input, handovers, now)
     if kind == "smn":
         handled = _smn_order(start_input, smn, clients)
         if isinstance(handled, NotificationHandled):

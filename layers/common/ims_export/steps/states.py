@@ -8,28 +8,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, model_validator
 
 from ims_export.domain.jobs import JobStatus
 from ims_export.steps.handover import TICKET_PATTERN
 from ims_export.triggers.events import (
     ExportOrder,
 )
-
-DEFAULT_EXECUTION_TIMEOUT_SECONDS = 48 * 3600
-# About 9 history events per poll: 2,000 polls stay well below the 25,000-event limit.
-DEFAULT_MAX_POLLS_PER_EXECUTION = 2000
-DEFAULT_MAX_IMAGE_CHECKS = 120
-
-
-class Limits(BaseModel):
-    """Bounds the state machine passes in (as strings, from its definition substitutions)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    execution_timeout_seconds: int = Field(default=DEFAULT_EXECUTION_TIMEOUT_SECONDS, ge=1)
-    max_polls_per_execution: int = Field(default=DEFAULT_MAX_POLLS_PER_EXECUTION, ge=1)
-    max_image_checks: int = Field(default=DEFAULT_MAX_IMAGE_CHECKS, ge=1)
 
 
 class JobState(BaseModel):
@@ -139,28 +124,47 @@ class SmnDelivery(BaseModel):
     smn_body: str  # its size is checked where it is parsed (ims_export.smn.messages)
 
 
-class StartInput(BaseModel):
-    """What the start step receives: the execution input (``event``) or its own earlier answer
-    (``waiting``, never taken from an input), the limits, and the execution it runs in (which tells a
-    retried step from a duplicate trigger)."""
+class ReceivedInput(BaseModel):
+    """The execution input as ReceiveInput wraps it: any JSON value, not yet understood."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    event: Any = None
-    waiting: WaitingForImage | None = None
-    limits: Limits = Limits()
+    input: Any = None
+
+
+def _state_kind(value: Any) -> str:
+    phase = value.get("phase") if isinstance(value, dict) else getattr(value, "phase", None)
+    return "waiting_for_image" if phase == "waiting_for_image" else "received"
+
+
+class StartInput(BaseModel):
+    """What the start step receives: the state it is called with -- the wrapped execution input, or
+    its own earlier answer that the image is not ready yet (an input never holds one: ReceiveInput
+    wraps it) -- and the execution it runs in (which tells a retried step from a duplicate trigger).
+
+    ``{"event": ...}`` is short for ``{"state": {"input": ...}}`` (a direct invocation)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    state: Annotated[
+        Annotated[ReceivedInput, Tag("received")] | Annotated[WaitingForImage, Tag("waiting_for_image")],
+        Discriminator(_state_kind),
+    ] = ReceivedInput()
     execution_id: str | None = Field(default=None, max_length=2048)
     execution_started_at: datetime | None = None
 
-    def kind(self) -> str:
-        if self.waiting is not None:
-            return "waiting_for_image"
-        if isinstance(self.event, dict):
-            if "smn_body" in self.event:
-                return "smn"
-            if "resume" in self.event:
-                return "resume"
-        return "trigger"
+    @model_validator(mode="before")
+    @classmethod
+    def _event_shorthand(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "event" in value and "state" not in value:
+            rest = {key: item for key, item in value.items() if key != "event"}
+            return {**rest, "state": {"input": value["event"]}}
+        return value
+
+    @property
+    def event(self) -> Any:
+        """The execution input (None when the step is called again for a waited-for image)."""
+        return self.state.input if isinstance(self.state, ReceivedInput) else None
 
     @property
     def execution_name(self) -> str | None:
@@ -183,38 +187,110 @@ class HandOverResult(BaseModel):
     continuation_name: str
 
 
-class FailedExport(BaseModel):
-    """The export a failure outcome names."""
+class CaughtError(BaseModel):
+    """What a Catch puts into the state: the error's name and its cause (text, often JSON)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    Error: str = Field(min_length=1)
+    Cause: str | None = None
+
+
+class EndedState(BaseModel):
+    """The state the export ends in, as the state machine hands it to the outcome step: the received
+    input or a start step's answer, a caught error where one ended it. Read tolerantly: whatever
+    else the state holds (a hand-over ticket, a continuation) does not matter to the outcome."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    phase: str | None = None  # None: the start step never answered (the received input)
+    input: Any = None
+    job: JobState | None = None
+    order: ExportOrder | None = None
+    image_status: str | None = None
+    checks: int | None = None
+    original_execution: str | None = None
+    original_status: str | None = None
+    failure: CaughtError | None = None
+
+
+class OutcomeInput(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    state: EndedState
+    execution_id: str | None = Field(default=None, max_length=2048)
+
+
+class OutcomeRequest(BaseModel):
+    """The state machine asks for the outcome of the state the export ended in."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    job_id: str = Field(min_length=1, max_length=64)
-    image_id: str
-    bucket_url: str
+    outcome: OutcomeInput
+
+
+OutcomeStatus = Literal["SUCCEEDED", "FAILED", "DUPLICATE", "REFUSED"]
+
+
+class Outcome(BaseModel):
+    """What is published (EventBridge detail, SNS message) and is the execution's output or cause.
+
+    Fields that are not known at the stage the export ended are left out; optional job fields
+    (``OPTIONAL_JOB_FIELDS`` of the outcome step) are added when the job has them."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    status: OutcomeStatus
+    detail_type: str
+    stage: Literal["smn", "start", "image_wait", "export"]
+    error: str | None = None
+    message: str
+    # The caught error, structured: Lambda's error object (errorType, errorMessage, requestId), or
+    # {"errorType", "errorMessage"} for an error whose cause is plain text.
+    cause: dict[str, Any] | None = None
+    reason: str | None = None
+    image_id: str | None = None
+    image_name: str | None = None
+    bucket_url: str | None = None
     file_format: str | None = None
-    is_quick_export: bool = False
+    is_quick_export: bool | None = None
+    image_status: str | None = None
+    image_checks: int | None = None
+    job_id: str | None = None
+    job_status: str | None = None
+    percent: float | None = None
+    error_code: str | None = None
+    fail_reason: str | None = None
+    export_started_at: datetime | None = None
+    export_finished_at: datetime | None = None
+    elapsed_seconds: float | None = None
+    polls: int | None = None
+    continuations: int | None = None
+    original_execution: str | None = None
+    original_status: str | None = None
+    # The failed export could not be forgotten as a duplicate (the next identical trigger may be
+    # taken for one until the record expires): the error's name.
+    release_error: str | None = None
+    execution: str | None = None
+    finished_at: datetime
 
 
-class ReleaseRequest(BaseModel):
-    """The state machine reports an export that ended in failure: forget it as a duplicate."""
+class DescribedOutcome(BaseModel):
+    """The outcome step's answer: the outcome, the state the execution ends in, whether to publish."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    release: FailedExport
-
-
-class ReleaseResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    released: bool
+    outcome: Outcome
+    route: str
+    publish: bool
 
 
 def _step_request_kind(value: Any) -> str:
     if isinstance(value, dict):
         if "hand_over" in value:
             return "hand_over"
-        if "release" in value:
-            return "release"
+        if "outcome" in value:
+            return "outcome"
     return "start"
 
 
@@ -223,7 +299,7 @@ class StartStepRequest(
         Annotated[
             Annotated[StartInput, Tag("start")]
             | Annotated[HandOverRequest, Tag("hand_over")]
-            | Annotated[ReleaseRequest, Tag("release")],
+            | Annotated[OutcomeRequest, Tag("outcome")],
             Discriminator(_step_request_kind),
         ]
     ]

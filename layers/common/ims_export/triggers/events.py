@@ -52,6 +52,11 @@ SCHEDULED_EVENT_DETAIL_TYPE = "Scheduled Event"
 TriggerKind = Literal[
     "manual", "schedule", "scheduled_event", "image_created_event", "cts_event", "smn_notification"
 ]
+# What an execution input can be: a trigger (of a kind TriggerEvent parses), a delivery to the SMN
+# endpoint ({"smn_body": ...}) or a continuation's {"resume": ...}.
+EventKind = Literal[
+    "smn", "resume", "manual", "schedule", "scheduled_event", "image_created_event", "cts_event"
+]
 # Event times outside this range are refused: no real trigger has them, and naming must not overflow.
 EARLIEST_EVENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_EVENT_TIME = datetime(2200, 1, 1, tzinfo=UTC)
@@ -149,9 +154,22 @@ class CtsTraceEvent(_EventBridgeEnvelope):
         return nested if isinstance(nested, Mapping) else self.detail
 
 
-def _trigger_kind(value: Any) -> str | None:
+def event_kind(value: Any) -> EventKind | None:
+    """What an execution input is, decided by its shape alone (None: not a JSON object).
+
+    The one place that tells the inputs apart: the start step dispatches on it, and its trigger kinds
+    discriminate ``TriggerEvent``. A delivery to the SMN endpoint and a continuation's resume input
+    come first: neither may be read as a trigger."""
     if not isinstance(value, Mapping):
         return None
+    if "smn_body" in value:
+        return "smn"
+    if "resume" in value:
+        return "resume"
+    return _trigger_kind(value)
+
+
+def _trigger_kind(value: Mapping[str, Any]) -> EventKind:
     if "detail-type" in value or "detail" in value:
         if value.get("detail-type") == SCHEDULED_EVENT_DETAIL_TYPE:
             return "scheduled_event"
@@ -172,7 +190,7 @@ class TriggerEvent(
             | Annotated[ScheduledEvent, Tag("scheduled_event")]
             | Annotated[ImageCreatedEvent, Tag("image_created_event")]
             | Annotated[CtsTraceEvent, Tag("cts_event")],
-            Discriminator(_trigger_kind),
+            Discriminator(event_kind),
         ]
     ]
 ):
@@ -295,6 +313,17 @@ def normalize_event(event: Any, settings: Settings) -> ExportOrder:
         )
     trigger = parse_model(TriggerEvent, event).root
     return check_order(_order_from(trigger), settings)
+
+
+def order_named_by(event: Any) -> ExportOrder | None:
+    """The order a trigger names, read without settings or any call (for an outcome that must name
+    the image and target of a refused or failed start); None when the event names none."""
+    if event_kind(event) in (None, "smn", "resume"):
+        return None  # an SMN body names an image only once verified; a resume names none
+    try:
+        return _order_from(parse_model(TriggerEvent, event).root)
+    except InvalidRequestError:
+        return None
 
 
 def _in_utc(moment: datetime) -> datetime:
