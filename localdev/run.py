@@ -139,7 +139,7 @@ def exited_job(event: Mapping[str, Any]) -> dict[str, Any] | None:
     if event.get("type") != "TaskStateExited":
         return None
     details = event["stateExitedEventDetails"]
-    if details["name"] not in ("CheckExport", "StartExport", "RecheckImage"):
+    if details["name"] not in ("CheckExport", "StartExport"):
         return None
     job = json.loads(details.get("output") or "{}").get("job")
     return job if isinstance(job, dict) and job else None

@@ -206,7 +206,8 @@ def closing_sentence(status: str, output: Any, *, image_id: str | None = None) -
         )
     if status == "SUCCEEDED":
         return f"execution succeeded: {outcome.get('phase') or outcome.get('status') or 'done'}"
-    # A failed execution's output holds {"status", "error", "cause"} with the outcome as the cause.
+    # A failed execution's output holds {"status", "error", "cause"} with the outcome as the cause;
+    # the outcome's own cause is the caught error, structured ({"errorType", "errorMessage"}).
     cause = outcome.get("cause")
     inner: Mapping[str, Any] = cause if isinstance(cause, Mapping) else outcome
     error = str(inner.get("error") or outcome.get("error") or status)
@@ -214,6 +215,7 @@ def closing_sentence(status: str, output: Any, *, image_id: str | None = None) -
         inner.get("reason")
         or _cause_message(inner.get("cause"))
         or ": ".join(str(part) for part in (inner.get("error_code"), inner.get("fail_reason")) if part)
+        or inner.get("message")
     )
     target = f" to {inner['bucket_url']}" if inner.get("bucket_url") else ""
     advice = ADVICE.get(error) or ADVICE.get(_cause_error(inner.get("cause")) or "")

@@ -73,3 +73,24 @@ def test_the_check_and_start_steps_retry_every_transient_error_they_can_raise() 
     }.items():
         retried = {name for rule in definition["States"][state]["Retry"] for name in rule["ErrorEquals"]}
         assert expected <= retried, (state, sorted(expected - retried))
+
+
+def _states(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, state in states.items():
+        yield name, state
+        for branch in state.get("Branches", []):
+            yield from _states(branch["States"])
+        for key in ("ItemProcessor", "Iterator"):
+            if key in state:
+                yield from _states(state[key]["States"])
+
+
+@pytest.mark.parametrize("path", DEFINITIONS, ids=lambda path: path.name)
+def test_each_error_name_is_in_one_retrier_per_state(path: Path) -> None:
+    # A second retrier for a name never applies (the first match wins): it only misleads.
+    definition = json.loads(path.read_text(encoding="utf-8"))
+    repeated = []
+    for name, state in _states(definition["States"]):
+        retried = [error for rule in state.get("Retry", []) for error in rule["ErrorEquals"]]
+        repeated += [(name, error) for error in sorted(set(retried)) if retried.count(error) > 1]
+    assert repeated == []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -242,7 +244,10 @@ def test_image_that_never_becomes_ready_fails_named(
     workflow_factory: WorkflowFactory, fake_ims: FakeIms
 ) -> None:
     fake_ims.add_image(make_image(status="saving"))
-    with runtime.use_clients(make_clients(fake_ims, make_settings(max_image_checks=3))), workflow_factory() as workflow:
+    with (
+        runtime.use_clients(make_clients(fake_ims, make_settings(max_image_checks=3))),
+        workflow_factory() as workflow,
+    ):
         result = run(workflow, MANUAL)
 
     assert result.status == "FAILED"
@@ -273,3 +278,24 @@ def test_execution_timeout_backstop(workflow_factory: WorkflowFactory, fake_ims:
 
     assert result.status == "TIMED_OUT"
     assert len(fake_ims.calls_to("export_image")) == 1
+
+
+def test_every_time_of_an_outcome_is_on_the_steps_clock(
+    workflow_factory: WorkflowFactory, fake_ims: FakeIms
+) -> None:
+    step_clock = datetime(2031, 5, 4, 12, 0, tzinfo=UTC)  # far from the interpreter's own clock
+    fake_ims.script_jobs([make_job("RUNNING"), make_job("FAIL", error_code="IMG.0069")])
+    clients = replace(make_clients(fake_ims), clock=lambda: step_clock)
+    with runtime.use_clients(clients), workflow_factory() as workflow:
+        result = run(workflow, MANUAL)
+        [published] = workflow.published_events(BUS)
+
+    outcome = cause_of(result)
+    assert published["detail"] == outcome
+    assert outcome["export_started_at"] == outcome["finished_at"] == "2031-05-04T12:00:00Z"
+    assert outcome["export_finished_at"] == "2031-05-04T12:00:00Z"  # IMS named no end time
+    assert (outcome["image_id"], outcome["bucket_url"], outcome["job_id"]) == (
+        IMAGE_ID,
+        MANUAL["bucket_url"],
+        JOB_ID,
+    )

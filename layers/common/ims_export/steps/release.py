@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from ims_export.steps.states import DescribedOutcome
-
-if TYPE_CHECKING:
-    # The idempotency store is built by the start function only.
-    from ims_export.steps.export_guard import ExportGuard
 
 logger = logging.getLogger(__name__)
 
 
-def release_failed_export(described: DescribedOutcome, guard: ExportGuard) -> DescribedOutcome:
+class ExportReleaser(Protocol):
+    """The part of an ``ExportGuard`` that forgets an export (built by the start function only)."""
+
+    def release(self, job: Mapping[str, Any]) -> bool: ...
+
+
+def release_failed_export(described: DescribedOutcome, guard: ExportReleaser) -> DescribedOutcome:
     """Drop the duplicate record of a failed export (only if it still holds this job).
 
     A failure here is not the export's: the outcome is kept all the same, naming the error."""

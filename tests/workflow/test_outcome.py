@@ -1,0 +1,322 @@
+"""The outcome step: every ending, at every stage, names the image, the target, the error and a
+readable message, with a structured cause and the step's clock; and a failed export is released."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ims_export.steps import outcome as outcome_module
+from ims_export.steps.outcome import build_outcome, structured_cause
+from ims_export.steps.release import release_failed_export
+from ims_export.steps.states import CaughtError, DescribedOutcome, OutcomeInput
+from tests.workflow.fakes import BUCKET, IMAGE_ID, JOB_ID, make_settings
+
+NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+EXECUTION = "arn:aws:states:eu-de:1:execution:ims-export:e1"
+TARGET = f"{BUCKET}:exports/web.qcow2"
+JOB: dict[str, Any] = {
+    "job_id": JOB_ID,
+    "image_id": IMAGE_ID,
+    "image_name": "web",
+    "bucket_url": TARGET,
+    "file_format": "qcow2",
+    "started_at": "2026-11-27T08:00:00Z",
+    "deadline": "2026-11-29T08:00:00Z",
+    "max_polls_per_execution": 2000,
+    "status": "RUNNING",
+    "polls": 12,
+    "elapsed_seconds": 3600.0,
+}
+
+
+def lambda_failure(error: str, message: str) -> dict[str, str]:
+    """A Catch's result for a Lambda error, as Step Functions hands it over."""
+    cause = {"errorMessage": message, "errorType": error, "requestId": "r-1", "stackTrace": ["  File x"]}
+    return {"Error": error, "Cause": json.dumps(cause)}
+
+
+def describe(state: Any) -> DescribedOutcome:
+    request = OutcomeInput.model_validate({"state": state, "execution_id": EXECUTION})
+    return build_outcome(request, now=NOW, settings=make_settings())
+
+
+def published(described: DescribedOutcome) -> dict[str, Any]:
+    """The outcome as the state machine publishes it."""
+    dumped: dict[str, Any] = described.model_dump(mode="json", exclude_none=True)["outcome"]
+    return dumped
+
+
+def assert_actionable_failure(outcome: Mapping[str, Any], error: str) -> None:
+    assert outcome["status"] == "FAILED"
+    assert outcome["detail_type"] == "Image Export Failed"
+    assert outcome["error"] == error
+    assert outcome["message"]
+    assert outcome["execution"] == EXECUTION
+    assert outcome["finished_at"] == "2026-11-27T10:00:00Z"  # the step's clock
+
+
+def test_a_refused_input_names_the_image_and_target_it_asked_for() -> None:
+    event = {"image_id": IMAGE_ID, "bucket_url": TARGET, "file_format": "vhd", "is_quick_export": True}
+    message = "file_format cannot be given with is_quick_export (quick export writes ZVHD2)"
+    described = describe({"input": event, "failure": lambda_failure("InvalidRequestError", message)})
+    outcome = published(described)
+
+    assert_actionable_failure(outcome, "InvalidRequestError")
+    assert (outcome["stage"], outcome["image_id"], outcome["bucket_url"]) == ("start", IMAGE_ID, TARGET)
+    assert outcome["is_quick_export"] is True
+    assert "file_format" not in outcome  # a quick export has none
+    assert outcome["message"] == message
+    assert outcome["cause"] == {
+        "errorType": "InvalidRequestError",
+        "errorMessage": message,
+        "requestId": "r-1",
+    }
+    assert (described.route, described.publish) == ("InvalidRequest", True)
+
+
+def test_a_start_failure_names_the_image_and_the_default_format_without_any_call() -> None:
+    message = "IAM refused the credentials"
+    outcome = published(
+        describe({"input": {"image_id": IMAGE_ID}, "failure": lambda_failure("AuthenticationError", message)})
+    )
+
+    assert_actionable_failure(outcome, "AuthenticationError")
+    assert (outcome["image_id"], outcome["file_format"]) == (IMAGE_ID, "qcow2")
+    assert "bucket_url" not in outcome  # the default object name needs the image's name
+    assert outcome["cause"]["errorMessage"] == message
+
+
+@pytest.mark.parametrize("event", [[], "x", {"image_id": "not-an-id"}, {"resume": {"ticket": "t"}}])
+def test_a_start_failure_of_an_input_naming_no_image_still_is_an_outcome(event: Any) -> None:
+    outcome = published(describe({"input": event, "failure": lambda_failure("InvalidRequestError", "bad")}))
+
+    assert_actionable_failure(outcome, "InvalidRequestError")
+    assert "image_id" not in outcome
+
+
+def test_an_image_wait_failure_names_the_image_its_status_and_the_checks() -> None:
+    state = {
+        "phase": "waiting_for_image",
+        "order": {"trigger": "manual", "image_id": IMAGE_ID, "bucket_url": TARGET},
+        "image_status": "saving",
+        "checks": 120,
+        "wait_seconds": 15,
+        "execution_started_at": "2026-11-27T09:00:00Z",
+        "failure": lambda_failure("ImageNotReadyError", f"image {IMAGE_ID} is still saving"),
+    }
+    described = describe(state)
+    outcome = published(described)
+
+    assert_actionable_failure(outcome, "ImageNotReadyError")
+    assert (outcome["stage"], outcome["image_status"], outcome["image_checks"]) == (
+        "image_wait",
+        "saving",
+        120,
+    )
+    assert (outcome["image_id"], outcome["bucket_url"], outcome["file_format"]) == (IMAGE_ID, TARGET, "qcow2")
+    assert described.route == "ImageNotReady"
+
+
+def test_a_check_failure_names_the_job_and_its_progress() -> None:
+    described = describe(
+        {
+            "phase": "exporting",
+            "job": JOB,
+            "failure": lambda_failure("UnknownJobStatusError", "status PAUSED"),
+        }
+    )
+    outcome = published(described)
+
+    assert_actionable_failure(outcome, "UnknownJobStatusError")
+    assert (outcome["stage"], outcome["job_id"], outcome["polls"]) == ("export", JOB_ID, 12)
+    assert (outcome["image_name"], outcome["bucket_url"]) == ("web", TARGET)
+    assert described.route == "ExportFailed"
+
+
+def test_a_failed_job_carries_the_ims_code_and_reason() -> None:
+    job = {
+        **JOB,
+        "status": "FAIL",
+        "error_code": "IMG.0069",
+        "fail_reason": "The OBS bucket cannot be accessed.",
+    }
+    described = describe({"phase": "exporting", "job": job})
+    outcome = published(described)
+
+    assert_actionable_failure(outcome, "ExportJobFailed")
+    assert (outcome["error_code"], outcome["fail_reason"]) == (
+        "IMG.0069",
+        "The OBS bucket cannot be accessed.",
+    )
+    assert "IMG.0069: The OBS bucket cannot be accessed." in outcome["message"]
+    assert described.route == "ExportJobFailed"
+
+
+def test_a_timed_out_export_says_it_may_still_run() -> None:
+    described = describe({"phase": "exporting", "job": {**JOB, "timed_out": True}})
+    outcome = published(described)
+
+    assert_actionable_failure(outcome, "ExportTimedOut")
+    assert "ExecutionTimeoutSeconds" in outcome["message"]
+    assert "may still be running" in outcome["message"]
+    assert described.route == "ExportTimedOut"
+
+
+def test_a_status_the_poll_loop_does_not_know_is_a_named_failure() -> None:
+    described = describe({"phase": "exporting", "job": JOB})
+
+    assert_actionable_failure(published(described), "UnknownJobStatus")
+    assert described.route == "ExportFailed"
+
+
+def test_a_success_names_the_object_the_time_and_the_polls() -> None:
+    job = {**JOB, "status": "SUCCESS", "finished_at": "2026-11-27T09:00:00Z", "percent": 100.0}
+    described = describe({"phase": "exporting", "job": job})
+    outcome = published(described)
+
+    assert (outcome["status"], outcome["detail_type"]) == ("SUCCEEDED", "Image Export Succeeded")
+    assert "error" not in outcome
+    assert outcome["export_finished_at"] == "2026-11-27T09:00:00Z"
+    assert (
+        outcome["message"]
+        == f"exported image {IMAGE_ID} (web) to {TARGET} in 3600 s with 12 polls (job {JOB_ID})"
+    )
+    assert (described.route, described.publish) == ("ExportSucceeded", True)
+
+
+def test_a_duplicate_names_the_original_and_is_not_published() -> None:
+    described = describe(
+        {"phase": "duplicate", "job": JOB, "original_execution": "arn:first", "original_status": "RUNNING"}
+    )
+    outcome = published(described)
+
+    assert (outcome["status"], outcome["original_status"], outcome["job_id"]) == (
+        "DUPLICATE",
+        "RUNNING",
+        JOB_ID,
+    )
+    assert "arn:first" in outcome["message"]
+    assert (described.route, described.publish) == ("DuplicateTrigger", False)
+
+
+def test_a_refused_smn_delivery_names_nothing_from_the_body_and_is_not_published() -> None:
+    body = json.dumps({"image_id": IMAGE_ID})
+    failure = lambda_failure("SmnMessageRefusedError", "SMN delivery refused: unsigned (Unsigned)")
+    described = describe({"input": {"smn_body": body}, "failure": failure})
+    outcome = published(described)
+
+    assert (outcome["status"], outcome["stage"], outcome["error"]) == (
+        "REFUSED",
+        "smn",
+        "SmnMessageRefusedError",
+    )
+    assert "image_id" not in outcome
+    assert (described.route, described.publish) == ("RequestRefused", False)
+
+
+@pytest.mark.parametrize(
+    ("cause", "expected_message"),
+    [(None, ""), ("Task timed out after 120.00 seconds", "Task timed out after 120.00 seconds")],
+)
+def test_a_workflow_error_has_a_readable_message_and_a_structured_cause(
+    cause: str | None, expected_message: str
+) -> None:
+    described = describe(
+        {"phase": "exporting", "job": JOB, "failure": {"Error": "States.Timeout", "Cause": cause}}
+    )
+    outcome = published(described)
+
+    assert_actionable_failure(outcome, "States.Timeout")
+    assert outcome["cause"] == {"errorType": "States.Timeout", "errorMessage": expected_message}
+    assert outcome["message"].startswith("a step did not answer within its TimeoutSeconds")
+    assert described.route == "WorkflowFailed"
+
+
+def test_a_cause_is_never_json_inside_a_string() -> None:
+    as_json = structured_cause(
+        CaughtError(Error="X", Cause=json.dumps({"errorMessage": "m", "errorType": "X"}))
+    )
+    as_text = structured_cause(CaughtError(Error="X", Cause="not json {"))
+    not_lambda = structured_cause(CaughtError(Error="X", Cause=json.dumps([1, 2])))
+
+    assert as_json == {"errorMessage": "m", "errorType": "X"}
+    assert as_text == {"errorType": "X", "errorMessage": "not json {"}
+    assert not_lambda == {"errorType": "X", "errorMessage": "[1, 2]"}
+
+
+def test_the_known_optional_job_fields_are_copied_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(outcome_module, "OPTIONAL_JOB_FIELDS", ("image_size_bytes", "unreadable_since"))
+    job = {**JOB, "status": "SUCCESS", "image_size_bytes": 10 << 30}
+    outcome = published(describe({"phase": "exporting", "job": job}))
+
+    assert outcome["image_size_bytes"] == 10 << 30
+    assert "unreadable_since" not in outcome  # not set: left out
+
+
+def test_an_ending_without_job_or_error_is_still_an_outcome() -> None:
+    described = describe({"phase": "exporting"})
+
+    assert_actionable_failure(published(described), "States.Runtime")
+    assert described.route == "WorkflowFailed"
+
+
+class RecordingGuard:
+    def __init__(self, error: Exception | None = None) -> None:
+        self.released: list[dict[str, Any]] = []
+        self.error = error
+
+    def release(self, job: Mapping[str, Any]) -> bool:
+        self.released.append(dict(job))
+        if self.error is not None:
+            raise self.error
+        return True
+
+
+def test_a_failed_export_is_released_with_its_request() -> None:
+    described = describe({"phase": "exporting", "job": {**JOB, "status": "FAIL"}})
+    guard = RecordingGuard()
+
+    assert release_failed_export(described, guard) == described
+    assert guard.released == [
+        {
+            "job_id": JOB_ID,
+            "image_id": IMAGE_ID,
+            "bucket_url": TARGET,
+            "file_format": "qcow2",
+            "is_quick_export": False,
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"phase": "exporting", "job": {**JOB, "status": "SUCCESS"}},
+        {"input": {"image_id": IMAGE_ID}, "failure": lambda_failure("ImageNotFoundError", "no such image")},
+    ],
+    ids=["success", "failure-without-job"],
+)
+def test_only_a_failed_job_is_released(state: dict[str, Any]) -> None:
+    guard = RecordingGuard()
+    release_failed_export(describe(state), guard)
+    assert guard.released == []
+
+
+def test_a_failed_release_never_loses_the_outcome() -> None:
+    described = describe({"phase": "exporting", "job": {**JOB, "status": "FAIL"}})
+    released = release_failed_export(described, RecordingGuard(ConnectionError("dynamodb down")))
+
+    assert released.outcome.release_error == "ConnectionError"
+    assert released.outcome.model_copy(update={"release_error": None}) == described.outcome
+    assert released.route == described.route
+
+
+def test_times_are_those_of_the_clock_given() -> None:
+    later = NOW + timedelta(days=3)
+    request = OutcomeInput.model_validate({"state": {"phase": "exporting", "job": JOB}})
+    assert build_outcome(request, now=later, settings=make_settings()).outcome.finished_at == later
