@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from localdev.emulator import seed
-from tests.localrun.conftest import LocalRun, assert_no_secrets
+from tests.localrun.conftest import ROOT, LocalRun, assert_no_secrets
 
 pytestmark = pytest.mark.slow
+EVENTS_DIR = ROOT / "events"
 
 
 def test_event_no_rule_matches_exits_2_without_starting(
@@ -49,7 +50,8 @@ def test_invalid_event_exits_2_with_invalid_request(
     assert output["status"] == "FAILED"
     assert output["error"] == "InvalidRequestError"
     assert output["cause"]["detail_type"] == "Image Export Failed"  # the outcome, as JSON
-    assert "image_id" in output["cause"]["cause"]
+    assert "image_id" in output["cause"]["cause"]["errorMessage"]  # structured, not JSON in a string
+    assert output["cause"]["stage"] == "start"
     assert "  -> InvalidRequest" in result.stderr.splitlines()
     assert result.control is not None
     assert result.control.export_jobs() == 0
@@ -63,7 +65,8 @@ def test_non_exportable_image_exits_1_with_image_not_exportable(
     assert result.exit_code == 1
     output = result.output
     assert output["error"] == "ImageNotExportableError"
-    assert "IMG.0071" in output["cause"]["cause"]
+    assert "IMG.0071" in output["cause"]["cause"]["errorMessage"]
+    assert output["cause"]["image_id"] == seed.ISO
     assert "  -> ImageNotExportable" in result.stderr.splitlines()
     assert result.control is not None
     assert result.control.export_jobs() == 0
@@ -110,3 +113,29 @@ def test_poll_bounds_come_from_the_environment(
     running_waits = waits[:-1]  # the last line is the finished job (next poll 0)
     assert running_waits
     assert all(20 <= wait <= 25 for wait in running_waits), waits
+
+
+def test_a_start_failure_sample_names_image_target_error_and_advice(
+    local_run: Callable[..., LocalRun],
+) -> None:
+    result = local_run(EVENTS_DIR / "manual" / "unknown-image.json")
+
+    assert result.exit_code == 1
+    outcome = result.output["cause"]
+    assert (outcome["status"], outcome["stage"], outcome["error"]) == (
+        "FAILED",
+        "start",
+        "ImageNotFoundError",
+    )
+    assert (outcome["image_id"], outcome["bucket_url"], outcome["file_format"]) == (
+        "00000000-0000-4000-8000-000000000000",
+        "ims-export-demo:exports/missing.qcow2",
+        "qcow2",
+    )
+    assert outcome["cause"]["errorType"] == "ImageNotFoundError"
+    assert "no such image" in outcome["message"]
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("export of image 00000000-0000-4000-8000-000000000000 to ims-export-demo:")
+    assert last.endswith("; check the image id and the project (OS_PROJECT_NAME / ProjectName)")
+    assert result.control is not None
+    assert result.control.export_jobs() == 0

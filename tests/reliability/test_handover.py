@@ -41,8 +41,8 @@ def continuing_workflow(counting_ims: FakeIms, start_app: Any) -> Iterator[Local
     """Two polls per execution, the idempotency table (and so the hand-over records) in moto."""
     del start_app
     with (
-        runtime.use_clients(make_clients(counting_ims, guarded_settings())),
-        local_workflow(substitutions={"MaxPollsPerExecution": "2"}) as workflow,
+        runtime.use_clients(make_clients(counting_ims, guarded_settings(max_polls_per_execution=2))),
+        local_workflow() as workflow,
     ):
         create_idempotency_table()
         yield workflow

@@ -214,7 +214,7 @@ def test_unsigned_or_tampered_messages_are_refused_without_side_effects(  # noqa
 
     assert result.status == "SUCCEEDED"
     assert result.output["status"] == "REFUSED"
-    assert code in result.output["cause"]
+    assert code in result.output["cause"]["errorMessage"]
     assert smn_workflow.published_events(BUS) == []
     assert smn_ims.calls == []
     assert isinstance(smn_ims.tokens, CountingTokens)
