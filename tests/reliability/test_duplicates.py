@@ -237,6 +237,8 @@ def test_a_start_step_retried_after_a_lost_response_polls_the_first_job(counting
 
     def start_losing_its_first_answer(event: Any, context: Any) -> Any:
         answer = real_start(event, context)
+        if "outcome" in event:  # the same function builds the outcome: not a start
+            return answer
         answers.append(answer)
         if len(answers) == 1:
             raise LambdaUnknown("the invocation's response was lost")
