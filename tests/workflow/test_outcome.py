@@ -250,12 +250,23 @@ def test_a_cause_is_never_json_inside_a_string() -> None:
 
 
 def test_the_known_optional_job_fields_are_copied_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(outcome_module, "OPTIONAL_JOB_FIELDS", ("image_size_bytes", "unreadable_since"))
-    job = {**JOB, "status": "SUCCESS", "image_size_bytes": 10 << 30}
+    # Stand-ins for the optional fields (object, retention) an export may add to its job.
+    monkeypatch.setattr(
+        outcome_module,
+        "OPTIONAL_JOB_FIELDS",
+        ("image_size_bytes", "unreadable_since", "unreadable_answers_x"),
+    )
+    job = {
+        **JOB,
+        "status": "SUCCESS",
+        "image_size_bytes": 10 << 30,
+        "unreadable_since": "2026-11-27T09:30:00Z",
+    }
     outcome = published(describe({"phase": "exporting", "job": job}))
 
     assert outcome["image_size_bytes"] == 10 << 30
-    assert "unreadable_since" not in outcome  # not set: left out
+    assert outcome["unreadable_since"] == "2026-11-27T09:30:00Z"  # serialized like the other times
+    assert "unreadable_answers_x" not in outcome  # not a field of this job: left out
 
 
 def test_an_ending_without_job_or_error_is_still_an_outcome() -> None:

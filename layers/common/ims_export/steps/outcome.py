@@ -13,6 +13,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from ims_export.domain.jobs import JobStatus
 from ims_export.settings import Settings
 from ims_export.steps.states import (
     CaughtError,
@@ -85,28 +86,35 @@ def _failure_message(failure: CaughtError, cause: dict[str, Any]) -> str:
     return text or REASONS.get(failure.Error) or f"the step failed with {failure.Error}"
 
 
-def _job_fields(job: JobState) -> dict[str, Any]:
-    fields: dict[str, Any] = {
+def _export_fields(job: JobState) -> dict[str, Any]:
+    """The export a job runs: the image, the target and the job."""
+    return {
         "image_id": job.image_id,
         "image_name": job.image_name or None,
         "bucket_url": job.bucket_url,
         "file_format": job.file_format,
         "is_quick_export": job.is_quick_export,
         "job_id": job.job_id,
+        "export_started_at": job.started_at,
+    }
+
+
+def _job_fields(job: JobState) -> dict[str, Any]:
+    """The export and how far the job got."""
+    fields: dict[str, Any] = {
+        **_export_fields(job),
         "job_status": job.status.value,
         "percent": job.percent,
         "error_code": job.error_code,
         "fail_reason": job.fail_reason,
-        "export_started_at": job.started_at,
         "export_finished_at": job.finished_at,
         "elapsed_seconds": job.elapsed_seconds,
         "polls": job.polls,
         "continuations": job.continuations,
     }
-    for name in OPTIONAL_JOB_FIELDS:
-        value = getattr(job, name, None)
-        if value is not None:
-            fields[name] = value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+    fields.update(
+        {name: getattr(job, name) for name in OPTIONAL_JOB_FIELDS if getattr(job, name, None) is not None}
+    )
     return fields
 
 
@@ -138,10 +146,10 @@ def _image_words(fields: dict[str, Any]) -> str:
 def _job_ended(job: JobState, common: dict[str, Any]) -> DescribedOutcome:
     fields = {**common, **_job_fields(job), "stage": "export"}
     what = _image_words(fields)
-    if job.status.value == "SUCCESS":
+    if job.status is JobStatus.SUCCESS:
         message = f"exported {what} in {job.elapsed_seconds:.0f} s with {job.polls} polls (job {job.job_id})"
         return _described("SUCCEEDED", ENDINGS["SUCCEEDED"], message=message, **fields)
-    if job.status.value == "FAIL":
+    if job.status is JobStatus.FAIL:
         error = "ExportJobFailed"
         why = ": ".join(part for part in (job.error_code, job.fail_reason) if part) or "no reason given"
         message = f"IMS ended export job {job.job_id} of {what} with FAIL: {why}"
@@ -212,14 +220,8 @@ def build_outcome(request: OutcomeInput, *, now: datetime, settings: Settings) -
         job = state.job
         fields = {
             **common,
+            **_export_fields(job),
             "stage": "start",
-            "image_id": job.image_id,
-            "image_name": job.image_name or None,
-            "bucket_url": job.bucket_url,
-            "file_format": job.file_format,
-            "is_quick_export": job.is_quick_export,
-            "job_id": job.job_id,
-            "export_started_at": job.started_at,
             "original_execution": state.original_execution,
             "original_status": state.original_status,
         }
