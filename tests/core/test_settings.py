@@ -68,6 +68,9 @@ def test_empty_variables_mean_unset() -> None:
         ({"HTTP_CONNECT_TIMEOUT_SECONDS": "0"}, "http_connect_timeout_seconds"),
         ({"EXPORT_FILE_FORMAT": "raw-secret-value"}, "export_file_format"),
         ({"POLL_MAX_SECONDS": "0"}, "poll_max_seconds"),
+        ({"EXECUTION_TIMEOUT_SECONDS": "0"}, "execution_timeout_seconds"),
+        ({"MAX_POLLS_PER_EXECUTION": "secret-value"}, "max_polls_per_execution"),
+        ({"MAX_IMAGE_CHECKS": "-1"}, "max_image_checks"),
         ({"POLL_MIN_SECONDS": "600", "POLL_MAX_SECONDS": "60"}, "POLL_MIN_SECONDS must not exceed"),
     ],
 )
@@ -78,6 +81,27 @@ def test_bad_values_are_configuration_errors_that_do_not_echo_them(
         Settings.from_env(environ)
     assert field in raised.value.message
     assert "secret-value" not in str(raised.value)
+
+
+def test_the_export_limits_come_from_the_environment() -> None:
+    defaults = Settings.from_env({})
+    assert (
+        defaults.execution_timeout_seconds,
+        defaults.max_polls_per_execution,
+        defaults.max_image_checks,
+    ) == (
+        172800,
+        2000,
+        120,
+    )
+    limits = Settings.from_env(
+        {"EXECUTION_TIMEOUT_SECONDS": "3600", "MAX_POLLS_PER_EXECUTION": "10", "MAX_IMAGE_CHECKS": "3"}
+    )
+    assert (limits.execution_timeout_seconds, limits.max_polls_per_execution, limits.max_image_checks) == (
+        3600,
+        10,
+        3,
+    )
 
 
 def test_from_env_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from moto.events.models import EventPattern
 
+from ims_export.settings import ENV_NAMES
 from localdev.cfn_yaml import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -240,3 +241,17 @@ def test_trigger_rules_match_their_sample_event_only(rule: str, sample: str) -> 
         name for name, event in samples.items() if "detail-type" in event and pattern.matches_event(event)
     }
     assert matching == {sample}
+
+
+def test_the_export_limits_reach_the_start_function_through_its_environment_only() -> None:
+    environment = RESOURCES["StartExportFunction"]["Properties"]["Environment"]["Variables"]
+    limits = {
+        "EXECUTION_TIMEOUT_SECONDS": "ExecutionTimeoutSeconds",
+        "MAX_POLLS_PER_EXECUTION": "MaxPollsPerExecution",
+        "MAX_IMAGE_CHECKS": "MaxImageChecks",
+    }
+    for variable, parameter in limits.items():
+        assert environment[variable] == {"Ref": parameter}
+        assert ENV_NAMES[variable.lower()] == variable
+        assert parameter not in STATE_MACHINE["DefinitionSubstitutions"]
+    assert "limits" not in DEFINITION_TEXT
