@@ -354,9 +354,7 @@ class FollowRequest:
     bucket_url: str | None = None
 
 
-def follow_input(
-    request: FollowRequest, clients: Clients, deployment: LocalDeployment
-) -> tuple[str, dict[str, Any]]:
+def follow_input(request: FollowRequest, clients: Clients) -> tuple[str, dict[str, Any]]:
     """The name and input of an execution that resumes polling ``request.job_id``: the state machine's
     own continue-as-new, with a one-time hand-over record in the (local) idempotency table."""
     from ims_export.cloud.ims import check_job_id
@@ -374,19 +372,19 @@ def follow_input(
         raise RunError(f"IMS does not name the image of job {request.job_id}: pass IMAGE=<image id>")
     now = clients.clock()
     started_at = job.begin_time or now
-    limits = deployment.parameters
+    settings = clients.settings  # the start function's environment: the template's limits
     state = JobState(
         job_id=job.job_id,
         image_id=image_id,
         image_name=job.entities.image_name or "",
         bucket_url=request.bucket_url or "",
         started_at=started_at,
-        deadline=started_at + timedelta(seconds=int(limits["ExecutionTimeoutSeconds"])),
-        max_polls_per_execution=int(limits["MaxPollsPerExecution"]),
+        deadline=started_at + timedelta(seconds=settings.execution_timeout_seconds),
+        max_polls_per_execution=settings.max_polls_per_execution,
         status=job.status,
         percent=job.process_percent,
     )
-    table = clients.settings.idempotency_table
+    table = settings.idempotency_table
     handed = hand_over(
         HandOverRequest(hand_over=state), dynamodb_handover_store(table) if table else None, now=now
     )
@@ -472,7 +470,7 @@ def run_workflow(
             with runtime.use_clients(clients):
                 name = None
                 if following is not None:
-                    name, execution_input = follow_input(following, clients, deployment)
+                    name, execution_input = follow_input(following, clients)
                 arn = workflow.start_execution(execution_input, name=name)
                 _say(stream, f"execution {arn}")
                 if fleet:
