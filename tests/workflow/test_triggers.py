@@ -9,7 +9,7 @@ import pytest
 
 from ims_export.domain.export_request import FileFormat
 from ims_export.errors import ConfigurationError, InvalidRequestError
-from ims_export.triggers.events import build_export_request, normalize_event
+from ims_export.triggers.events import build_export_request, event_kind, normalize_event, order_named_by
 from localdev.emulator import seed
 from tests.workflow.fakes import BUCKET, IMAGE_ID, make_settings
 
@@ -133,3 +133,34 @@ def test_no_bucket_anywhere_is_an_invalid_request() -> None:
 def test_a_bad_default_pattern_is_refused_before_any_call() -> None:
     with pytest.raises(ConfigurationError):
         normalize_event({"image_id": IMAGE_ID}, make_settings(export_object_pattern="{unknown}.{format}"))
+
+
+@pytest.mark.parametrize(
+    ("event", "kind"),
+    [
+        ({"smn_body": "{}", "resume": {}, "image_id": IMAGE_ID}, "smn"),  # an SMN delivery first
+        ({"resume": {"ticket": "t"}, "image_id": IMAGE_ID}, "resume"),  # then a continuation
+        ({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}, "scheduled_event"),
+        ({"detail-type": "x", "source": "y", "detail": {"trace_name": "createImage"}}, "cts_event"),
+        (
+            {"detail-type": "Image Created", "source": "y", "detail": {"image_id": IMAGE_ID}},
+            "image_created_event",
+        ),
+        ({"trigger": "schedule", "image_id": IMAGE_ID}, "schedule"),
+        ({"image_id": IMAGE_ID}, "manual"),
+        ([], None),
+        (None, None),
+    ],
+)
+def test_the_shape_of_an_input_is_decided_in_one_place(event: Any, kind: str | None) -> None:
+    assert event_kind(event) == kind
+
+
+def test_the_order_an_event_names_is_read_without_settings_or_checks() -> None:
+    conflicting = {"image_id": IMAGE_ID, "file_format": "vhd", "is_quick_export": True}  # refused later
+    order = order_named_by(conflicting)
+    assert order is not None
+    assert (order.image_id, order.is_quick_export) == (IMAGE_ID, True)
+    assert order_named_by({"image_id": "nope"}) is None
+    assert order_named_by({"smn_body": json.dumps({"image_id": IMAGE_ID})}) is None  # not verified
+    assert order_named_by({"resume": {"ticket": "t"}}) is None
