@@ -167,7 +167,8 @@ def describe_event(event: Mapping[str, Any]) -> str | None:
 
 
 def describe_fleet_event(event: Mapping[str, Any]) -> str | None:
-    """One progress line for a fleet history event: the selection, then one line per image."""
+    """One progress line for a fleet history event: the selection's pages, then the map runs (the
+    images' lines come from their child executions, see ``describe_child_end``)."""
     kind = event.get("type", "")
     if kind == "TaskStateExited":
         details = event["stateExitedEventDetails"]
@@ -175,22 +176,36 @@ def describe_fleet_event(event: Mapping[str, Any]) -> str | None:
         if details["name"] == "SelectImages" and isinstance(output.get("plan"), dict):
             plan = output["plan"]
             lines = [
-                f"  selected {len(plan['items'])} of {plan['considered']} images, "
-                f"at most {plan['max_concurrency']} at a time"
+                f"  selected {plan['selected']} of {plan['considered']} images, "
+                f"at most {plan['max_concurrency']} at a time (page {plan['page'] + 1} of {plan['pages']})"
             ]
-            lines += [
-                f"     skipped {item['image_id']} {item.get('image_name', '')}: {item['reason']}"
-                for item in plan["skipped"]
-            ]
+            if plan["page"] == 0:
+                lines += [
+                    f"     skipped {item['image_id']} {item.get('image_name', '')}: {item['reason']}"
+                    for item in plan["skipped"]
+                ]
             return "\n".join(lines)
-        if details["name"] == "RecordResult":
-            return f"  image {output.get('image_id')} {_image_result(output)}"
-    if kind == "TaskStateEntered" and event["stateEnteredEventDetails"]["name"] == "ExportImage":
-        image_id = json.loads(event["stateEnteredEventDetails"].get("input") or "{}").get("image_id")
-        return f"  image {image_id} export started"
+    if kind == "MapRunStarted":
+        return f"  map run {event['mapRunStartedEventDetails']['mapRunArn']}"
     if kind.startswith("Execution") and kind != "ExecutionStarted":
         return describe_event(event)
     return None
+
+
+def describe_child_end(workflow: LocalWorkflow, arn: str) -> str:
+    """The line for an ended child export: the image's result as the fleet records it."""
+    from ims_export.fleet.summary import ItemRecord, record_item
+
+    child = workflow.sfn.describe_execution(executionArn=arn)
+    given = json.loads(child.get("input") or "{}")
+    described = {
+        "Status": child["status"],
+        "Output": child.get("output"),
+        "Error": child.get("error"),
+        "Cause": child.get("cause"),
+    }
+    result = record_item(ItemRecord(image_id=str(given.get("image_id", "")), child=described))
+    return f"  image {result.image_id} {_image_result(result.model_dump(mode='json'))}"
 
 
 def _image_result(result: Mapping[str, Any]) -> str:
@@ -232,6 +247,7 @@ def progress_printer(
     def follow() -> None:
         seen = 0
         seen_in_child: dict[str, int] = {}
+        ended_children: set[str] = set()
         while True:
             finished = stop.is_set()
             events = workflow.history(arn)
@@ -243,15 +259,20 @@ def progress_printer(
                 if line:
                     _say(stream, line)
             seen = len(events)
-            if children is not None and watch is not None:
+            if children is not None:
                 for child in workflow.executions(children):
                     child_arn = child["executionArn"]
+                    if child_arn in ended_children:
+                        continue
                     child_events = workflow.history(child_arn)
                     for event in child_events[seen_in_child.get(child_arn, 0) :]:
                         job = exited_job(event)
-                        if job:
+                        if job and watch is not None:
                             watch.saw_job(job, child=True)
                     seen_in_child[child_arn] = len(child_events)
+                    if child["status"] != "RUNNING":
+                        ended_children.add(child_arn)
+                        _say(stream, describe_child_end(workflow, child_arn))
             if finished:
                 return
             stop.wait(0.05)
@@ -324,6 +345,7 @@ def _workflow_for(
     bus = deployment.substitutions.get("EventBusName", "default")
     topic_arn = deployment.substitutions.get("NotificationTopicArn", "")
     common: dict[str, Any] = {
+        "buckets": deployment.buckets,
         "handlers": handlers,
         "environment": deployment.environment,
         "on_wait": target.on_wait,

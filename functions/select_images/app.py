@@ -1,4 +1,4 @@
-"""First step of the fleet state machine: choose the images to export, and those skipped with why."""
+"""First step of the fleet state machine: one page of the images to export, and those skipped with why."""
 
 from __future__ import annotations
 
@@ -35,23 +35,29 @@ def default_max_concurrency(environ: dict[str, str] | None = None) -> int:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    selection = parse_model(fleet.FleetSelection, event)
+    request = parse_model(fleet.SelectionRequest, event)
     concurrency = default_max_concurrency()
     with runtime.counting_upstream_events(metrics):
         clients = runtime.get_clients()
-        if not isinstance(clients.ims, fleet.ImageCatalog):
-            raise ConfigurationError("the IMS client cannot list images")
         plan = fleet.select_images(
-            selection,
+            request.selection,
             clients.ims,
             settings=clients.settings,
             project_id=clients.project_id(),
             default_max_concurrency=concurrency,
             now=clients.clock(),
+            page=request.page,
         )
-    metrics.add_metric(name="FleetImagesSelected", unit=MetricUnit.Count, value=len(plan.items))
+    if plan.page == 0:  # once per run: every page repeats the counts
+        metrics.add_metric(name="FleetImagesSelected", unit=MetricUnit.Count, value=plan.selected)
     logger.info(
         "fleet selected",
-        extra={"selected": len(plan.items), "skipped": len(plan.skipped), "considered": plan.considered},
+        extra={
+            "page": plan.page,
+            "pages": plan.pages,
+            "selected": plan.selected,
+            "skipped": plan.skipped_count,
+            "considered": plan.considered,
+        },
     )
     return plan.model_dump(mode="json", exclude_none=True)
