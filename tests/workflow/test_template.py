@@ -165,7 +165,7 @@ def test_fleet_state_machine_runs_the_export_machine_and_may_only_follow_its_exe
     assert "-export:*" in json.dumps(statements["FollowChildExports"]["Resource"])
     tasks = [
         state
-        for states in (definition["States"], definition["States"]["ExportEach"]["ItemProcessor"]["States"])
+        for states in (definition["States"], definition["States"]["ExportPage"]["ItemProcessor"]["States"])
         for state in states.values()
         if state["Type"] == "Task" and ".sync" not in state["Resource"]
     ]

@@ -37,7 +37,7 @@ MAX_FLEET_IMAGES = 10_000
 # Explicit ids arrive in the execution input (256 KB at most): 1,000 ids take about 40 KB of it.
 MAX_IMAGE_IDS = 1000
 DEFAULT_MAX_IMAGES = MAX_FLEET_IMAGES
-PAGE_SIZE = 2000
+PAGE_SIZE = 1000
 DEFAULT_MAX_CONCURRENCY = 10
 MAX_CONCURRENCY = 100
 # Reasons and names are cut, and at most MAX_LISTED_SKIPPED skipped images are listed (all are

@@ -18,7 +18,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ims_export.fleet.results import (
-    PIECE_BYTES,
     PieceRequest,
     ResultFile,
     json_or_none,
@@ -264,7 +263,7 @@ def _fold_piece(tally: ResultsTally, piece: str, plan: PlanHeader) -> None:
         room = max(MAX_LISTED_IN_SUMMARY - len(plan.skipped), 0)
         for record in records:
             tally.add(item_from_record(record), listed_skipped_room=room)
-        tally.offset += PIECE_BYTES
+        tally.offset += len(piece.encode())  # the bytes S3 returned, whatever the range asked
     while tally.files and tally.offset >= tally.files[0].size:
         tally.files.pop(0)
         tally.offset, tally.carry = 0, ""
