@@ -232,3 +232,24 @@ def test_sample_event_and_template_default_are_valid_selections() -> None:
     sample = json.loads((ROOT / "events" / "fleet" / "schedule.json").read_text(encoding="utf-8"))
     for document in (default, sample):
         assert parse_model(fleet.FleetSelection, document).trigger == "fleet"
+
+
+def test_pages_split_the_selection_and_repeat_its_counts(
+    ims: responses.RequestsMock, catalog: PagedCatalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fleet, "PAGE_SIZE", 2)
+    parsed = fleet.FleetSelection.model_validate({"trigger": "fleet"})
+    plans = []
+    page: int | None = 0
+    while page is not None:
+        plan = fleet.select_images(
+            parsed, catalog, settings=SETTINGS, project_id=PROJECT_ID, now=NOW, page=page
+        )
+        plans.append(plan)
+        page = plan.next_page
+    selected = [item.image_id for plan in plans for item in plan.items]
+    assert len(selected) == len(set(selected)) == plans[0].selected
+    assert len(plans) == plans[0].pages == -(-plans[0].selected // 2)
+    assert {(plan.selected, plan.skipped_count, plan.considered) for plan in plans} == {
+        (plans[0].selected, plans[0].skipped_count, plans[0].considered)
+    }
