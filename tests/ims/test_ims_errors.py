@@ -73,9 +73,9 @@ def make_response(
 
 
 def ims_error(
-    code: str, message: str = "IMS says no", status: int = 400, **headers: str
+    code: str, message: str = "IMS says no", status: int = 400, *, headers: dict[str, str] | None = None
 ) -> requests.Response:
-    return make_response(status, {"error": {"code": code, "message": message}}, headers=headers)
+    return make_response(status, {"error": {"code": code, "message": message}}, headers=headers or {})
 
 
 @pytest.mark.parametrize(("code", "expected"), sorted(EXPECTED_CLASS_BY_CODE.items()))
@@ -167,7 +167,7 @@ def test_parse_error_body_of_an_empty_or_broken_body() -> None:
 
 def test_throttling_and_5xx_are_transient_whatever_retry_after_says() -> None:
     # The retry policy is the state machine's; a Retry-After header changes nothing of the error.
-    throttled = error_from_response(ims_error("IMG.0060", **{"Retry-After": "7"}), operation="op")
+    throttled = error_from_response(ims_error("IMG.0060", headers={"Retry-After": "7"}), operation="op")
     unavailable = error_from_response(
         make_response(503, raw=b"", headers={"Retry-After": "12"}), operation="op"
     )

@@ -35,7 +35,7 @@ from tests.workflow.fakes import BUCKET, IMAGE_ID, JOB_ID, SECRET_TOKEN, FakeIms
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 MANUAL = {"image_id": IMAGE_ID, "bucket_url": f"{BUCKET}:exports/web.qcow2", "file_format": "qcow2"}
 # As EventBridge delivers it: a second delivery is the very same event.
-IMAGE_CREATED = {
+IMAGE_CREATED: dict[str, Any] = {
     "version": "0",
     "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
     "detail-type": "Image Created",

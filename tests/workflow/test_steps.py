@@ -25,7 +25,15 @@ from ims_export.steps.check import check
 from ims_export.steps.continuation import hand_over
 from ims_export.steps.handover import InMemoryHandOverStore
 from ims_export.steps.start import start as start_step
-from ims_export.steps.states import Exporting, HandOverRequest, JobState, Limits, StartInput, WaitingForImage
+from ims_export.steps.states import (
+    Exporting,
+    HandOverRequest,
+    JobState,
+    Limits,
+    StartInput,
+    StartResult,
+    WaitingForImage,
+)
 from localdev.stepfunctions import FakeLambdaContext, load_handler
 from tests.workflow.conftest import FUNCTIONS, ROOT
 from tests.workflow.fakes import (
@@ -44,7 +52,7 @@ NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 LIMITS = Limits(execution_timeout_seconds=3600, max_polls_per_execution=3, max_image_checks=2)
 
 
-def start(ims: FakeIms, event: Any, limits: Limits = LIMITS) -> Exporting | WaitingForImage:
+def start(ims: FakeIms, event: Any, limits: Limits = LIMITS) -> StartResult:
     return start_step(StartInput(event=event, limits=limits), make_clients(ims), now=NOW)
 
 
