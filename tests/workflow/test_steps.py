@@ -21,6 +21,7 @@ from ims_export.errors import (
     UpstreamThrottledError,
     UpstreamUnavailableError,
 )
+from ims_export.settings import Settings
 from ims_export.steps.check import check
 from ims_export.steps.continuation import hand_over
 from ims_export.steps.handover import InMemoryHandOverStore
@@ -269,21 +270,19 @@ def test_handlers_return_json_payloads(clients: runtime.Clients, fake_ims: FakeI
     assert SECRET_TOKEN not in json.dumps([started, checked])
 
 
-def test_refresh_handler_uses_the_larger_scheduled_margin(
-    clients: runtime.Clients, fake_ims: FakeIms, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_refresh_handler_uses_the_larger_scheduled_margin(fake_ims: FakeIms) -> None:
     handler = load_handler(ROOT / "functions" / "refresh_token" / "app.py")
-    monkeypatch.setenv("SCHEDULED_REFRESH_MARGIN_SECONDS", "14400")
-    report = handler({"trigger": "token-refresh"}, context("refresh"))
+    with runtime.use_clients(make_clients(fake_ims, make_settings(scheduled_refresh_margin_seconds=14400))):
+        report = handler({"trigger": "token-refresh"}, context("refresh"))
     assert fake_ims.tokens.refresh_margins == [14400]
     assert report["refreshed"] is True
     assert SECRET_TOKEN not in json.dumps(report)
-    monkeypatch.setenv("SCHEDULED_REFRESH_MARGIN_SECONDS", "60")  # below the hot path's margin
-    handler({}, context("refresh"))
-    assert fake_ims.tokens.refresh_margins[-1] == clients.settings.token_refresh_margin_seconds
-    monkeypatch.setenv("SCHEDULED_REFRESH_MARGIN_SECONDS", "soon")
-    with pytest.raises(ConfigurationError):
+    below = make_settings(scheduled_refresh_margin_seconds=60)  # below the hot path's margin
+    with runtime.use_clients(make_clients(fake_ims, below)):
         handler({}, context("refresh"))
+    assert fake_ims.tokens.refresh_margins[-1] == below.token_refresh_margin_seconds
+    with pytest.raises(ConfigurationError, match="scheduled_refresh_margin_seconds"):
+        Settings.from_env({"SCHEDULED_REFRESH_MARGIN_SECONDS": "soon"})
 
 
 def test_clients_are_built_once_and_replaceable(monkeypatch: pytest.MonkeyPatch, fake_ims: FakeIms) -> None:
