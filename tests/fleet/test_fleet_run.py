@@ -81,7 +81,7 @@ def fleet_run() -> Iterator[dict[str, Any]]:
             overrides={
                 "ExportBucket": DEFAULT_BUCKET,
                 "EventBusName": BUS,
-                "CreateNotificationTopic": "true",
+                "NotificationTopicArn": "create",
             },
             stream=stream,
             timeout=900,

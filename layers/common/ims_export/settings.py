@@ -171,7 +171,8 @@ def _tuning(raw: str) -> dict[str, Any]:
             f"{SETTINGS_JSON_ENV} cannot set {', '.join(refused)}; it takes {', '.join(sorted(TUNABLE))} "
             f"(the cloud, the bucket and the names of tables and parameters are template parameters)"
         )
-    return {field_by_name[name]: value for name, value in document.items() if value is not None}
+    # null or "" leaves a setting at its default, as an empty variable does.
+    return {field_by_name[name]: value for name, value in document.items() if value not in (None, "")}
 
 
 # Field name -> environment variable. The README's configuration table lists the same names.
