@@ -25,7 +25,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout, suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
@@ -61,18 +61,16 @@ EMULATOR_HANG_GUARD_SECONDS = 900.0
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 EXIT_GAVE_UP = 124  # TIMEOUT passed, the export goes on (as timeout(1) exits)
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
-# Environment variables a user sets -> template parameters they override.
+# Environment variables a user sets -> template parameters they override. Any tunable setting
+# (POLL_MIN_SECONDS, EXPORT_OBJECT_PATTERN, ...) goes into the Settings parameter instead, as deployed.
 PARAMETER_VARIABLES = {
-    "POLL_MIN_SECONDS": "PollMinSeconds",
-    "POLL_MAX_SECONDS": "PollMaxSeconds",
     "EXPORT_BUCKET": "ExportBucket",
     "EXPORT_FILE_FORMAT": "ExportFileFormat",
-    "EXPORT_OBJECT_PATTERN": "ExportObjectPattern",
-    "IMS_ENDPOINT": "ImsEndpoint",
     "CLOUD": "Cloud",
     "CLOUD_REGION": "CloudRegion",
     "SMN_ALLOWED_TOPIC_URNS": "SmnAllowedTopicUrns",
 }
+SETTINGS_PARAMETER = "Settings"
 SMN_ROUTE = "POST /smn"
 VIA_CHOICES = ("direct", "smn")
 
@@ -86,6 +84,8 @@ class CloudTarget:
     credentials: dict[str, str]
     on_wait: Callable[[float], object]
     secrets: tuple[str, ...]
+    # Tunable settings by variable name (IAM_ENDPOINT, ...): the Settings parameter's JSON object.
+    settings: dict[str, str] = field(default_factory=dict)
     clock: Callable[[], datetime] | None = None  # the workflow's "now"; None is real time
     control: Control | None = None  # the emulator's control (faults, counters); None for a real cloud
 
@@ -103,14 +103,15 @@ def real_cloud_target(
     except CloudConfigError as error:
         raise RunError(str(error)) from None
     parameters: dict[str, str] = {}
+    settings: dict[str, str] = {}
     if cloud.auth_url:
-        parameters["IamEndpoint"] = cloud.auth_url
+        settings["IAM_ENDPOINT"] = cloud.auth_url
     if cloud.region_name:  # derives the IAM endpoint when none is given, and picks the catalog's region
         parameters["CloudRegion"] = cloud.region_name
     if cloud.project_name:
         parameters["ProjectName"] = cloud.project_name
     if cloud.project_id:
-        parameters["ProjectId"] = cloud.project_id
+        settings["PROJECT_ID"] = cloud.project_id
     credentials = {
         "user_name": cloud.username,
         "password": cloud.password,
@@ -123,11 +124,36 @@ def real_cloud_target(
         credentials=credentials,
         on_wait=on_wait,
         secrets=(cloud.password,),
+        settings=settings,
     )
 
 
 def user_parameters(environ: Mapping[str, str]) -> dict[str, str]:
     return {parameter: environ[name] for name, parameter in PARAMETER_VARIABLES.items() if environ.get(name)}
+
+
+def user_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The tunable settings a user set as variables, over those of an ``IMS_EXPORT_SETTINGS`` object."""
+    from ims_export.settings import SETTINGS_JSON_ENV, TUNABLE
+
+    raw = environ.get(SETTINGS_JSON_ENV, "").strip()
+    try:
+        document = json.loads(raw) if raw else {}
+    except ValueError:
+        raise RunError(
+            f'{SETTINGS_JSON_ENV} is not JSON: write an object such as {{"POLL_MAX_SECONDS": 900}}'
+        ) from None
+    if not isinstance(document, dict):
+        raise RunError(f'{SETTINGS_JSON_ENV} must be a JSON object such as {{"POLL_MAX_SECONDS": 900}}')
+    return {**document, **{name: environ[name] for name in sorted(TUNABLE) if environ.get(name)}}
+
+
+def with_settings(parameters: Mapping[str, str], settings: Mapping[str, Any]) -> dict[str, str]:
+    """``parameters`` with ``settings`` merged into the Settings parameter's JSON object (an empty
+    value unsets a setting: it then takes its default or is derived)."""
+    given = json.loads(parameters.get(SETTINGS_PARAMETER) or "{}")
+    merged = {name: value for name, value in {**given, **settings}.items() if value not in (None, "")}
+    return {**parameters, SETTINGS_PARAMETER: json.dumps(merged, sort_keys=True)}
 
 
 def _say(stream: TextIO, text: str) -> None:
@@ -383,8 +409,9 @@ def follow_input(
     own continue-as-new, with a one-time hand-over record in the (local) idempotency table."""
     from ims_export.cloud.ims import check_job_id
     from ims_export.errors import ImsExportError
+    from ims_export.steps.continuation import hand_over
     from ims_export.steps.handover import dynamodb_handover_store
-    from ims_export.steps.workflow import HandOverRequest, JobState, hand_over
+    from ims_export.steps.states import HandOverRequest, JobState
 
     try:
         job = clients.ims.get_job(check_job_id(request.job_id))
@@ -439,6 +466,7 @@ def run_workflow(
     *,
     template: Path = TEMPLATE,
     overrides: Mapping[str, str] | None = None,
+    settings: Mapping[str, Any] | None = None,
     stream: TextIO | None = None,
     timeout: float = 600.0,
     before_start: Callable[[LocalDeployment], object] | None = None,
@@ -449,6 +477,8 @@ def run_workflow(
     """Route ``event`` as the template's triggers would and run one execution to its end.
 
     ``event`` may be a ``FollowRequest``: the execution then resumes polling that IMS job.
+    ``overrides`` are template parameters, ``settings`` tunable settings by variable name (they go
+    into the Settings parameter's JSON object, over the target's own).
     ``via="smn"`` takes ``event`` as the raw body POSTed to the SMN endpoint (a string).
     ``before_start`` runs once the (moto) AWS resources exist, just before the execution starts: a
     test's chance to put the deployment into a given state (a stale or damaged token cache, say).
@@ -460,7 +490,9 @@ def run_workflow(
 
     # Looked up per call, not bound at import: a caller may have redirected sys.stderr since.
     stream = stream or sys.stderr
-    parameters = {**target.parameters, **(overrides or {})}
+    parameters = with_settings(
+        {**target.parameters, **(overrides or {})}, {**target.settings, **(settings or {})}
+    )
     try:
         deployment = local_deployment(template, parameters)
     except TemplateResolutionError as error:
@@ -664,6 +696,9 @@ def _run(args: argparse.Namespace, watch: RunWatch) -> int:
             ) from None
         watch.image_id = _event_image_id(event)
     overrides = user_parameters(os.environ)
+    settings = user_settings(os.environ)
+    for name in (*settings, "IMS_EXPORT_SETTINGS"):
+        os.environ.pop(name, None)  # they reach the functions through the Settings parameter only
     overrides.setdefault("LogLevel", "DEBUG" if args.verbose else "WARNING")
     # Function logs go to stderr with the progress: stdout carries only the final JSON.
     with redirect_stdout(sys.stderr if args.verbose else MetricBlobFilter(sys.stderr)):
@@ -672,7 +707,13 @@ def _run(args: argparse.Namespace, watch: RunWatch) -> int:
             target = real_cloud_target(os.environ, on_wait=watch.real_wait)
             timeout = watch.timeout = args.timeout or float("inf")
             result = run_workflow(
-                event, target, overrides=overrides, timeout=timeout, watch=watch, via=args.via
+                event,
+                target,
+                overrides=overrides,
+                settings=settings,
+                timeout=timeout,
+                watch=watch,
+                via=args.via,
             )
         else:
             with emulated_cloud() as target:
@@ -685,7 +726,13 @@ def _run(args: argparse.Namespace, watch: RunWatch) -> int:
                     )
                 timeout = watch.timeout = args.timeout or EMULATOR_HANG_GUARD_SECONDS
                 result = run_workflow(
-                    event, target, overrides=overrides, timeout=timeout, watch=watch, via=args.via
+                    event,
+                    target,
+                    overrides=overrides,
+                    settings=settings,
+                    timeout=timeout,
+                    watch=watch,
+                    via=args.via,
                 )
     output = result.output if result.output is not None else result_summary(result)
     _say(sys.stderr, f"execution {result.status}" + (f": {result.error}" if result.error else ""))
@@ -746,11 +793,8 @@ def emulator_target(emulator: Emulator, clock: ManualClock, description: str | N
     config = emulator.config
     return CloudTarget(
         description=description or f"built-in emulator at {emulator.base_url}",
-        parameters={
-            "IamEndpoint": emulator.iam_url,
-            "ImsEndpoint": emulator.base_url,
-            "CloudRegion": config.region,
-        },
+        parameters={"CloudRegion": config.region},
+        settings={"IAM_ENDPOINT": emulator.iam_url, "IMS_ENDPOINT": emulator.base_url},
         credentials={
             "user_name": config.user_name,
             "password": config.user_password,

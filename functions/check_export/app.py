@@ -12,7 +12,8 @@ from ims_export import runtime
 from ims_export.domain.jobs import JobStatus
 from ims_export.log_setup import quiet_sdk_loggers
 from ims_export.parsing import parse_model
-from ims_export.steps import workflow
+from ims_export.steps.check import check
+from ims_export.steps.states import Exporting
 
 logger = Logger()
 tracer = Tracer()
@@ -26,10 +27,10 @@ OUTCOME_METRICS = {JobStatus.SUCCESS: "ExportSucceeded", JobStatus.FAIL: "Export
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    state = parse_model(workflow.Exporting, event)
+    state = parse_model(Exporting, event)
     with runtime.counting_upstream_events(metrics):
         clients = runtime.get_clients()
-        result = workflow.check(state, clients, now=clients.clock())
+        result = check(state, clients, now=clients.clock())
     job = result.job
     metrics.add_metric(name="PollCount", unit=MetricUnit.Count, value=1)
     if job.status in OUTCOME_METRICS:

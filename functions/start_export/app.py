@@ -24,9 +24,21 @@ from ims_export.parsing import parse_model
 from ims_export.settings import Settings
 from ims_export.smn.certs import DEFAULT_CERT_URL_PATTERN
 from ims_export.smn.messages import handle_smn_message, new_smn_verifier
-from ims_export.steps import workflow
+from ims_export.steps.continuation import hand_over
 from ims_export.steps.export_guard import ExportGuard, UnguardedExport, dynamodb_export_guard
 from ims_export.steps.handover import HandOverStore, dynamodb_handover_store
+from ims_export.steps.release import release
+from ims_export.steps.start import SmnHandler, start
+from ims_export.steps.states import (
+    Duplicate,
+    HandOverRequest,
+    NotificationHandled,
+    ReleaseRequest,
+    StartInput,
+    StartResult,
+    StartStepRequest,
+    WaitingForImage,
+)
 
 logger = Logger()
 tracer = Tracer()
@@ -35,7 +47,7 @@ quiet_sdk_loggers()
 
 # Built on first use from the settings they depend on; rebuilt only if those change (tests do that).
 _guards: dict[tuple[str | None, int], ExportGuard] = {}
-_smn_handlers: dict[tuple[tuple[str, ...], str | None], workflow.SmnHandler] = {}
+_smn_handlers: dict[tuple[tuple[str, ...], str | None], SmnHandler] = {}
 _handovers: dict[str, HandOverStore] = {}
 
 
@@ -63,7 +75,7 @@ def handover_store(settings: Settings) -> HandOverStore | None:
     return _handovers[table]
 
 
-def smn_handler(settings: Settings) -> workflow.SmnHandler:
+def smn_handler(settings: Settings) -> SmnHandler:
     """The process-wide SMN handler: one verifier (and certificate cache) and one HTTPS session."""
     key = (settings.smn_allowed_topic_urns, settings.smn_cert_url_pattern)
     if key not in _smn_handlers:
@@ -78,8 +90,8 @@ def smn_handler(settings: Settings) -> workflow.SmnHandler:
     return _smn_handlers[key]
 
 
-def _log_result(start_input: workflow.StartInput, result: workflow.StartResult) -> None:
-    if isinstance(result, workflow.WaitingForImage):
+def _log_result(start_input: StartInput, result: StartResult) -> None:
+    if isinstance(result, WaitingForImage):
         logger.info(
             "image not ready yet",
             extra={
@@ -88,12 +100,12 @@ def _log_result(start_input: workflow.StartInput, result: workflow.StartResult) 
                 "checks": result.checks,
             },
         )
-    elif isinstance(result, workflow.NotificationHandled):
+    elif isinstance(result, NotificationHandled):
         logger.info(
             "SMN message handled without an export",
             extra={"action": result.action, "topic_urn": result.topic_urn, "message_id": result.message_id},
         )
-    elif isinstance(result, workflow.Duplicate):
+    elif isinstance(result, Duplicate):
         metrics.add_metric(name="DuplicateTrigger", unit=MetricUnit.Count, value=1)
         logger.info(
             "duplicate trigger: the export was started by another execution",
@@ -117,13 +129,13 @@ def _log_result(start_input: workflow.StartInput, result: workflow.StartResult) 
         )
 
 
-def _start(start_input: workflow.StartInput, context: LambdaContext) -> workflow.StartResult:
+def _start(start_input: StartInput, context: LambdaContext) -> StartResult:
     with runtime.counting_upstream_events(metrics):
         clients = runtime.get_clients()
         guard = export_guard(clients.settings)
         guard.register_lambda_context(context)  # a timeout then frees the in-progress record
         try:
-            result = workflow.start(
+            result = start(
                 start_input,
                 clients,
                 now=clients.clock(),
@@ -143,16 +155,16 @@ def _start(start_input: workflow.StartInput, context: LambdaContext) -> workflow
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = parse_model(workflow.StartStepRequest, event).root
-    if isinstance(request, workflow.HandOverRequest):
+    request = parse_model(StartStepRequest, event).root
+    if isinstance(request, HandOverRequest):
         settings = runtime.get_clients().settings
-        handed = workflow.hand_over(request, handover_store(settings), now=runtime.get_clients().clock())
+        handed = hand_over(request, handover_store(settings), now=runtime.get_clients().clock())
         logger.info(
             "job handed over", extra={"job_id": request.hand_over.job_id, "to": handed.continuation_name}
         )
         return handed.model_dump(mode="json")
-    if isinstance(request, workflow.ReleaseRequest):
-        released = workflow.release(request, export_guard(runtime.get_clients().settings))
+    if isinstance(request, ReleaseRequest):
+        released = release(request, export_guard(runtime.get_clients().settings))
         logger.info(
             "failed export released", extra={"job_id": request.release.job_id, **released.model_dump()}
         )

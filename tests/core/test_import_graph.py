@@ -47,7 +47,7 @@ def _under(modules: set[str], *packages: str) -> list[str]:
 def test_the_check_step_loads_no_verifier_no_idempotency_store_no_fleet_and_no_obs() -> None:
     modules = loaded_by("check_export")
 
-    assert "ims_export.steps.workflow" in modules  # the probe did import the handler
+    assert "ims_export.steps.states" in modules  # the probe did import the handler
     assert _under(modules, "cryptography") == []
     assert _under(modules, "aws_lambda_powertools.utilities.idempotency") == []
     assert (

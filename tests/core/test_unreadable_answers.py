@@ -18,15 +18,16 @@ from ims_export.errors import (
     UnreadableJobAnswer,
     UpstreamTimeoutError,
 )
-from ims_export.steps import workflow
+from ims_export.steps.check import check
+from ims_export.steps.states import Exporting, JobState
 from tests.workflow.fakes import IMAGE_ID, JOB_ID, FakeIms, FakeTokens, make_clients, make_job, make_settings
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 SNIPPET = "<html><body>Service is busy</body></html>"
 
 
-def exporting() -> workflow.Exporting:
-    job = workflow.JobState(
+def exporting() -> Exporting:
+    job = JobState(
         job_id=JOB_ID,
         image_id=IMAGE_ID,
         image_name="web",
@@ -36,15 +37,15 @@ def exporting() -> workflow.Exporting:
         max_polls_per_execution=2000,
         status=JobStatus.RUNNING,
     )
-    return workflow.Exporting(job=job)
+    return Exporting(job=job)
 
 
 def malformed() -> MalformedAnswerError:
     return MalformedAnswerError(f"get job {JOB_ID}: not JSON: {SNIPPET}", snippet=SNIPPET, status=200)
 
 
-def poll(state: workflow.Exporting, ims: FakeIms, now: datetime, **settings: int) -> workflow.Exporting:
-    return workflow.check(state, make_clients(ims, make_settings(**settings)), now=now)
+def poll(state: Exporting, ims: FakeIms, now: datetime, **settings: int) -> Exporting:
+    return check(state, make_clients(ims, make_settings(**settings)), now=now)
 
 
 def test_an_unreadable_answer_is_counted_and_backed_off() -> None:

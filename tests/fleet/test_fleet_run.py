@@ -99,7 +99,7 @@ def _fleet_run() -> Iterator[dict[str, Any]]:
             overrides={
                 "ExportBucket": DEFAULT_BUCKET,
                 "EventBusName": BUS,
-                "CreateNotificationTopic": "true",
+                "NotificationTopicArn": "create",
             },
             stream=stream,
             timeout=900,

@@ -18,8 +18,9 @@ from ims_export.errors import (
     TransientError,
     UpstreamUnavailableError,
 )
-from ims_export.steps import workflow
 from ims_export.steps.export_guard import IdempotentExportGuard, dynamodb_export_guard
+from ims_export.steps.start import start
+from ims_export.steps.states import Duplicate, Exporting, StartInput
 from localdev.stepfunctions import ExecutionResult, LocalWorkflow, load_handler
 from tests.reliability.conftest import (
     TABLE,
@@ -34,7 +35,7 @@ from tests.workflow.fakes import BUCKET, IMAGE_ID, JOB_ID, SECRET_TOKEN, FakeIms
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 MANUAL = {"image_id": IMAGE_ID, "bucket_url": f"{BUCKET}:exports/web.qcow2", "file_format": "qcow2"}
 # As EventBridge delivers it: a second delivery is the very same event.
-IMAGE_CREATED = {
+IMAGE_CREATED: dict[str, Any] = {
     "version": "0",
     "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
     "detail-type": "Image Created",
@@ -47,8 +48,8 @@ IMAGE_CREATED = {
 }
 
 
-def start_input(event: Any, execution: str | None) -> workflow.StartInput:
-    return workflow.StartInput(event=event, execution_id=execution)
+def start_input(event: Any, execution: str | None) -> StartInput:
+    return StartInput(event=event, execution_id=execution)
 
 
 def guard() -> IdempotentExportGuard:
@@ -62,11 +63,11 @@ def guard() -> IdempotentExportGuard:
 def test_a_duplicate_trigger_gets_the_first_job_and_no_second_export(counting_ims: FakeIms) -> None:
     clients = make_clients(counting_ims, guarded_settings())
     shared = guard()
-    first = workflow.start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
-    second = workflow.start(start_input(MANUAL, "execution-2"), clients, now=NOW, guard=shared)
+    first = start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
+    second = start(start_input(MANUAL, "execution-2"), clients, now=NOW, guard=shared)
 
-    assert isinstance(first, workflow.Exporting)
-    assert isinstance(second, workflow.Duplicate)
+    assert isinstance(first, Exporting)
+    assert isinstance(second, Duplicate)
     assert second.job == first.job
     assert second.original_execution == "execution-1"
     assert len(counting_ims.calls_to("export_image")) == 1
@@ -75,12 +76,12 @@ def test_a_duplicate_trigger_gets_the_first_job_and_no_second_export(counting_im
 @pytest.mark.usefixtures("dynamodb")
 def test_a_retried_step_of_the_same_execution_polls_the_same_job(counting_ims: FakeIms) -> None:
     clients = make_clients(counting_ims, guarded_settings())
-    first = workflow.start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=guard())
+    first = start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=guard())
     # A new process (another Lambda instance) retries the step: only the table remembers.
-    retried = workflow.start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=guard())
+    retried = start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=guard())
 
-    assert isinstance(first, workflow.Exporting)
-    assert isinstance(retried, workflow.Exporting)
+    assert isinstance(first, Exporting)
+    assert isinstance(retried, Exporting)
     assert retried.job == first.job
     assert len(counting_ims.calls_to("export_image")) == 1
 
@@ -88,10 +89,10 @@ def test_a_retried_step_of_the_same_execution_polls_the_same_job(counting_ims: F
 @pytest.mark.usefixtures("dynamodb")
 def test_a_replay_without_an_execution_id_is_a_duplicate(counting_ims: FakeIms) -> None:
     clients = make_clients(counting_ims, guarded_settings())
-    workflow.start(start_input(MANUAL, None), clients, now=NOW, guard=guard())
-    replayed = workflow.start(start_input(MANUAL, None), clients, now=NOW, guard=guard())
+    start(start_input(MANUAL, None), clients, now=NOW, guard=guard())
+    replayed = start(start_input(MANUAL, None), clients, now=NOW, guard=guard())
 
-    assert isinstance(replayed, workflow.Duplicate)  # never two pollers of one job
+    assert isinstance(replayed, Duplicate)  # never two pollers of one job
     assert len(counting_ims.calls_to("export_image")) == 1
 
 
@@ -109,10 +110,10 @@ def test_another_destination_or_format_is_another_export(
 ) -> None:
     clients = make_clients(counting_ims, guarded_settings())
     shared = guard()
-    workflow.start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
-    other = workflow.start(start_input({**MANUAL, **change}, "execution-2"), clients, now=NOW, guard=shared)
+    start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
+    other = start(start_input({**MANUAL, **change}, "execution-2"), clients, now=NOW, guard=shared)
 
-    assert isinstance(other, workflow.Exporting)
+    assert isinstance(other, Exporting)
     assert len(counting_ims.calls_to("export_image")) == 2
 
 
@@ -120,14 +121,14 @@ def test_another_destination_or_format_is_another_export(
 def test_duplicate_events_name_the_same_default_object_across_midnight(counting_ims: FakeIms) -> None:
     clients = make_clients(counting_ims, guarded_settings())
     shared = guard()
-    before = workflow.start(start_input(IMAGE_CREATED, "execution-1"), clients, now=NOW, guard=shared)
-    after = workflow.start(
+    before = start(start_input(IMAGE_CREATED, "execution-1"), clients, now=NOW, guard=shared)
+    after = start(
         start_input(IMAGE_CREATED, "execution-2"), clients, now=datetime(2026, 11, 27, 0, 0, 3), guard=shared
     )
 
-    assert isinstance(before, workflow.Exporting)
+    assert isinstance(before, Exporting)
     assert "20261126" in before.job.bucket_url  # rendered at the event's time, not the step's
-    assert isinstance(after, workflow.Duplicate)
+    assert isinstance(after, Duplicate)
     assert len(counting_ims.calls_to("export_image")) == 1
 
 
@@ -137,10 +138,10 @@ def test_a_refused_export_frees_its_key(counting_ims: FakeIms) -> None:
     shared = guard()
     counting_ims.fail_next("export_image", UpstreamUnavailableError("IMS answered 503", status=503))
     with pytest.raises(UpstreamUnavailableError):
-        workflow.start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
-    again = workflow.start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
+        start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
+    again = start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
 
-    assert isinstance(again, workflow.Exporting)
+    assert isinstance(again, Exporting)
     assert len(counting_ims.calls_to("export_image")) == 2
     assert stored_items()  # the successful start is remembered
 
@@ -154,15 +155,15 @@ def test_a_start_still_in_progress_elsewhere_is_retryable(counting_ims: FakeIms)
 
     def export_while_another_starts(request: Any) -> str:
         try:  # the duplicate arrives while the first call is still waiting for IMS
-            workflow.start(start_input(MANUAL, "execution-2"), clients, now=NOW, guard=shared)
+            start(start_input(MANUAL, "execution-2"), clients, now=NOW, guard=shared)
         except IdempotencyAlreadyInProgressError as error:
             seen.append(error)
         return original_export(request)
 
     counting_ims.export_image = export_while_another_starts  # type: ignore[method-assign]
-    first = workflow.start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
+    first = start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
 
-    assert isinstance(first, workflow.Exporting)
+    assert isinstance(first, Exporting)
     assert len(seen) == 1
     assert len(counting_ims.calls_to("export_image")) == 1
 
@@ -170,7 +171,7 @@ def test_a_start_still_in_progress_elsewhere_is_retryable(counting_ims: FakeIms)
 @pytest.mark.usefixtures("dynamodb")
 def test_the_record_holds_ids_and_never_a_token(counting_ims: FakeIms) -> None:
     clients = make_clients(counting_ims, guarded_settings())
-    workflow.start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=guard())
+    start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=guard())
 
     [item] = stored_items()
     assert item["id"]["S"].startswith("ims-export-start#")
@@ -181,7 +182,7 @@ def test_the_record_holds_ids_and_never_a_token(counting_ims: FakeIms) -> None:
 def test_an_unavailable_table_is_a_named_transient_error(counting_ims: FakeIms) -> None:
     clients = make_clients(counting_ims, guarded_settings())
     with mock_aws(), pytest.raises(IdempotencyStoreError) as raised:  # no table: every write fails
-        workflow.start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=guard())
+        start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=guard())
 
     assert isinstance(raised.value, TransientError)
     assert counting_ims.calls_to("export_image") == []
@@ -292,10 +293,10 @@ def test_a_duplicate_of_a_running_export_names_its_status(counting_ims: FakeIms)
     counting_ims.script_jobs([make_job("RUNNING")])
     clients = make_clients(counting_ims, guarded_settings())
     shared = guard()
-    workflow.start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
-    second = workflow.start(start_input(MANUAL, "execution-2"), clients, now=NOW, guard=shared)
+    start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
+    second = start(start_input(MANUAL, "execution-2"), clients, now=NOW, guard=shared)
 
-    assert isinstance(second, workflow.Duplicate)
+    assert isinstance(second, Duplicate)
     assert second.original_status == "RUNNING"
     assert len(counting_ims.calls_to("export_image")) == 1
 
@@ -305,10 +306,10 @@ def test_a_trigger_after_a_failed_job_exports_again(counting_ims: FakeIms) -> No
     counting_ims.script_jobs([make_job("FAIL", error_code="IMG.0069")])
     clients = make_clients(counting_ims, guarded_settings())
     shared = guard()
-    workflow.start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
-    again = workflow.start(start_input(MANUAL, "execution-2"), clients, now=NOW, guard=shared)
+    start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
+    again = start(start_input(MANUAL, "execution-2"), clients, now=NOW, guard=shared)
 
-    assert isinstance(again, workflow.Exporting)
+    assert isinstance(again, Exporting)
     assert len(counting_ims.calls_to("export_image")) == 2
 
 
@@ -319,17 +320,17 @@ def test_a_redelivered_event_never_exports_twice_whatever_the_object_pattern(cou
     clients = make_clients(counting_ims, settings)
     shared = guard()
     event = {key: value for key, value in IMAGE_CREATED.items() if key != "time"}  # named at step time
-    first = workflow.start(start_input(event, "execution-1"), clients, now=NOW, guard=shared)
+    first = start(start_input(event, "execution-1"), clients, now=NOW, guard=shared)
     later = NOW.replace(hour=NOW.hour + 1)
-    again = workflow.start(start_input(event, "execution-2"), clients, now=later, guard=shared)
-    other = workflow.start(
+    again = start(start_input(event, "execution-2"), clients, now=later, guard=shared)
+    other = start(
         start_input({**event, "id": "another-event"}, "execution-3"), clients, now=later, guard=shared
     )
 
-    assert isinstance(first, workflow.Exporting)
-    assert isinstance(again, workflow.Duplicate)
+    assert isinstance(first, Exporting)
+    assert isinstance(again, Duplicate)
     assert again.original_status == "FAILED"
-    assert isinstance(other, workflow.Exporting)  # a new event about the image: a new export
+    assert isinstance(other, Exporting)  # a new event about the image: a new export
     assert len(counting_ims.calls_to("export_image")) == 2
 
 

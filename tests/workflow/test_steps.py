@@ -21,8 +21,20 @@ from ims_export.errors import (
     UpstreamThrottledError,
     UpstreamUnavailableError,
 )
-from ims_export.steps import workflow
+from ims_export.settings import Settings
+from ims_export.steps.check import check
+from ims_export.steps.continuation import hand_over
 from ims_export.steps.handover import InMemoryHandOverStore
+from ims_export.steps.start import start as start_step
+from ims_export.steps.states import (
+    Exporting,
+    HandOverRequest,
+    JobState,
+    Limits,
+    StartInput,
+    StartResult,
+    WaitingForImage,
+)
 from localdev.stepfunctions import FakeLambdaContext, load_handler
 from tests.workflow.conftest import FUNCTIONS, ROOT
 from tests.workflow.fakes import (
@@ -38,17 +50,15 @@ from tests.workflow.fakes import (
 )
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
-LIMITS = workflow.Limits(execution_timeout_seconds=3600, max_polls_per_execution=3, max_image_checks=2)
+LIMITS = Limits(execution_timeout_seconds=3600, max_polls_per_execution=3, max_image_checks=2)
 
 
-def start(
-    ims: FakeIms, event: Any, limits: workflow.Limits = LIMITS
-) -> workflow.Exporting | workflow.WaitingForImage:
-    return workflow.start(workflow.StartInput(event=event, limits=limits), make_clients(ims), now=NOW)
+def start(ims: FakeIms, event: Any, limits: Limits = LIMITS) -> StartResult:
+    return start_step(StartInput(event=event, limits=limits), make_clients(ims), now=NOW)
 
 
-def exporting(**changes: Any) -> workflow.Exporting:
-    job = workflow.JobState(
+def exporting(**changes: Any) -> Exporting:
+    job = JobState(
         job_id=JOB_ID,
         image_id=IMAGE_ID,
         image_name="web",
@@ -59,12 +69,12 @@ def exporting(**changes: Any) -> workflow.Exporting:
         deadline=NOW + timedelta(hours=1),
         max_polls_per_execution=3,
     )
-    return workflow.Exporting(job=job.model_copy(update=changes))
+    return Exporting(job=job.model_copy(update=changes))
 
 
 def test_start_exports_an_active_image(fake_ims: FakeIms) -> None:
     result = start(fake_ims, {"image_id": IMAGE_ID})
-    assert isinstance(result, workflow.Exporting)
+    assert isinstance(result, Exporting)
     assert result.job.job_id == JOB_ID
     assert result.job.deadline == NOW + timedelta(hours=1)
     assert result.job.next_wait_seconds == 15
@@ -109,11 +119,11 @@ def test_an_input_that_is_not_an_object_is_refused_saying_so(
 def test_start_reports_a_pending_image_instead_of_sleeping(fake_ims: FakeIms) -> None:
     fake_ims.add_image(make_image(status="saving"))
     result = start(fake_ims, {"image_id": IMAGE_ID})
-    assert isinstance(result, workflow.WaitingForImage)
+    assert isinstance(result, WaitingForImage)
     assert (result.checks, result.wait_seconds, result.image_status) == (1, 15, "saving")
     assert fake_ims.calls_to("export_image") == []
     with pytest.raises(ImageNotReadyError):  # the second check reaches max_image_checks
-        workflow.start(workflow.StartInput(waiting=result, limits=LIMITS), make_clients(fake_ims), now=NOW)
+        start_step(StartInput(waiting=result, limits=LIMITS), make_clients(fake_ims), now=NOW)
 
 
 def test_an_input_shaped_like_the_steps_own_waiting_state_is_only_a_bad_trigger(fake_ims: FakeIms) -> None:
@@ -128,13 +138,13 @@ def test_an_input_shaped_like_the_steps_own_waiting_state_is_only_a_bad_trigger(
 def test_waiting_keeps_the_deadline_of_the_first_check(fake_ims: FakeIms) -> None:
     fake_ims.add_image(make_image(status="queued"), make_image(status="active"))
     waiting = start(fake_ims, {"image_id": IMAGE_ID})
-    assert isinstance(waiting, workflow.WaitingForImage)
-    later = workflow.start(
-        workflow.StartInput(waiting=waiting, limits=LIMITS),
+    assert isinstance(waiting, WaitingForImage)
+    later = start_step(
+        StartInput(waiting=waiting, limits=LIMITS),
         make_clients(fake_ims),
         now=NOW + timedelta(minutes=10),
     )
-    assert isinstance(later, workflow.Exporting)
+    assert isinstance(later, Exporting)
     assert later.job.deadline == NOW + timedelta(hours=1)
     assert later.job.started_at == NOW + timedelta(minutes=10)
 
@@ -153,24 +163,24 @@ def test_parent_image_is_fetched_for_restricted_platforms(fake_ims: FakeIms) -> 
 def test_resume_continues_the_handed_over_job_without_calling_ims(fake_ims: FakeIms) -> None:
     previous = exporting(polls=7, polls_in_execution=3, continue_as_new=True)
     handovers = InMemoryHandOverStore()
-    handed = workflow.hand_over(workflow.HandOverRequest(hand_over=previous.job), handovers, now=NOW)
+    handed = hand_over(HandOverRequest(hand_over=previous.job), handovers, now=NOW)
     event = {"resume": {"ticket": handed.ticket}, "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID": "arn"}
-    resume = workflow.StartInput(event=event, execution_id=f"arn:aws:states:r:1:execution:m:{JOB_ID}-7")
+    resume = StartInput(event=event, execution_id=f"arn:aws:states:r:1:execution:m:{JOB_ID}-7")
 
-    result = workflow.start(resume, make_clients(fake_ims), now=NOW, handovers=handovers)
+    result = start_step(resume, make_clients(fake_ims), now=NOW, handovers=handovers)
 
     assert handed.continuation_name == f"{JOB_ID}-7"
-    assert isinstance(result, workflow.Exporting)
+    assert isinstance(result, Exporting)
     assert (result.job.polls, result.job.polls_in_execution, result.job.continuations) == (7, 0, 1)
     assert not result.job.continue_as_new
     assert fake_ims.calls == []
     with pytest.raises(HandOverNotFoundError):  # one-time: a second claim is refused
-        workflow.start(resume, make_clients(fake_ims), now=NOW, handovers=handovers)
+        start_step(resume, make_clients(fake_ims), now=NOW, handovers=handovers)
 
 
 def test_check_chooses_a_bounded_wait(fake_ims: FakeIms) -> None:
     fake_ims.script_jobs([make_job("RUNNING", entities={"process_percent": "20"})])
-    result = workflow.check(exporting(), make_clients(fake_ims), now=NOW + timedelta(minutes=20))
+    result = check(exporting(), make_clients(fake_ims), now=NOW + timedelta(minutes=20))
     assert result.job.status is JobStatus.RUNNING
     assert result.job.percent == 20.0
     assert (result.job.polls, result.job.polls_in_execution) == (1, 1)
@@ -181,15 +191,15 @@ def test_check_chooses_a_bounded_wait(fake_ims: FakeIms) -> None:
 
 def test_check_never_waits_past_the_deadline(fake_ims: FakeIms) -> None:
     fake_ims.script_jobs([make_job("RUNNING")])
-    result = workflow.check(exporting(), make_clients(fake_ims), now=NOW + timedelta(minutes=59, seconds=50))
+    result = check(exporting(), make_clients(fake_ims), now=NOW + timedelta(minutes=59, seconds=50))
     assert result.job.next_wait_seconds == 10
-    late = workflow.check(exporting(), make_clients(fake_ims), now=NOW + timedelta(hours=2))
+    late = check(exporting(), make_clients(fake_ims), now=NOW + timedelta(hours=2))
     assert late.job.timed_out
 
 
 def test_check_flags_continue_as_new_at_the_poll_limit(fake_ims: FakeIms) -> None:
     fake_ims.script_jobs([make_job("RUNNING")])
-    result = workflow.check(exporting(polls=40, polls_in_execution=2), make_clients(fake_ims), now=NOW)
+    result = check(exporting(polls=40, polls_in_execution=2), make_clients(fake_ims), now=NOW)
     assert result.job.continue_as_new
     assert result.job.polls == 41
 
@@ -198,7 +208,7 @@ def test_check_records_the_end_of_the_job(fake_ims: FakeIms) -> None:
     fake_ims.script_jobs(
         [make_job("FAIL", error_code="IMG.0069", fail_reason="no access", end_time="2026-11-27T08:30:00Z")]
     )
-    result = workflow.check(exporting(), make_clients(fake_ims), now=NOW + timedelta(hours=1))
+    result = check(exporting(), make_clients(fake_ims), now=NOW + timedelta(hours=1))
     assert result.job.status is JobStatus.FAIL
     assert (result.job.error_code, result.job.fail_reason) == ("IMG.0069", "no access")
     assert result.job.finished_at == datetime(2026, 11, 27, 8, 30, tzinfo=UTC)
@@ -207,16 +217,16 @@ def test_check_records_the_end_of_the_job(fake_ims: FakeIms) -> None:
 
 def test_check_asks_the_progress_api_only_when_the_job_says_nothing(fake_ims: FakeIms) -> None:
     fake_ims.script_jobs([make_job("RUNNING")])
-    workflow.check(exporting(), make_clients(fake_ims), now=NOW)
+    check(exporting(), make_clients(fake_ims), now=NOW)
     fake_ims.script_jobs([make_job("RUNNING", entities={"process_percent": 50})])
-    workflow.check(exporting(), make_clients(fake_ims), now=NOW)
+    check(exporting(), make_clients(fake_ims), now=NOW)
     assert fake_ims.calls_to("get_job_progress") == [JOB_ID]
 
 
 def test_a_failing_progress_call_does_not_fail_the_poll(fake_ims: FakeIms) -> None:
     fake_ims.script_jobs([make_job("RUNNING")])
     fake_ims.failures["get_job_progress"] = [UpstreamUnavailableError("progress API down", status=503)]
-    result = workflow.check(exporting(), make_clients(fake_ims), now=NOW)
+    result = check(exporting(), make_clients(fake_ims), now=NOW)
     assert result.job.status is JobStatus.RUNNING
     assert result.job.percent is None
     assert fake_ims.calls_to("get_job") == [JOB_ID]
@@ -260,21 +270,19 @@ def test_handlers_return_json_payloads(clients: runtime.Clients, fake_ims: FakeI
     assert SECRET_TOKEN not in json.dumps([started, checked])
 
 
-def test_refresh_handler_uses_the_larger_scheduled_margin(
-    clients: runtime.Clients, fake_ims: FakeIms, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_refresh_handler_uses_the_larger_scheduled_margin(fake_ims: FakeIms) -> None:
     handler = load_handler(ROOT / "functions" / "refresh_token" / "app.py")
-    monkeypatch.setenv("SCHEDULED_REFRESH_MARGIN_SECONDS", "14400")
-    report = handler({"trigger": "token-refresh"}, context("refresh"))
+    with runtime.use_clients(make_clients(fake_ims, make_settings(scheduled_refresh_margin_seconds=14400))):
+        report = handler({"trigger": "token-refresh"}, context("refresh"))
     assert fake_ims.tokens.refresh_margins == [14400]
     assert report["refreshed"] is True
     assert SECRET_TOKEN not in json.dumps(report)
-    monkeypatch.setenv("SCHEDULED_REFRESH_MARGIN_SECONDS", "60")  # below the hot path's margin
-    handler({}, context("refresh"))
-    assert fake_ims.tokens.refresh_margins[-1] == clients.settings.token_refresh_margin_seconds
-    monkeypatch.setenv("SCHEDULED_REFRESH_MARGIN_SECONDS", "soon")
-    with pytest.raises(ConfigurationError):
+    below = make_settings(scheduled_refresh_margin_seconds=60)  # below the hot path's margin
+    with runtime.use_clients(make_clients(fake_ims, below)):
         handler({}, context("refresh"))
+    assert fake_ims.tokens.refresh_margins[-1] == below.token_refresh_margin_seconds
+    with pytest.raises(ConfigurationError, match="scheduled_refresh_margin_seconds"):
+        Settings.from_env({"SCHEDULED_REFRESH_MARGIN_SECONDS": "soon"})
 
 
 def test_clients_are_built_once_and_replaceable(monkeypatch: pytest.MonkeyPatch, fake_ims: FakeIms) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from moto.events.models import EventPattern
 
+from ims_export.settings import TUNABLE
 from localdev.cfn_yaml import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,7 +141,7 @@ def test_only_the_functions_that_refresh_the_token_write_it() -> None:
         "SelectImagesFunction",
     }
     assert all(
-        "TokenParameterName" in str(s["Resource"])
+        "parameter/${AWS::StackName}/token" in str(s["Resource"])
         for _, s in POLICY_STATEMENTS
         if "ssm:PutParameter" in _as_list(s["Action"])
     )
@@ -240,3 +241,23 @@ def test_trigger_rules_match_their_sample_event_only(rule: str, sample: str) -> 
         name for name, event in samples.items() if "detail-type" in event and pattern.matches_event(event)
     }
     assert matching == {sample}
+
+
+def _readme_table(heading: str) -> list[list[str]]:
+    """The rows (first cells) of the first table after ``heading`` in README.md."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    after = text[text.index(heading) :]
+    rows: list[list[str]] = []
+    for line in after.splitlines():
+        if line.startswith("|"):
+            rows.append(re.findall(r"`([A-Z][A-Za-z0-9_]*)`", line.split("|")[1]))
+        elif rows:
+            break
+    return rows[2:]  # header and rule
+
+
+def test_every_template_parameter_and_every_tuning_key_is_documented() -> None:
+    parameters = {name for row in _readme_table("## Configuration\n") for name in row}
+    assert set(TEMPLATE["Parameters"]) <= parameters
+    tuning = {name for row in _readme_table("Tuning (keys of `Settings`)") for name in row}
+    assert tuning == TUNABLE

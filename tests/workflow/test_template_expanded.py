@@ -34,7 +34,7 @@ WILDCARD_RESOURCE_ACTIONS = frozenset(
     }
 )
 ITEM_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
-TOKEN_CACHE = "parameter${TokenParameterName}"
+TOKEN_CACHE = "parameter/${AWS::StackName}/token"
 FUNCTION_ROLES = [
     "StartExportFunctionRole",
     "CheckExportFunctionRole",
@@ -120,8 +120,8 @@ def test_the_smn_stage_is_throttled_by_parameters() -> None:
     resources = expanded_template()["Resources"]
     [stage] = [resource for resource in resources.values() if resource["Type"] == "AWS::ApiGateway::Stage"]
     [settings] = stage["Properties"]["MethodSettings"]
-    assert settings["ThrottlingRateLimit"] == {"Ref": "SmnThrottlingRateLimit"}
-    assert settings["ThrottlingBurstLimit"] == {"Ref": "SmnThrottlingBurstLimit"}
+    assert settings["ThrottlingRateLimit"] == {"Fn::Select": [0, {"Ref": "SmnThrottling"}]}
+    assert settings["ThrottlingBurstLimit"] == {"Fn::Select": [1, {"Ref": "SmnThrottling"}]}
 
 
 NAMED = {

@@ -1,0 +1,275 @@
+"""The start step: normalize the trigger, check the image, start the export.
+
+It reports that the image is still being created (the state machine waits and calls ``start`` again),
+or resumes a job handed over by a previous execution (continue-as-new; only with a hand-over record, see
+``continuation``). The export call runs under an ``ExportGuard``: a duplicate trigger ends as ``Duplicate``
+naming the first job and what became of it, a retried start step of the same execution polls that job.
+A delivery to the SMN endpoint (``{"smn_body": "<raw body>"}``) can act only once its signature
+verifies: it either names the image to export or is handled on its own (``NotificationHandled``);
+anything else on that path is an ``SmnMessageRefusedError``, before any IAM or IMS call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from ims_export.domain.export_request import ExportRequest
+from ims_export.domain.exportability import check_exportable, parent_image_id_to_check
+from ims_export.domain.images import Image
+from ims_export.domain.jobs import JobStatus
+from ims_export.errors import (
+    ImageNotFoundError,
+    ImageNotReadyError,
+    ImsExportError,
+    InvalidRequestError,
+    JobNotFoundError,
+    SmnMessageRefusedError,
+)
+from ims_export.parsing import parse_model
+from ims_export.runtime import Clients
+from ims_export.steps.continuation import resume
+from ims_export.steps.states import (
+    Duplicate,
+    Exporting,
+    JobState,
+    Limits,
+    NotificationHandled,
+    SmnDelivery,
+    StartInput,
+    StartResult,
+    WaitingForImage,
+)
+from ims_export.triggers.events import (
+    ExportOrder,
+    build_export_request,
+    check_order,
+    normalize_event,
+    smn_order,
+)
+
+if TYPE_CHECKING:
+    # Off the cold path of the check step: the idempotency store and the SMN verifier (cryptography)
+    # are imported by the start step only, where they are used.
+    from ims_export.smn.messages import SmnOutcome
+    from ims_export.steps.export_guard import ExportGuard, OriginalStatus
+    from ims_export.steps.handover import HandOverStore
+
+logger = logging.getLogger(__name__)
+
+# Parses, verifies and acts on a raw SMN body (``ims_export.smn.messages.handle_smn_message`` with the
+# verifier and session bound); raises before any side effect when the message is not authentic.
+SmnHandler = Callable[[Any], "SmnOutcome"]
+
+
+def _fetch_parent(clients: Clients, image: Image) -> Image | None:
+    parent_id = parent_image_id_to_check(image)
+    if parent_id is None:
+        return None
+    try:
+        return clients.ims.get_image(parent_id)
+    except ImageNotFoundError:
+        return None  # not visible to this project: no public parent to hold against the image
+
+
+def _job_state(
+    request: ExportRequest,
+    image: Image,
+    job_id: str,
+    *,
+    started_at: datetime,
+    deadline: datetime,
+    limits: Limits,
+    clients: Clients,
+) -> JobState:
+    return JobState(
+        job_id=job_id,
+        image_id=image.id,
+        image_name=image.name,
+        image_size_bytes=image.size_bytes or None,
+        bucket_url=request.bucket_url,
+        file_format=request.file_format.value if request.file_format else None,
+        is_quick_export=request.is_quick_export,
+        started_at=started_at,
+        deadline=deadline,
+        max_polls_per_execution=limits.max_polls_per_execution,
+        next_wait_seconds=clients.settings.poll_min_seconds,
+    )
+
+
+def _start_order(
+    order: ExportOrder,
+    *,
+    checks_so_far: int,
+    first_started_at: datetime,
+    start_input: StartInput,
+    clients: Clients,
+    guard: ExportGuard,
+    now: datetime,
+) -> Exporting | WaitingForImage | Duplicate:
+    """Check the image and start (or find) its export; an error names the image and the target."""
+    target: dict[str, str] = {}
+    try:
+        return _start_named_order(
+            order,
+            target=target,
+            checks_so_far=checks_so_far,
+            first_started_at=first_started_at,
+            start_input=start_input,
+            clients=clients,
+            guard=guard,
+            now=now,
+        )
+    except ImsExportError as error:
+        # The outcome of a failed start carries the error's message only: it must say what failed.
+        where = f" to {target['bucket_url']} as {target['format']}" if target else ""
+        error.message = f"export of image {order.image_id}{where}: {error.message}"
+        error.args = (error.message,)
+        raise
+
+
+def _start_named_order(
+    order: ExportOrder,
+    *,
+    target: dict[str, str],
+    checks_so_far: int,
+    first_started_at: datetime,
+    start_input: StartInput,
+    clients: Clients,
+    guard: ExportGuard,
+    now: datetime,
+) -> Exporting | WaitingForImage | Duplicate:
+    limits = start_input.limits
+    image = clients.ims.get_image(order.image_id)
+    # A retried step renders the same default object name as its first attempt did.
+    named_at = start_input.execution_started_at or now
+    request = build_export_request(order, image_name=image.name, settings=clients.settings, now=named_at)
+    target["bucket_url"] = request.bucket_url
+    target["format"] = request.file_format.value if request.file_format else "ZVHD2 (quick export)"
+    try:
+        check_exportable(
+            image, request, project_id=clients.project_id(), parent=_fetch_parent(clients, image)
+        )
+    except ImageNotReadyError:
+        checks = checks_so_far + 1
+        if not image.status.pending or checks >= limits.max_image_checks:
+            raise
+        return WaitingForImage(
+            order=order,
+            image_status=image.status.value,
+            checks=checks,
+            wait_seconds=clients.settings.poll_min_seconds,
+            execution_started_at=first_started_at,
+        )
+    # The deadline counts from the execution's start: waiting for the image uses up the same budget.
+    deadline = first_started_at + timedelta(seconds=limits.execution_timeout_seconds)
+
+    def export() -> dict[str, Any]:
+        job_id = clients.ims.export_image(request)
+        job = _job_state(
+            request, image, job_id, started_at=now, deadline=deadline, limits=limits, clients=clients
+        )
+        return job.model_dump(mode="json")
+
+    execution = start_input.execution_id
+    guarded = guard.run(
+        request,
+        execution=execution,
+        start=export,
+        delivery=order.delivery_id,
+        status_of=lambda record: original_status(clients, record),
+    )
+    job = JobState.model_validate(guarded.record)
+    if guarded.replayed and (execution is None or guarded.execution != execution):
+        status = guarded.original_status.value if guarded.original_status else "RUNNING"
+        return Duplicate(job=job, original_execution=guarded.execution, original_status=status)
+    return Exporting(job=job)
+
+
+def original_status(clients: Clients, record: Any) -> OriginalStatus:
+    """What became of the job of a found export record, as IMS tells it."""
+    from ims_export.steps.export_guard import OriginalStatus  # noqa: PLC0415 - see the TYPE_CHECKING note
+
+    job_id = record.get("job_id") if isinstance(record, dict) else None
+    if not isinstance(job_id, str):
+        return OriginalStatus.FAILED  # not a record we wrote: nothing runs
+    try:
+        job = clients.ims.get_job(job_id)
+    except JobNotFoundError:
+        return OriginalStatus.FAILED  # IMS does not know it (any more): it is not running
+    if job.status is JobStatus.SUCCESS:
+        return OriginalStatus.SUCCEEDED
+    return OriginalStatus.FAILED if job.status is JobStatus.FAIL else OriginalStatus.RUNNING
+
+
+def _smn_order(
+    start_input: StartInput, smn: SmnHandler | None, clients: Clients
+) -> ExportOrder | NotificationHandled:
+    """Verify the delivery to the SMN endpoint; every refusal is an SmnMessageRefusedError."""
+    try:
+        delivery = parse_model(SmnDelivery, start_input.event)
+        if smn is None:
+            raise InvalidRequestError("SMN messages are not accepted here", code="SmnNotConfigured")
+        outcome = smn(delivery.smn_body)
+    except SmnMessageRefusedError:
+        raise
+    except InvalidRequestError as error:
+        raise SmnMessageRefusedError(f"SMN delivery refused: {error.message}", code=error.code) from None
+    if outcome.action == "image_created" and outcome.image_id is not None:
+        return smn_order(outcome.image_id, clients.settings, message_id=outcome.message_id)
+    action: Literal["subscription_confirmed", "ignored"] = (
+        "subscription_confirmed" if outcome.action == "subscription_confirmed" else "ignored"
+    )
+    return NotificationHandled(
+        action=action, topic_urn=outcome.topic_urn, message_id=outcome.message_id, detail=outcome.detail
+    )
+
+
+def start(
+    start_input: StartInput,
+    clients: Clients,
+    *,
+    now: datetime,
+    guard: ExportGuard | None = None,
+    smn: SmnHandler | None = None,
+    handovers: HandOverStore | None = None,
+) -> StartResult:
+    """The start step. InvalidRequestError (before any IAM or IMS call) for an event it cannot
+    understand; ``guard`` keeps duplicates from starting a second export; ``smn`` verifies SMN bodies;
+    ``handovers`` holds the jobs handed over to continuations."""
+    if guard is None:
+        from ims_export.steps.export_guard import UnguardedExport  # noqa: PLC0415 - see the TYPE_CHECKING note
+
+        guard = UnguardedExport()
+    kind = start_input.kind()
+    if kind == "resume":
+        return resume(start_input, handovers, now)
+    if kind == "waiting_for_image" and start_input.waiting is not None:
+        waiting = start_input.waiting
+        return _start_order(
+            check_order(waiting.order, clients.settings),
+            checks_so_far=waiting.checks,
+            first_started_at=waiting.execution_started_at,
+            start_input=start_input,
+            clients=clients,
+            guard=guard,
+            now=now,
+        )
+    if kind == "smn":
+        handled = _smn_order(start_input, smn, clients)
+        if isinstance(handled, NotificationHandled):
+            return handled
+        order = handled
+    else:
+        order = normalize_event(start_input.event, clients.settings)
+    return _start_order(
+        order,
+        checks_so_far=0,
+        first_started_at=now,
+        start_input=start_input,
+        clients=clients,
+        guard=guard,
+        now=now,
+    )

@@ -1,0 +1,242 @@
+"""The payloads the export state machine and its steps exchange: pydantic models, no logic.
+
+No payload ever holds a token or a credential: only ids, names, sizes, times and counters.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag
+
+from ims_export.domain.jobs import JobStatus
+from ims_export.steps.handover import TICKET_PATTERN
+from ims_export.triggers.events import (
+    ExportOrder,
+)
+
+DEFAULT_EXECUTION_TIMEOUT_SECONDS = 48 * 3600
+# About 9 history events per poll: 2,000 polls stay well below the 25,000-event limit.
+DEFAULT_MAX_POLLS_PER_EXECUTION = 2000
+DEFAULT_MAX_IMAGE_CHECKS = 120
+
+
+class Limits(BaseModel):
+    """Bounds the state machine passes in (as strings, from its definition substitutions)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    execution_timeout_seconds: int = Field(default=DEFAULT_EXECUTION_TIMEOUT_SECONDS, ge=1)
+    max_polls_per_execution: int = Field(default=DEFAULT_MAX_POLLS_PER_EXECUTION, ge=1)
+    max_image_checks: int = Field(default=DEFAULT_MAX_IMAGE_CHECKS, ge=1)
+
+
+class JobState(BaseModel):
+    """The job descriptor carried from poll to poll (and into a continued execution)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    job_id: str = Field(min_length=1, max_length=64)
+    image_id: str
+    image_name: str
+    image_size_bytes: int | None = None
+    bucket_url: str
+    file_format: str | None = None
+    is_quick_export: bool = False
+    started_at: datetime
+    deadline: datetime
+    max_polls_per_execution: int = Field(ge=1)
+    status: JobStatus = JobStatus.INIT
+    percent: float | None = None
+    polls: int = Field(default=0, ge=0)
+    polls_in_execution: int = Field(default=0, ge=0)
+    continuations: int = Field(default=0, ge=0)
+    elapsed_seconds: float = 0.0
+    next_wait_seconds: int = Field(default=1, ge=0)
+    finished_at: datetime | None = None
+    error_code: str | None = None
+    fail_reason: str | None = None
+    timed_out: bool = False
+    continue_as_new: bool = False
+    # Job answers in a row that showed no job state, and since when (reset by a readable one).
+    unreadable_answers: int = Field(default=0, ge=0)
+    unreadable_since: datetime | None = None
+
+
+class Exporting(BaseModel):
+    """The export runs: the state machine waits ``job.next_wait_seconds``, then calls ``check``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    phase: Literal["exporting"] = "exporting"
+    job: JobState
+
+
+class WaitingForImage(BaseModel):
+    """The image is still queued/saving: the state machine waits ``wait_seconds``, then calls ``start``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    phase: Literal["waiting_for_image"] = "waiting_for_image"
+    order: ExportOrder
+    image_status: str
+    checks: int = Field(ge=1)
+    wait_seconds: int = Field(ge=1)
+    execution_started_at: datetime
+
+
+class Duplicate(BaseModel):
+    """Another execution started this very export already: this one ends without polling it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    phase: Literal["duplicate"] = "duplicate"
+    job: JobState
+    original_execution: str | None = None
+    # RUNNING or SUCCEEDED (a failed original is exported again instead).
+    original_status: str = "RUNNING"
+
+
+class NotificationHandled(BaseModel):
+    """An SMN message that asks for no export: a confirmed subscription, or an ignored message."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    phase: Literal["notification_handled"] = "notification_handled"
+    action: Literal["subscription_confirmed", "ignored"]
+    topic_urn: str
+    message_id: str
+    detail: str = ""
+
+
+StartResult = Exporting | WaitingForImage | Duplicate | NotificationHandled
+
+
+class HandOverTicket(BaseModel):
+    """What a continuation receives instead of the job: the ticket of its one-time hand-over record."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    ticket: str = Field(pattern=TICKET_PATTERN)
+
+
+class ResumeInput(BaseModel):
+    """The input of an execution started by a previous one to continue polling (continue-as-new)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    resume: HandOverTicket
+    # Step Functions adds it to executions started by another one.
+    AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: str | None = Field(default=None, max_length=2048)
+
+
+class SmnDelivery(BaseModel):
+    """What the SMN endpoint's request mapping makes of a POST: the raw body, as a string."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    smn_body: str  # its size is checked where it is parsed (ims_export.smn.messages)
+
+
+class StartInput(BaseModel):
+    """What the start step receives: the execution input (``event``) or its own earlier answer
+    (``waiting``, never taken from an input), the limits, and the execution it runs in (which tells a
+    retried step from a duplicate trigger)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event: Any = None
+    waiting: WaitingForImage | None = None
+    limits: Limits = Limits()
+    execution_id: str | None = Field(default=None, max_length=2048)
+    execution_started_at: datetime | None = None
+
+    def kind(self) -> str:
+        if self.waiting is not None:
+            return "waiting_for_image"
+        if isinstance(self.event, dict):
+            if "smn_body" in self.event:
+                return "smn"
+            if "resume" in self.event:
+                return "resume"
+        return "trigger"
+
+    @property
+    def execution_name(self) -> str | None:
+        """The last part of the execution's ARN: the name a continuation is started under."""
+        return self.execution_id.rsplit(":", 1)[-1] if self.execution_id else None
+
+
+class HandOverRequest(BaseModel):
+    """The state machine asks to store a running job for the execution that will continue it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    hand_over: JobState
+
+
+class HandOverResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ticket: str
+    continuation_name: str
+
+
+class FailedExport(BaseModel):
+    """The export a failure outcome names."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    job_id: str = Field(min_length=1, max_length=64)
+    image_id: str
+    bucket_url: str
+    file_format: str | None = None
+    is_quick_export: bool = False
+
+
+class ReleaseRequest(BaseModel):
+    """The state machine reports an export that ended in failure: forget it as a duplicate."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    release: FailedExport
+
+
+class ReleaseResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    released: bool
+
+
+def _step_request_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        if "hand_over" in value:
+            return "hand_over"
+        if "release" in value:
+            return "release"
+    return "start"
+
+
+class StartStepRequest(
+    RootModel[
+        Annotated[
+            Annotated[StartInput, Tag("start")]
+            | Annotated[HandOverRequest, Tag("hand_over")]
+            | Annotated[ReleaseRequest, Tag("release")],
+            Discriminator(_step_request_kind),
+        ]
+    ]
+):
+    """Any payload the state machine sends the start function (its states build them, never an input)."""
+
+
+def continuation_name(job: JobState) -> str:
+    """The name ContinueAsNew starts the continuation under (its States.Format of job id and polls)."""
+    return f"{job.job_id}-{job.polls}"
+
+
+class RefreshInput(BaseModel):
+    """The scheduled refresher's event: its content does not matter (a schedule or a manual call)."""
+
+    model_config = ConfigDict(extra="allow")
