@@ -179,8 +179,9 @@ def test_fleet_schedule_always_sets_its_input_and_the_concurrency_default_reache
     default = json.loads(TEMPLATE["Parameters"]["FleetSelection"]["Default"])
     assert default["trigger"] == "fleet"
     assert "<aws.scheduler.scheduled-time>" in default.values()
-    environment = RESOURCES["SelectImagesFunction"]["Properties"]["Environment"]["Variables"]
-    assert environment["FLEET_MAX_CONCURRENCY"] == {"Ref": "FleetMaxConcurrency"}
+    # An empty FleetScheduleExpression (the default) leaves the schedule disabled.
+    assert schedule["State"] == {"Fn::If": ["FleetScheduleOn", "ENABLED", "DISABLED"]}
+    assert TEMPLATE["Parameters"]["FleetScheduleExpression"]["Default"] == ""
 
 
 def test_alarm_on_failed_exports() -> None:

@@ -100,6 +100,8 @@ class Settings(BaseModel):
     smn_allowed_topic_urns: tuple[str, ...] = ()
     # Full-match pattern of allowed SMN signing certificate URLs; empty keeps the built-in one.
     smn_cert_url_pattern: str | None = None
+    # Images a fleet run exports at a time unless its input sets max_concurrency.
+    fleet_max_concurrency: int = Field(default=10, ge=1, le=100)
 
     @field_validator("smn_allowed_topic_urns", mode="before")
     @classmethod
@@ -203,6 +205,7 @@ ENV_NAMES: dict[str, str] = {
     "export_idempotency_seconds": "EXPORT_IDEMPOTENCY_SECONDS",
     "smn_allowed_topic_urns": "SMN_ALLOWED_TOPIC_URNS",
     "smn_cert_url_pattern": "SMN_CERT_URL_PATTERN",
+    "fleet_max_concurrency": "FLEET_MAX_CONCURRENCY",
 }
 
 SETTINGS_JSON_ENV = "IMS_EXPORT_SETTINGS"
