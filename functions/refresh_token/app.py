@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ims_export import runtime
@@ -20,7 +20,6 @@ from ims_export.steps.refresh import refresh_token
 from ims_export.steps.states import RefreshInput
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 quiet_sdk_loggers()
 
@@ -35,7 +34,6 @@ def scheduled_margin_seconds(environ: dict[str, str] | os._Environ[str] = os.env
 
 
 @logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     parse_model(RefreshInput, event)

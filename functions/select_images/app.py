@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -16,7 +16,6 @@ from ims_export.log_setup import quiet_sdk_loggers
 from ims_export.parsing import parse_model
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 quiet_sdk_loggers()
 
@@ -32,7 +31,6 @@ def default_max_concurrency(environ: dict[str, str] | None = None) -> int:
 
 
 @logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     selection = parse_model(fleet.FleetSelection, event)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -41,7 +41,6 @@ from ims_export.steps.states import (
 )
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 quiet_sdk_loggers()
 
@@ -152,7 +151,6 @@ def _start(start_input: StartInput, context: LambdaContext) -> StartResult:
 
 
 @logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse_model(StartStepRequest, event).root
