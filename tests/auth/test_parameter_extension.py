@@ -11,7 +11,7 @@ import logging
 import socket
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
@@ -21,9 +21,7 @@ import responses
 from aws_lambda_powertools.utilities.parameters import SSMProvider
 from pydantic import SecretStr
 
-from ims_export.auth.cache import TokenCache
 from ims_export.auth.codec import decode_record, encode_record
-from ims_export.auth.credentials import load_credentials
 from ims_export.auth.parameter_store import (
     EXTENSION_PORT_VARIABLE,
     EXTENSION_TOKEN_HEADER,
@@ -32,12 +30,9 @@ from ims_export.auth.parameter_store import (
     token_reader_from_env,
 )
 from ims_export.auth.tokens import IssuedToken
-from ims_export.cloud.http import new_session
-from ims_export.cloud.iam import IamClient
 from ims_export.errors import UpstreamThrottledError
-from ims_export.settings import Settings
-from tests.auth.conftest import TOKEN_PARAMETER, FakeIam
-from tests.auth.fakes import PROJECT_ID, FakeClock
+from tests.auth.conftest import TOKEN_PARAMETER, CacheFactory, FakeIam
+from tests.auth.fakes import NOW, PROJECT_ID, FakeClock
 
 SESSION_TOKEN = "session-token-of-this-environment"
 SECRET_IN_BODY = "echoed-secret-value"
@@ -112,7 +107,7 @@ class NoSsmClient:
 def valid_token() -> IssuedToken:
     return IssuedToken(
         value=SecretStr("a-valid-cached-token"),
-        expires_at=datetime.now(UTC) + timedelta(hours=20),
+        expires_at=NOW + timedelta(hours=20),
         project_id=PROJECT_ID,
     )
 
@@ -128,24 +123,16 @@ def extension_reader(
     )
 
 
-def cache_on(settings: Settings, ssm: Any, reader: Any) -> TokenCache:
-    return TokenCache(
-        settings,
-        iam=IamClient(settings.iam_endpoint, new_session(), (1.0, 2.0)),
-        ssm=ssm,
-        credentials_loader=lambda: load_credentials(ssm, settings.credentials_parameter),
-        token_reader=reader,
-    )
-
-
 def test_a_valid_cached_token_is_read_through_the_extension_without_ssm(
-    extension: Any, ssm_client: Any, fake_iam: FakeIam, settings: Settings
+    extension: Any, ssm_client: Any, fake_iam: FakeIam, make_cache: CacheFactory
 ) -> None:
     token = valid_token()
     ssm_client.put_parameter(Name=TOKEN_PARAMETER, Value=encode_record(token).value, Type="SecureString")
     no_ssm = NoSsmClient()
 
-    assert cache_on(settings, no_ssm, extension_reader(extension.port, no_ssm)).current() == token
+    assert (
+        make_cache(provider=no_ssm, token_reader=extension_reader(extension.port, no_ssm)).current() == token
+    )
 
     assert fake_iam.calls == 0
     (request,) = extension.requests
@@ -157,14 +144,18 @@ def test_a_valid_cached_token_is_read_through_the_extension_without_ssm(
 
 
 def test_a_missing_token_is_refreshed_written_through_ssm_and_seen_by_the_next_cold_start(
-    extension: Any, ssm_client: Any, fake_iam: FakeIam, settings: Settings, caplog: pytest.LogCaptureFixture
+    extension: Any,
+    ssm_client: Any,
+    fake_iam: FakeIam,
+    make_cache: CacheFactory,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.WARNING, logger="ims_export")
     ssm = SSMProvider(boto3_client=ssm_client)
 
-    first = cache_on(settings, ssm, extension_reader(extension.port, ssm)).current()
+    first = make_cache(provider=ssm, token_reader=extension_reader(extension.port, ssm)).current()
     no_ssm = NoSsmClient()
-    second = cache_on(settings, no_ssm, extension_reader(extension.port, no_ssm)).current()
+    second = make_cache(provider=no_ssm, token_reader=extension_reader(extension.port, no_ssm)).current()
 
     assert fake_iam.calls == 1
     assert first == second
@@ -182,26 +173,30 @@ def test_a_missing_token_is_refreshed_written_through_ssm_and_seen_by_the_next_c
     ],
 )
 def test_a_throttled_read_is_transient_and_asks_no_iam(
-    extension: Any, fake_iam: FakeIam, settings: Settings, failure: tuple[int, str]
+    extension: Any, fake_iam: FakeIam, make_cache: CacheFactory, failure: tuple[int, str]
 ) -> None:
     extension.failure = failure
     no_ssm = NoSsmClient()
 
     with pytest.raises(UpstreamThrottledError) as raised:
-        cache_on(settings, no_ssm, extension_reader(extension.port, no_ssm)).current()
+        make_cache(provider=no_ssm, token_reader=extension_reader(extension.port, no_ssm)).current()
 
     assert fake_iam.calls == 0
     assert TOKEN_PARAMETER in raised.value.message
 
 
 def test_an_error_answer_is_logged_by_its_status_only_and_the_token_refreshed(
-    extension: Any, ssm_client: Any, fake_iam: FakeIam, settings: Settings, caplog: pytest.LogCaptureFixture
+    extension: Any,
+    ssm_client: Any,
+    fake_iam: FakeIam,
+    make_cache: CacheFactory,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="ims_export")
     extension.failure = (500, f"internal error while reading {SECRET_IN_BODY}")
     ssm = SSMProvider(boto3_client=ssm_client)
 
-    token = cache_on(settings, ssm, extension_reader(extension.port, ssm)).current()
+    token = make_cache(provider=ssm, token_reader=extension_reader(extension.port, ssm)).current()
 
     assert fake_iam.calls == 1
     assert "HTTP 500" in caplog.text
@@ -210,12 +205,12 @@ def test_an_error_answer_is_logged_by_its_status_only_and_the_token_refreshed(
 
 
 def test_an_answer_without_a_value_counts_as_empty(
-    extension: Any, ssm_client: Any, fake_iam: FakeIam, settings: Settings
+    extension: Any, ssm_client: Any, fake_iam: FakeIam, make_cache: CacheFactory
 ) -> None:
     extension.failure = (200, json.dumps({"Parameter": {"Name": TOKEN_PARAMETER}}))
     ssm = SSMProvider(boto3_client=ssm_client)
 
-    cache_on(settings, ssm, extension_reader(extension.port, ssm)).current()
+    make_cache(provider=ssm, token_reader=extension_reader(extension.port, ssm)).current()
 
     assert fake_iam.calls == 1
 
@@ -231,7 +226,7 @@ def test_an_unreachable_extension_or_no_session_token_reads_through_ssm(  # noqa
     extension: Any,
     ssm_client: Any,
     fake_iam: FakeIam,
-    settings: Settings,
+    make_cache: CacheFactory,
     caplog: pytest.LogCaptureFixture,
     extension_answers: bool,
 ) -> None:
@@ -245,7 +240,7 @@ def test_an_unreachable_extension_or_no_session_token_reads_through_ssm(  # noqa
         else extension_reader(free_port(), ssm)
     )
 
-    assert cache_on(settings, ssm, reader).current() == token
+    assert make_cache(provider=ssm, token_reader=reader).current() == token
 
     assert fake_iam.calls == 0
     assert extension.requests == []
