@@ -21,6 +21,7 @@ import responses
 from aws_lambda_powertools.utilities.parameters import SSMProvider
 from pydantic import SecretStr
 
+from ims_export.auth.cache import TokenCache
 from ims_export.auth.codec import decode_record, encode_record
 from ims_export.auth.parameter_store import (
     EXTENSION_PORT_VARIABLE,
@@ -123,6 +124,11 @@ def extension_reader(
     )
 
 
+def through_extension(make_cache: CacheFactory, port: int, provider: Any) -> TokenCache:
+    """A cache reading the token through the extension at ``port``, with ``provider`` as its SSM."""
+    return make_cache(provider=provider, token_reader=extension_reader(port, provider))
+
+
 def test_a_valid_cached_token_is_read_through_the_extension_without_ssm(
     extension: Any, ssm_client: Any, fake_iam: FakeIam, make_cache: CacheFactory
 ) -> None:
@@ -130,9 +136,7 @@ def test_a_valid_cached_token_is_read_through_the_extension_without_ssm(
     ssm_client.put_parameter(Name=TOKEN_PARAMETER, Value=encode_record(token).value, Type="SecureString")
     no_ssm = NoSsmClient()
 
-    assert (
-        make_cache(provider=no_ssm, token_reader=extension_reader(extension.port, no_ssm)).current() == token
-    )
+    assert through_extension(make_cache, extension.port, no_ssm).current() == token
 
     assert fake_iam.calls == 0
     (request,) = extension.requests
@@ -153,9 +157,9 @@ def test_a_missing_token_is_refreshed_written_through_ssm_and_seen_by_the_next_c
     caplog.set_level(logging.WARNING, logger="ims_export")
     ssm = SSMProvider(boto3_client=ssm_client)
 
-    first = make_cache(provider=ssm, token_reader=extension_reader(extension.port, ssm)).current()
+    first = through_extension(make_cache, extension.port, ssm).current()
     no_ssm = NoSsmClient()
-    second = make_cache(provider=no_ssm, token_reader=extension_reader(extension.port, no_ssm)).current()
+    second = through_extension(make_cache, extension.port, no_ssm).current()
 
     assert fake_iam.calls == 1
     assert first == second
@@ -179,7 +183,7 @@ def test_a_throttled_read_is_transient_and_asks_no_iam(
     no_ssm = NoSsmClient()
 
     with pytest.raises(UpstreamThrottledError) as raised:
-        make_cache(provider=no_ssm, token_reader=extension_reader(extension.port, no_ssm)).current()
+        through_extension(make_cache, extension.port, no_ssm).current()
 
     assert fake_iam.calls == 0
     assert TOKEN_PARAMETER in raised.value.message
@@ -196,7 +200,7 @@ def test_an_error_answer_is_logged_by_its_status_only_and_the_token_refreshed(
     extension.failure = (500, f"internal error while reading {SECRET_IN_BODY}")
     ssm = SSMProvider(boto3_client=ssm_client)
 
-    token = make_cache(provider=ssm, token_reader=extension_reader(extension.port, ssm)).current()
+    token = through_extension(make_cache, extension.port, ssm).current()
 
     assert fake_iam.calls == 1
     assert "HTTP 500" in caplog.text
@@ -210,7 +214,7 @@ def test_an_answer_without_a_value_counts_as_empty(
     extension.failure = (200, json.dumps({"Parameter": {"Name": TOKEN_PARAMETER}}))
     ssm = SSMProvider(boto3_client=ssm_client)
 
-    make_cache(provider=ssm, token_reader=extension_reader(extension.port, ssm)).current()
+    through_extension(make_cache, extension.port, ssm).current()
 
     assert fake_iam.calls == 1
 
