@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ims_export.fleet import summary as fleet_summary
@@ -17,12 +17,10 @@ from ims_export.log_setup import quiet_sdk_loggers
 from ims_export.parsing import parse_model
 
 logger = Logger()
-tracer = Tracer()
 quiet_sdk_loggers()
 
 
 @logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = fleet_summary.record_item(parse_model(fleet_summary.ItemRecord, event))
     # A failed image is an outcome the summary reports, not a fault of this function.

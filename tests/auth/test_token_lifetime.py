@@ -107,7 +107,7 @@ def load_credentials_stub() -> Any:
     )
 
 
-def throttle_first_read_of(provider: SSMProvider, name: str) -> None:
+def throttle_first_read_of(provider: Any, name: str) -> None:
     original = provider._get
     throttled: list[str] = []
 
@@ -117,7 +117,7 @@ def throttle_first_read_of(provider: SSMProvider, name: str) -> None:
             raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate"}}, "GetParameter")
         return original(parameter, *args, **kwargs)
 
-    provider._get = get  # type: ignore[method-assign,assignment]
+    provider._get = get
 
 
 def test_a_throttled_credentials_read_is_transient(ssm_client: Any) -> None:
