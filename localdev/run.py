@@ -25,7 +25,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout, suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
@@ -72,7 +72,12 @@ PARAMETER_VARIABLES = {
     "CLOUD": "Cloud",
     "CLOUD_REGION": "CloudRegion",
     "SMN_ALLOWED_TOPIC_URNS": "SmnAllowedTopicUrns",
+    "VERIFY_EXPORTED_OBJECT": "VerifyExportedObject",
+    "RETENTION_COUNT": "RetentionCount",
+    "RETENTION_DRY_RUN": "RetentionDryRun",
 }
+# Function environment that only the cloud target knows (no template parameter): where OBS is.
+TARGET_VARIABLES = ("OBS_ENDPOINT",)
 SMN_ROUTE = "POST /smn"
 VIA_CHOICES = ("direct", "smn")
 
@@ -88,6 +93,7 @@ class CloudTarget:
     secrets: tuple[str, ...]
     clock: Callable[[], datetime] | None = None  # the workflow's "now"; None is real time
     control: Control | None = None  # the emulator's control (faults, counters); None for a real cloud
+    environment: dict[str, str] = field(default_factory=dict)  # of TARGET_VARIABLES
 
 
 class RunError(Exception):
@@ -117,12 +123,14 @@ def real_cloud_target(
         "domain_name": cloud.domain_name,
     }
     where = cloud.auth_url or f"region {cloud.region_name}"
+    environment = {name: environ[name] for name in TARGET_VARIABLES if environ.get(name)}
     return CloudTarget(
         description=f"real cloud at {where} ({cloud.source})",
         parameters=parameters,
         credentials=credentials,
         on_wait=on_wait,
         secrets=(cloud.password,),
+        environment=environment,
     )
 
 
@@ -317,6 +325,11 @@ def is_fleet_input(execution_input: Any) -> bool:
     return isinstance(execution_input, Mapping) and execution_input.get("trigger") == "fleet"
 
 
+def function_environment(deployment: LocalDeployment, target: CloudTarget) -> dict[str, str]:
+    """The functions' environment: the template's, and where the target's OBS is (unset: derived)."""
+    return {**deployment.environment, **{name: target.environment.get(name, "") for name in TARGET_VARIABLES}}
+
+
 def _workflow_for(
     deployment: LocalDeployment, execution_input: Any, handlers: Mapping[str, Any], target: CloudTarget
 ) -> LocalWorkflow:
@@ -325,7 +338,7 @@ def _workflow_for(
     topic_arn = deployment.substitutions.get("NotificationTopicArn", "")
     common: dict[str, Any] = {
         "handlers": handlers,
-        "environment": deployment.environment,
+        "environment": function_environment(deployment, target),
         "on_wait": target.on_wait,
         "event_buses": [bus] if bus != "default" else [],
         "topics": [topic_arn.rsplit(":", 1)[-1]] if topic_arn else [],
@@ -454,7 +467,7 @@ def run_workflow(
         route, execution_input = f"follow job {following.job_id}", None
     _say(stream, f"ims-export local run: {target.description}; event routed by {route}")
     # The handlers' Powertools loggers read their settings and stream when they are imported.
-    os.environ.update(deployment.environment)
+    os.environ.update(function_environment(deployment, target))
     handlers = {
         name: load_handler(path)
         for name, path in deployment.handlers.items()
@@ -730,6 +743,7 @@ def emulator_target(emulator: Emulator, clock: ManualClock, description: str | N
             "ImsEndpoint": emulator.base_url,
             "CloudRegion": config.region,
         },
+        environment={"OBS_ENDPOINT": emulator.obs_url},
         credentials={
             "user_name": config.user_name,
             "password": config.user_password,

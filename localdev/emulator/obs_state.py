@@ -75,6 +75,10 @@ class ObsState:
         self._requests: Counter[str] = Counter()
         self.credentials_denied = False  # IAM answers 403 to securitytokens
         self.policy_refused = False  # IAM answers 400 to a request that carries a policy
+        # What a finished export job leaves in its bucket: nothing (IMS says SUCCESS, the object is
+        # lost), or an object whose last modification lies this many seconds before the job began.
+        self.exports_lost = False
+        self.exports_backdated_seconds = 0.0
 
     def add_credential(self, credential: TemporaryCredential) -> None:
         with self._lock:
