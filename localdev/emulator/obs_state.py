@@ -88,6 +88,10 @@ class ObsState:
         with self._lock:
             return self._credentials.get(access_key_id)
 
+    def issued_credentials(self) -> list[TemporaryCredential]:
+        with self._lock:
+            return list(self._credentials.values())
+
     def expire_credentials(self, now: float) -> int:
         with self._lock:
             for credential in self._credentials.values():

@@ -39,6 +39,9 @@ class ItemResult(BaseModel):
     polls: int | None = None
     error: str | None = None
     reason: str | None = None
+    # EXPORTED: the object as the export verified it (its outcome's ``object``), when it was checked.
+    size_bytes: int | None = None
+    verification: Literal["verified", "unverified"] | None = None
     # CONTINUED: the execution the export went on in, which the fleet follows; in the summary's failed
     # entries: the child execution to open (derived there, see ``child_execution_arn``).
     execution_arn: str | None = None
@@ -128,6 +131,7 @@ def _from_output(image_id: str, output: Any) -> ItemResult:
             status="EXPORTED",
             elapsed_seconds=output.get("elapsed_seconds"),
             polls=output.get("polls"),
+            **_exported_object(output.get("object")),
         )
     if status == "DUPLICATE":
         reason = f"already being exported by {output.get('original_execution') or 'another execution'}"
@@ -135,6 +139,18 @@ def _from_output(image_id: str, output: Any) -> ItemResult:
             image_id=image_id, status="SKIPPED", error="DuplicateTrigger", reason=shorten(reason)
         )
     return _failed(image_id, "UnexpectedChildOutput", f"the export ended with status {status!r}")
+
+
+def _exported_object(exported: Any) -> dict[str, Any]:
+    """Size and verification from a succeeded outcome's ``object`` (absent, or null when unchecked)."""
+    if not isinstance(exported, dict):
+        return {}
+    size = exported.get("size_bytes")
+    verification = exported.get("verification")
+    return {
+        "size_bytes": size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None,
+        "verification": verification if verification in ("verified", "unverified") else None,
+    }
 
 
 def record_item(record: ItemRecord) -> ItemResult:
@@ -174,6 +190,23 @@ class ExportDurations(BaseModel):
     export_seconds_total: float = 0.0
 
 
+class ExportedBytes(BaseModel):
+    """What the exports wrote, as OBS showed it: in total and per image (exports with a known size)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    total: int = 0
+    by_image: dict[str, int] = Field(default_factory=dict)
+
+
+class VerificationCounts(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    verified: int = 0
+    unverified: int = 0
+    not_checked: int = 0  # VerifyExportedObject off, or an outcome from before verification
+
+
 class FleetSummary(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -188,6 +221,8 @@ class FleetSummary(BaseModel):
     skipped_count: int
     failed_count: int
     durations: ExportDurations
+    exported_bytes: ExportedBytes = ExportedBytes()
+    verification: VerificationCounts = VerificationCounts()
     exported: list[str]  # image ids
     skipped: list[SkippedImage]
     failed: list[ItemResult]
@@ -195,8 +230,9 @@ class FleetSummary(BaseModel):
 
     def notice(self) -> dict[str, Any]:
         """The summary for the outcome event and SNS (both capped at 256 KB): without the exported
-        ids, and with at most ``MAX_LISTED_IN_NOTICE`` skipped and failed images each."""
-        body = self.model_dump(mode="json", exclude={"exported"})
+        ids and their bytes per image (the total stays), and with at most ``MAX_LISTED_IN_NOTICE``
+        skipped and failed images each."""
+        body = self.model_dump(mode="json", exclude={"exported": True, "exported_bytes": {"by_image"}})
         body["skipped"] = body["skipped"][:MAX_LISTED_IN_NOTICE]
         body["failed"] = body["failed"][:MAX_LISTED_IN_NOTICE]
         body["truncated"] = (
@@ -215,6 +251,19 @@ def _durations(exported: list[ItemResult], fleet_seconds: float) -> ExportDurati
         export_seconds_max=max(seconds),
         export_seconds_mean=round(sum(seconds) / len(seconds), 3),
         export_seconds_total=round(sum(seconds), 3),
+    )
+
+
+def _exported_bytes(exported: list[ItemResult]) -> ExportedBytes:
+    by_image = {item.image_id: item.size_bytes for item in exported if item.size_bytes is not None}
+    return ExportedBytes(total=sum(by_image.values()), by_image=by_image)
+
+
+def _verification_counts(exported: list[ItemResult]) -> VerificationCounts:
+    verified = sum(1 for item in exported if item.verification == "verified")
+    unverified = sum(1 for item in exported if item.verification == "unverified")
+    return VerificationCounts(
+        verified=verified, unverified=unverified, not_checked=len(exported) - verified - unverified
     )
 
 
@@ -271,6 +320,8 @@ def summarize(
         skipped_count=skipped_count,
         failed_count=len(failed),
         durations=_durations(exported, fleet_seconds),
+        exported_bytes=_exported_bytes(exported),
+        verification=_verification_counts(exported),
         exported=[item.image_id for item in exported],
         skipped=skipped[:MAX_LISTED_IN_SUMMARY],
         failed=failed[:MAX_LISTED_IN_SUMMARY],
