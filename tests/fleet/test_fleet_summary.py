@@ -43,6 +43,20 @@ def test_succeeded_child_is_exported_with_its_duration() -> None:
         assert result == ItemResult(image_id=IMAGE, status="EXPORTED", elapsed_seconds=312.5, polls=7)
 
 
+def test_succeeded_child_carries_the_size_and_verification_of_its_object() -> None:
+    verified = {"size_bytes": 2147483648, "verification": "verified", "url": "https://b.obs/x"}
+    result = record(child=child("SUCCEEDED", succeeded_outcome(object=verified)))
+    assert (result.size_bytes, result.verification) == (2147483648, "verified")
+
+    unverified = {"size_bytes": None, "verification": "unverified", "verification_reason": "403"}
+    result = record(child=child("SUCCEEDED", json.dumps(succeeded_outcome(object=unverified))))
+    assert (result.size_bytes, result.verification) == (None, "unverified")
+
+    for unchecked in (None, "garbage", {"size_bytes": -1, "verification": "maybe"}):
+        result = record(child=child("SUCCEEDED", succeeded_outcome(object=unchecked)))
+        assert (result.status, result.size_bytes, result.verification) == ("EXPORTED", None, None)
+
+
 def test_duplicate_child_is_skipped_naming_the_running_export() -> None:
     output = {"status": "DUPLICATE", "original_execution": "arn:first", "image_id": IMAGE}
     result = record(child=child("SUCCEEDED", output))
@@ -182,6 +196,26 @@ def test_summary_lists_are_capped_but_counts_are_exact() -> None:
     assert len(summary.failed) == fleet_summary.MAX_LISTED_IN_SUMMARY
     assert len(summary.skipped) == 3  # the selection listed only these
     assert summary.truncated is True
+
+
+def test_summary_adds_exported_bytes_in_total_and_per_image_and_counts_verifications() -> None:
+    results = [
+        exported(1, 5.0).model_copy(update={"size_bytes": 1000, "verification": "verified"}),
+        exported(2, 5.0).model_copy(update={"size_bytes": 24, "verification": "verified"}),
+        exported(3, 5.0).model_copy(update={"verification": "unverified"}),
+        exported(4, 5.0),  # checked by no one (verification off)
+        failed(1),
+    ]
+
+    summary = summarize(request(results), now=STARTED)
+
+    assert summary.exported_bytes.total == 1024
+    assert summary.exported_bytes.by_image == {"img-1": 1000, "img-2": 24}
+    counts = summary.verification
+    assert (counts.verified, counts.unverified, counts.not_checked) == (2, 1, 1)
+    notice = summary.notice()
+    assert notice["exported_bytes"] == {"total": 1024}  # the per-image bytes stay in the run's output
+    assert notice["verification"] == {"verified": 2, "unverified": 1, "not_checked": 1}
 
 
 def test_notice_leaves_out_exported_ids_and_caps_the_lists() -> None:
