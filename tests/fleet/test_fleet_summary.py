@@ -218,6 +218,21 @@ def test_summary_adds_exported_bytes_in_total_and_per_image_and_counts_verificat
     assert notice["verification"] == {"verified": 2, "unverified": 1, "not_checked": 1}
 
 
+def test_bytes_per_image_list_the_largest_exports_but_the_total_counts_all() -> None:
+    cap = fleet_summary.MAX_LISTED_IN_SUMMARY
+    results = [
+        exported(n, 1.0).model_copy(update={"size_bytes": n, "verification": "verified"})
+        for n in range(cap + 5)
+    ]
+
+    summary = summarize(request(results), now=STARTED)
+
+    assert summary.exported_bytes.total == sum(range(cap + 5))
+    assert len(summary.exported_bytes.by_image) == cap
+    assert min(summary.exported_bytes.by_image.values()) == 5  # the five smallest are only counted
+    assert summary.verification.verified == cap + 5
+
+
 def test_notice_leaves_out_exported_ids_and_caps_the_lists() -> None:
     cap = fleet_summary.MAX_LISTED_IN_NOTICE
     small = summarize(request([exported(1, 5.0), failed(1)], skipped=1), now=STARTED).notice()

@@ -191,7 +191,8 @@ class ExportDurations(BaseModel):
 
 
 class ExportedBytes(BaseModel):
-    """What the exports wrote, as OBS showed it: in total and per image (exports with a known size)."""
+    """What the exports wrote, as OBS showed it: in total, and per image for the largest
+    ``MAX_LISTED_IN_SUMMARY`` exports with a known size (the state is capped at 256 KB)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -255,8 +256,9 @@ def _durations(exported: list[ItemResult], fleet_seconds: float) -> ExportDurati
 
 
 def _exported_bytes(exported: list[ItemResult]) -> ExportedBytes:
-    by_image = {item.image_id: item.size_bytes for item in exported if item.size_bytes is not None}
-    return ExportedBytes(total=sum(by_image.values()), by_image=by_image)
+    sizes = {item.image_id: item.size_bytes for item in exported if item.size_bytes is not None}
+    largest = sorted(sizes.items(), key=lambda entry: entry[1], reverse=True)[:MAX_LISTED_IN_SUMMARY]
+    return ExportedBytes(total=sum(sizes.values()), by_image=dict(largest))
 
 
 def _verification_counts(exported: list[ItemResult]) -> VerificationCounts:
