@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
+import responses
 
 from ims_export.errors import ExportObjectMissing
 from ims_export.runtime import Clients, ImsApi, TokenStore
@@ -16,7 +17,7 @@ from ims_export.steps import verify
 from ims_export.steps.states import JobState
 from localdev.emulator import DEFAULT_BUCKET, Emulator, ManualClock
 from localdev.emulator.obs_state import ObsFailure, ObsRoute
-from tests.obs.conftest import StaticTokens
+from tests.obs.conftest import ACCESS_KEY, SECRET_KEY, SECURITY_TOKEN, StaticTokens, issued
 
 IMAGE = "2542e7a1-52a3-4693-bd2a-4efae19ef09f"
 KEY = f"exports/debian-12-web-{IMAGE}-20250106.qcow2"
@@ -150,3 +151,47 @@ def test_retention_with_a_pattern_without_image_id_reports_why_it_cannot_run(
 
     assert "needs {image_id}" in update["retention"].skipped_reason
     assert emulator.control.obs.requests(ObsRoute.DELETE) == 0
+
+
+IAM = "https://iam.eu-de.example.test/v3"
+OBS = "https://obs.eu-de.example.test"
+CREDENTIAL_ANSWER = {
+    "credential": {
+        "access": ACCESS_KEY,
+        "secret": SECRET_KEY,
+        "securitytoken": SECURITY_TOKEN,
+        "expires_at": "2099-01-01T00:00:00.000000Z",
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("head", "reason"),
+    [
+        ({"status": 200, "headers": {"Content-Length": "5"}}, "without a readable Last-Modified"),
+        (
+            {"status": 403, "headers": {"x-obs-error-code": "AccessDenied"}},
+            "ObsAccessDeniedError",
+        ),
+    ],
+    ids=["no-last-modified", "obs-access-denied"],
+)
+@responses.activate
+def test_an_answer_that_proves_nothing_leaves_the_export_unverified(
+    head: dict[str, Any], reason: str
+) -> None:
+    responses.post(f"{IAM}.0/OS-CREDENTIAL/securitytokens", json=CREDENTIAL_ANSWER, status=201)
+    responses.head(f"{OBS}/{DEFAULT_BUCKET}/{KEY}", **head)
+    clients = Clients(
+        settings=Settings(iam_endpoint=IAM, obs_endpoint=OBS, project_id="p" * 32, retention_count=2),
+        tokens=cast(TokenStore, StaticTokens(issued())),
+        ims=cast(ImsApi, None),
+    )
+
+    update = verify.after_success(job_started(datetime(2025, 1, 6, tzinfo=UTC)), clients)
+
+    exported = update["object"]
+    assert exported.verification == "unverified"
+    assert reason in exported.verification_reason
+    assert update["retention"].skipped_reason == "the export is not verified"
+    assert SECRET_KEY not in exported.model_dump_json() and SECURITY_TOKEN not in exported.model_dump_json()

@@ -124,20 +124,10 @@ def _missing(job: JobState, bucket: str, key: str, what: str) -> ExportObjectMis
 
 
 def _verified(job: JobState, head: ObjectInfo, bucket: str, url: str) -> ExportedObject:
+    """The object HEAD showed: verified if it is this export's, unverified if its age is unknown."""
     key = head.key
-    if head.last_modified is None:
-        return ExportedObject(
-            bucket=bucket,
-            key=key,
-            url=url,
-            size_bytes=head.size_bytes,
-            etag=head.etag,
-            verification="unverified",
-            verification_reason="OBS answered without a readable Last-Modified: the object's age is unknown",
-        )
     # Last-Modified has whole seconds: an object written in the second the export began is new.
-    began = job.started_at.replace(microsecond=0)
-    if head.last_modified < began:
+    if head.last_modified is not None and head.last_modified < job.started_at.replace(microsecond=0):
         raise _missing(
             job,
             bucket,
@@ -145,6 +135,7 @@ def _verified(job: JobState, head: ObjectInfo, bucket: str, url: str) -> Exporte
             f"the object {bucket}/{key} was last modified {head.last_modified.isoformat()}, before the "
             f"export began ({job.started_at.isoformat()}): it is not this export's file",
         )
+    unknown_age = head.last_modified is None
     return ExportedObject(
         bucket=bucket,
         key=key,
@@ -152,7 +143,12 @@ def _verified(job: JobState, head: ObjectInfo, bucket: str, url: str) -> Exporte
         size_bytes=head.size_bytes,
         last_modified=head.last_modified,
         etag=head.etag,
-        verification="verified",
+        verification="unverified" if unknown_age else "verified",
+        verification_reason=(
+            "OBS answered without a readable Last-Modified: the object's age is unknown"
+            if unknown_age
+            else None
+        ),
     )
 
 
