@@ -794,7 +794,11 @@ def emulator_target(emulator: Emulator, clock: ManualClock, description: str | N
     return CloudTarget(
         description=description or f"built-in emulator at {emulator.base_url}",
         parameters={"CloudRegion": config.region},
-        settings={"IAM_ENDPOINT": emulator.iam_url, "IMS_ENDPOINT": emulator.base_url},
+        settings={
+            "IAM_ENDPOINT": emulator.iam_url,
+            "IMS_ENDPOINT": emulator.base_url,
+            "OBS_ENDPOINT": emulator.obs_url,
+        },
         credentials={
             "user_name": config.user_name,
             "password": config.user_password,

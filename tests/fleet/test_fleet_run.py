@@ -150,6 +150,19 @@ def test_every_exported_image_has_its_own_object(fleet_run: dict[str, Any]) -> N
         assert sum(image_id in name for name in objects) == 1
 
 
+def test_summary_adds_the_verified_objects_bytes(fleet_run: dict[str, Any]) -> None:
+    summary = fleet_run["result"].output
+    objects = {
+        child["output"]["image_id"]: child["output"]["object"]
+        for child in fleet_run["children"]
+        if "output" in child
+    }
+    assert all(exported["verification"] == "verified" for exported in objects.values())
+    assert summary["verification"] == {"verified": FLEET_SIZE - 1, "unverified": 0, "not_checked": 0}
+    by_image = {image_id: exported["size_bytes"] for image_id, exported in objects.items()}
+    assert summary["exported_bytes"] == sum(by_image.values()) > 0  # each image's own: in its object
+
+
 def test_skipped_and_failed_images_carry_reasons(fleet_run: dict[str, Any]) -> None:
     summary = fleet_run["result"].output
     skipped = {item["image_id"]: item for item in summary["skipped"]}

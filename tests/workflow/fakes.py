@@ -145,6 +145,8 @@ def make_settings(**overrides: Any) -> Settings:
         "export_bucket": BUCKET,
         "poll_min_seconds": 15,
         "poll_max_seconds": 600,
+        # The fakes have no OBS: verification runs against the emulator (tests/obs/test_verification.py).
+        "verify_exported_object": False,
     }
     values.update(overrides)
     return Settings.model_validate(values)

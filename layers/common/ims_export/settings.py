@@ -95,6 +95,12 @@ class Settings(BaseModel):
     poll_max_seconds: int = Field(default=1800, ge=1, le=86400)
     # How long a started export is remembered, so that a duplicate trigger gets the same job.
     export_idempotency_seconds: int = Field(default=7200, ge=60, le=7 * 86400)
+    # After SUCCESS, HEAD the exported object with temporary credentials (steps/verify.py).
+    verify_exported_object: bool = True
+    # Keep the newest N exports of an image under the object pattern (0 keeps everything); dry run
+    # only reports what would be deleted.
+    retention_count: int = Field(default=0, ge=0, le=10_000)
+    retention_dry_run: bool = False
     # SMN topics whose messages the start step accepts; empty accepts none (anyone can subscribe
     # the endpoint to a topic of their own, and SMN signs their messages too).
     smn_allowed_topic_urns: tuple[str, ...] = ()
@@ -203,6 +209,9 @@ ENV_NAMES: dict[str, str] = {
     "poll_min_seconds": "POLL_MIN_SECONDS",
     "poll_max_seconds": "POLL_MAX_SECONDS",
     "export_idempotency_seconds": "EXPORT_IDEMPOTENCY_SECONDS",
+    "verify_exported_object": "VERIFY_EXPORTED_OBJECT",
+    "retention_count": "RETENTION_COUNT",
+    "retention_dry_run": "RETENTION_DRY_RUN",
     "smn_allowed_topic_urns": "SMN_ALLOWED_TOPIC_URNS",
     "smn_cert_url_pattern": "SMN_CERT_URL_PATTERN",
     "fleet_max_concurrency": "FLEET_MAX_CONCURRENCY",

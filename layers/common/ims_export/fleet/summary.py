@@ -12,6 +12,7 @@ the summary.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
@@ -174,6 +175,25 @@ def item_from_record(record: dict[str, Any]) -> ItemResult:
     return _failed(image_id or "unknown", error, _text(record.get("Cause")) or "the child workflow failed")
 
 
+class VerificationCounts(BaseModel):
+    """How the exported objects were checked in OBS (``object.verification`` of each child outcome)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    verified: int = 0
+    unverified: int = 0
+    not_checked: int = 0  # VERIFY_EXPORTED_OBJECT off, or an outcome without an object
+
+    def add(self, exported: Mapping[str, Any] | None) -> None:
+        verification = (exported or {}).get("verification")
+        if verification == "verified":
+            self.verified += 1
+        elif verification == "unverified":
+            self.unverified += 1
+        else:
+            self.not_checked += 1
+
+
 class ResultsTally(BaseModel):
     """What the fleet has read of its results so far, and where it reads next: bounded in size
     (counts and sums; at most the first ``MAX_LISTED_*`` images listed) whatever the fleet's size."""
@@ -190,6 +210,7 @@ class ResultsTally(BaseModel):
     exported_count: int = 0
     exported: list[str] = Field(default_factory=list)
     exported_bytes: int = 0
+    verification: VerificationCounts = Field(default_factory=VerificationCounts)
     seconds_count: int = 0
     seconds_total: float = 0.0
     seconds_min: float | None = None
@@ -207,6 +228,7 @@ class ResultsTally(BaseModel):
             size = (item.object or {}).get("size_bytes")
             if isinstance(size, int) and not isinstance(size, bool) and size >= 0:
                 self.exported_bytes += size
+            self.verification.add(item.object)
             if item.elapsed_seconds is not None:
                 self._add_seconds(item.elapsed_seconds)
         elif item.status == "SKIPPED":
@@ -324,6 +346,7 @@ class FleetSummary(BaseModel):
     exported_count: int
     # The exported objects' bytes, as far as the children's outcomes report them (``object``).
     exported_bytes: int = 0
+    verification: VerificationCounts = Field(default_factory=VerificationCounts)
     skipped_count: int
     failed_count: int
     durations: ExportDurations
@@ -433,6 +456,7 @@ def summarize_tally(
         selected=plan.selected,
         exported_count=tally.exported_count,
         exported_bytes=tally.exported_bytes,
+        verification=tally.verification,
         skipped_count=skipped_count,
         failed_count=tally.failed_count,
         durations=_durations(tally, fleet_seconds),
