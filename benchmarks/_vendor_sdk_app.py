@@ -1,8 +1,10 @@
 """The start and check steps written on the vendor SDK (huaweicloudsdkims), for the cold-start comparison.
 
-Same Powertools decorators and the same SSM read of the credentials as functions/*/app.py; the SDK signs
-requests with an access key (AK/SK), so no IAM token is needed. Runs only in the benchmark virtualenv
-(.tools/bench); never deployed.
+The conventional setup the cold-start targets are measured against: Powertools Logger, Tracer and
+Metrics decorators and an SSM read of the credentials through Powertools Parameters (ours drop the
+Tracer, which Lambda's active tracing makes unnecessary, and read through the Parameters and Secrets
+extension). The SDK signs requests with an access key (AK/SK), so no IAM token is needed. Runs only in
+the benchmark virtualenv (.tools/bench); never deployed.
 """
 
 from __future__ import annotations

@@ -5,10 +5,13 @@ same steps written on the vendor SDK (huaweicloudsdkims) deployed the same way.
 Every variant gets Lambda's environment (LAMBDA_TASK_ROOT, _HANDLER, AWS_EXECUTION_ENV, a sampled
 _X_AMZN_TRACE_ID: tracing is active, as in template.yaml) and its directories (benchmarks/_lambda_mount.py).
 A loopback HTTP server answers IMS (image, export, job), SSM (the JSON protocol, through
-AWS_ENDPOINT_URL_SSM: a valid token for ours, an access key for the SDK's) and DynamoDB; a loopback UDP
-socket stands in for the X-Ray daemon. The variants run interleaved, in a shuffled order each round, so a
-machine's changing load falls on all of them alike. A second pass runs every variant with no bytecode in
-its function and layer (the runtime's boto3 keeps its own, as on Lambda), so a gain is not only the .pyc.
+AWS_ENDPOINT_URL_SSM: the SDK's access key; and as the Parameters and Secrets Lambda Extension's local
+endpoint, through PARAMETERS_SECRETS_EXTENSION_HTTP_PORT as template.yaml sets it: our valid token) and
+DynamoDB; a loopback UDP socket stands in for the X-Ray daemon (the vendor variant keeps Powertools
+Tracer, the conventional setup the targets are measured against). The variants run interleaved, in a
+shuffled order each round, so a machine's changing load falls on all of them alike. A second pass runs
+every variant with no bytecode in its function and layer (the runtime's boto3 keeps its own, as on
+Lambda), so a gain is not only the .pyc.
 
 Needs python3.13 and what ``make bench`` builds (.aws-sam/build, .tools/bench/lambda-py313); without
 them it says what is missing and skips.
@@ -33,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import SecretStr
 
@@ -41,6 +44,7 @@ from benchmarks import _lambda_mount as lambda_mount
 from benchmarks._cold_probe import HANDLER_IMPORT_MARKER
 from benchmarks._tables import table
 from ims_export.auth.codec import encode_record
+from ims_export.auth.parameter_store import EXTENSION_PATH
 from ims_export.auth.tokens import IssuedToken
 
 PROBE = Path(__file__).resolve().parent / "_cold_probe.py"
@@ -94,9 +98,11 @@ def ssm_values() -> dict[str, str]:
 
 
 class _FakeCloud(BaseHTTPRequestHandler):
-    """Canned IMS answers for both clients, SSM GetParameter, and an always-accepting DynamoDB."""
+    """Canned IMS answers for both clients, SSM GetParameter (the API and the Parameters and Secrets
+    extension's endpoint), and an always-accepting DynamoDB. Counts the reads of each path."""
 
     ssm: Mapping[str, str] = {}
+    reads: dict[str, int] = {}
 
     def log_message(self, format: str, *args: Any) -> None:
         del format, args
@@ -109,9 +115,23 @@ class _FakeCloud(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _parameter(self, name: str, via: str) -> dict[str, Any] | None:
+        self.reads[via] = self.reads.get(via, 0) + 1
+        if name not in self.ssm:
+            return None
+        return {"Name": name, "Type": "SecureString", "Value": self.ssm[name], "Version": 1}
+
     def do_GET(self) -> None:
-        path = urlsplit(self.path).path
-        if path == "/v2/cloudimages":
+        url = urlsplit(self.path)
+        path = url.path
+        if path == EXTENSION_PATH:
+            name = parse_qs(url.query).get("name", [""])[0]
+            parameter = self._parameter(name, "extension")
+            if parameter is None:
+                self._reply(400, {"__type": "ParameterNotFound"})
+            else:
+                self._reply(200, {"Parameter": parameter, "ResultMetadata": {}})
+        elif path == "/v2/cloudimages":
             self._reply(200, {"images": [_image()]})
         elif path.startswith("/v2/images/"):
             self._reply(200, _image())
@@ -123,9 +143,8 @@ class _FakeCloud(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.headers.get("X-Amz-Target") == "AmazonSSM.GetParameter":
-            name = json.loads(body)["Name"]
-            if name in self.ssm:
-                parameter = {"Name": name, "Type": "SecureString", "Value": self.ssm[name], "Version": 1}
+            parameter = self._parameter(json.loads(body)["Name"], "api")
+            if parameter is not None:
                 self._reply(200, {"Parameter": parameter}, "application/x-amz-json-1.1")
             else:
                 self._reply(400, {"__type": "ParameterNotFound"}, "application/x-amz-json-1.1")
@@ -139,8 +158,9 @@ class _FakeCloud(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def fake_cloud() -> Iterator[str]:
-    handler = type("FakeCloud", (_FakeCloud,), {"ssm": ssm_values()})
+def fake_cloud(reads: dict[str, int] | None = None) -> Iterator[str]:
+    """The server's base URL; ``reads`` (if given) counts parameter reads by path: extension, api."""
+    handler = type("FakeCloud", (_FakeCloud,), {"ssm": ssm_values(), "reads": {} if reads is None else reads})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -181,6 +201,9 @@ def xray_daemon() -> Iterator[str]:
 def application_environment(endpoint: str) -> dict[str, str]:
     """A deployed function's own variables (template.yaml), pointed at the loopback server."""
     return {
+        # template.yaml attaches the Parameters and Secrets extension and sets its port.
+        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(urlsplit(endpoint).port),
+        "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED": "FALSE",
         "AWS_ENDPOINT_URL_SSM": endpoint,
         "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
         "NO_PROXY": "127.0.0.1",
@@ -451,6 +474,7 @@ LEVER_PACKAGES = (
     ("boto3", "boto3 (token read and writer, duplicate guard)"),
     ("aws_lambda_powertools.utilities.parameters", "Powertools Parameters (token cache)"),
     ("aws_lambda_powertools.utilities.idempotency", "Powertools Idempotency (duplicate guard)"),
+    ("ims_export.triggers", "ims_export.triggers (start-only models, via steps.states)"),
     ("ims_export", "ims_export (all its modules)"),
     ("pydantic", "pydantic"),
     ("requests", "requests"),
@@ -544,7 +568,8 @@ def main(repetitions: int = REPETITIONS, seed: int = SEED) -> int:
         [str(python), "-c", "import platform; print(platform.python_version())"],
         capture_output=True, text=True, check=True, timeout=60,
     ).stdout.strip()  # fmt: skip
-    with fake_cloud() as endpoint, xray_daemon() as daemon, tempfile.TemporaryDirectory() as tmp:
+    reads: dict[str, int] = {}
+    with fake_cloud(reads) as endpoint, xray_daemon() as daemon, tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         extra = {**application_environment(endpoint), **lambda_mount.xray_daemon_environment(daemon)}
         chosen = variants(vendor_function(workdir / "vendor-function"))
@@ -564,6 +589,10 @@ def main(repetitions: int = REPETITIONS, seed: int = SEED) -> int:
         f"boto3), Python {version}, Lambda's environment, tracing active; {repetitions} fresh interpreters "
         f"per variant and mode, interleaved in shuffled order (seed {seed}); IMS, SSM, DynamoDB and X-Ray "
         "on loopback"
+    )
+    print(
+        f"parameter reads: {reads.get('extension', 0)} through the Parameters and Secrets extension (ours), "
+        f"{reads.get('api', 0)} through the SSM API (the vendor SDK variant's Powertools Parameters)"
     )
     print(render(summaries, profiles))
     met = targets_met(summaries)

@@ -61,6 +61,8 @@ class LocalDeployment:
     # "POST /smn" -> the resolved request mapping template (application/json) of each API method
     # that the template deploys with these parameters (a resource whose Condition is false is absent).
     request_templates: dict[str, str] = field(default_factory=dict)
+    # The stack's own S3 buckets (the fleet's), by their local names.
+    buckets: list[str] = field(default_factory=list)
 
 
 class _Resolver:
@@ -85,6 +87,8 @@ class _Resolver:
             return logical_id
         if resource.get("Type") == "AWS::Serverless::StateMachine":  # !Ref is the ARN
             return LocalWorkflow.machine_arn(logical_id)
+        if resource.get("Type") == "AWS::S3::Bucket":  # bucket names are lower case
+            return f"ims-export-local-{logical_id.lower()}"
         return f"ims-export-local-{logical_id}"
 
     def condition(self, name: str) -> bool:
@@ -220,4 +224,9 @@ def local_deployment(
         state_machines=machines,
         main_state_machine=main,
         request_templates=_request_templates(resolver),
+        buckets=[
+            resolver.physical_name(logical_id)
+            for logical_id, resource in resolver.resources.items()
+            if resource.get("Type") == "AWS::S3::Bucket"
+        ],
     )

@@ -87,8 +87,9 @@ class FaultCase:
     token_cache_value: str | None = None  # put into the token cache parameter before the run
     wrong_password: bool = False
     dialect: Mapping[str, Any] = field(default_factory=dict)  # emulator answer dialect (dialects.py)
-    parameters: Mapping[str, str] = field(default_factory=dict)  # template parameters (Cloud, ImsEndpoint)
-    iam_at_closed_port: bool = False  # IamEndpoint names a loopback port nobody listens on
+    parameters: Mapping[str, str] = field(default_factory=dict)  # template parameters (Cloud, ...)
+    settings: Mapping[str, str] = field(default_factory=dict)  # tunable settings ("" unsets IMS_ENDPOINT)
+    iam_at_closed_port: bool = False  # IAM_ENDPOINT names a loopback port nobody listens on
     ssm_throttled_once: str | None = None  # "credentials" or "token": that parameter's first read
     why: str = ""
 
@@ -276,7 +277,7 @@ def _build_cases() -> tuple[FaultCase, ...]:
             "IAM",
             "no IMS_ENDPOINT: the token catalog's image entry is used",
             _ok(),
-            parameters={"ImsEndpoint": ""},
+            settings={"IMS_ENDPOINT": ""},
         ),
         FaultCase(
             "catalog_without_image",
@@ -284,7 +285,7 @@ def _build_cases() -> tuple[FaultCase, ...]:
             "no IMS_ENDPOINT and a token catalog without an image entry",
             _ok(),
             dialect={"catalog_image_entry": False},
-            parameters={"ImsEndpoint": ""},
+            settings={"IMS_ENDPOINT": ""},
             why="the IMS endpoint is derived from cloud and region (logged)",
         ),
         # --- IMS, the export call and the job queries ------------------------------------------------
@@ -542,10 +543,11 @@ def run_case(case: FaultCase, event: Any | None = None) -> Observation:
         if control is None:  # pragma: no cover - emulated_cloud always provides it
             raise RuntimeError("the emulated cloud has no control")
         overrides.update(case.parameters)
-        if case.parameters.get("ImsEndpoint") == "":
-            stack.enter_context(_routing_derived_endpoint(emulated.parameters["ImsEndpoint"]))
+        settings = dict(case.settings)
+        if settings.get("IMS_ENDPOINT") == "":
+            stack.enter_context(_routing_derived_endpoint(emulated.settings["IMS_ENDPOINT"]))
         if case.iam_at_closed_port:
-            overrides["IamEndpoint"] = f"http://127.0.0.1:{_closed_loopback_port()}/v3"
+            settings["IAM_ENDPOINT"] = f"http://127.0.0.1:{_closed_loopback_port()}/v3"
         if case.ssm_throttled_once is not None:
             variable = {"credentials": "CREDENTIALS_PARAMETER", "token": "TOKEN_PARAMETER"}
             stack.enter_context(_throttling_ssm_once(variable[case.ssm_throttled_once]))
@@ -563,6 +565,7 @@ def run_case(case: FaultCase, event: Any | None = None) -> Observation:
             event,
             target,
             overrides=overrides,
+            settings=settings,
             stream=progress,
             timeout=RUN_TIMEOUT_SECONDS,
             before_start=before_start,

@@ -25,7 +25,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout, suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
@@ -61,18 +61,16 @@ EMULATOR_HANG_GUARD_SECONDS = 900.0
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 EXIT_GAVE_UP = 124  # TIMEOUT passed, the export goes on (as timeout(1) exits)
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
-# Environment variables a user sets -> template parameters they override.
+# Environment variables a user sets -> template parameters they override. Any tunable setting
+# (POLL_MIN_SECONDS, EXPORT_OBJECT_PATTERN, ...) goes into the Settings parameter instead, as deployed.
 PARAMETER_VARIABLES = {
-    "POLL_MIN_SECONDS": "PollMinSeconds",
-    "POLL_MAX_SECONDS": "PollMaxSeconds",
     "EXPORT_BUCKET": "ExportBucket",
     "EXPORT_FILE_FORMAT": "ExportFileFormat",
-    "EXPORT_OBJECT_PATTERN": "ExportObjectPattern",
-    "IMS_ENDPOINT": "ImsEndpoint",
     "CLOUD": "Cloud",
     "CLOUD_REGION": "CloudRegion",
     "SMN_ALLOWED_TOPIC_URNS": "SmnAllowedTopicUrns",
 }
+SETTINGS_PARAMETER = "Settings"
 SMN_ROUTE = "POST /smn"
 VIA_CHOICES = ("direct", "smn")
 
@@ -86,6 +84,8 @@ class CloudTarget:
     credentials: dict[str, str]
     on_wait: Callable[[float], object]
     secrets: tuple[str, ...]
+    # Tunable settings by variable name (IAM_ENDPOINT, ...): the Settings parameter's JSON object.
+    settings: dict[str, str] = field(default_factory=dict)
     clock: Callable[[], datetime] | None = None  # the workflow's "now"; None is real time
     control: Control | None = None  # the emulator's control (faults, counters); None for a real cloud
 
@@ -103,14 +103,15 @@ def real_cloud_target(
     except CloudConfigError as error:
         raise RunError(str(error)) from None
     parameters: dict[str, str] = {}
+    settings: dict[str, str] = {}
     if cloud.auth_url:
-        parameters["IamEndpoint"] = cloud.auth_url
+        settings["IAM_ENDPOINT"] = cloud.auth_url
     if cloud.region_name:  # derives the IAM endpoint when none is given, and picks the catalog's region
         parameters["CloudRegion"] = cloud.region_name
     if cloud.project_name:
         parameters["ProjectName"] = cloud.project_name
     if cloud.project_id:
-        parameters["ProjectId"] = cloud.project_id
+        settings["PROJECT_ID"] = cloud.project_id
     credentials = {
         "user_name": cloud.username,
         "password": cloud.password,
@@ -123,11 +124,36 @@ def real_cloud_target(
         credentials=credentials,
         on_wait=on_wait,
         secrets=(cloud.password,),
+        settings=settings,
     )
 
 
 def user_parameters(environ: Mapping[str, str]) -> dict[str, str]:
     return {parameter: environ[name] for name, parameter in PARAMETER_VARIABLES.items() if environ.get(name)}
+
+
+def user_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The tunable settings a user set as variables, over those of an ``IMS_EXPORT_SETTINGS`` object."""
+    from ims_export.settings import SETTINGS_JSON_ENV, TUNABLE
+
+    raw = environ.get(SETTINGS_JSON_ENV, "").strip()
+    try:
+        document = json.loads(raw) if raw else {}
+    except ValueError:
+        raise RunError(
+            f'{SETTINGS_JSON_ENV} is not JSON: write an object such as {{"POLL_MAX_SECONDS": 900}}'
+        ) from None
+    if not isinstance(document, dict):
+        raise RunError(f'{SETTINGS_JSON_ENV} must be a JSON object such as {{"POLL_MAX_SECONDS": 900}}')
+    return {**document, **{name: environ[name] for name in sorted(TUNABLE) if environ.get(name)}}
+
+
+def with_settings(parameters: Mapping[str, str], settings: Mapping[str, Any]) -> dict[str, str]:
+    """``parameters`` with ``settings`` merged into the Settings parameter's JSON object (an empty
+    value unsets a setting: it then takes its default or is derived)."""
+    given = json.loads(parameters.get(SETTINGS_PARAMETER) or "{}")
+    merged = {name: value for name, value in {**given, **settings}.items() if value not in (None, "")}
+    return {**parameters, SETTINGS_PARAMETER: json.dumps(merged, sort_keys=True)}
 
 
 def _say(stream: TextIO, text: str) -> None:
@@ -167,7 +193,8 @@ def describe_event(event: Mapping[str, Any]) -> str | None:
 
 
 def describe_fleet_event(event: Mapping[str, Any]) -> str | None:
-    """One progress line for a fleet history event: the selection, then one line per image."""
+    """One progress line for a fleet history event: the selection's pages, then the map runs (the
+    images' lines come from their child executions, see ``describe_child_end``)."""
     kind = event.get("type", "")
     if kind == "TaskStateExited":
         details = event["stateExitedEventDetails"]
@@ -175,22 +202,36 @@ def describe_fleet_event(event: Mapping[str, Any]) -> str | None:
         if details["name"] == "SelectImages" and isinstance(output.get("plan"), dict):
             plan = output["plan"]
             lines = [
-                f"  selected {len(plan['items'])} of {plan['considered']} images, "
-                f"at most {plan['max_concurrency']} at a time"
+                f"  selected {plan['selected']} of {plan['considered']} images, "
+                f"at most {plan['max_concurrency']} at a time (page {plan['page'] + 1} of {plan['pages']})"
             ]
-            lines += [
-                f"     skipped {item['image_id']} {item.get('image_name', '')}: {item['reason']}"
-                for item in plan["skipped"]
-            ]
+            if plan["page"] == 0:
+                lines += [
+                    f"     skipped {item['image_id']} {item.get('image_name', '')}: {item['reason']}"
+                    for item in plan["skipped"]
+                ]
             return "\n".join(lines)
-        if details["name"] == "RecordResult":
-            return f"  image {output.get('image_id')} {_image_result(output)}"
-    if kind == "TaskStateEntered" and event["stateEnteredEventDetails"]["name"] == "ExportImage":
-        image_id = json.loads(event["stateEnteredEventDetails"].get("input") or "{}").get("image_id")
-        return f"  image {image_id} export started"
+    if kind == "MapRunStarted":
+        return f"  map run {event['mapRunStartedEventDetails']['mapRunArn']}"
     if kind.startswith("Execution") and kind != "ExecutionStarted":
         return describe_event(event)
     return None
+
+
+def describe_child_end(workflow: LocalWorkflow, arn: str) -> str:
+    """The line for an ended child export: the image's result as the fleet records it."""
+    from ims_export.fleet.summary import ItemRecord, record_item
+
+    child = workflow.sfn.describe_execution(executionArn=arn)
+    given = json.loads(child.get("input") or "{}")
+    described = {
+        "Status": child["status"],
+        "Output": child.get("output"),
+        "Error": child.get("error"),
+        "Cause": child.get("cause"),
+    }
+    result = record_item(ItemRecord(image_id=str(given.get("image_id", "")), child=described))
+    return f"  image {result.image_id} {_image_result(result.model_dump(mode='json'))}"
 
 
 def _image_result(result: Mapping[str, Any]) -> str:
@@ -232,6 +273,7 @@ def progress_printer(
     def follow() -> None:
         seen = 0
         seen_in_child: dict[str, int] = {}
+        ended_children: set[str] = set()
         while True:
             finished = stop.is_set()
             events = workflow.history(arn)
@@ -243,15 +285,20 @@ def progress_printer(
                 if line:
                     _say(stream, line)
             seen = len(events)
-            if children is not None and watch is not None:
+            if children is not None:
                 for child in workflow.executions(children):
                     child_arn = child["executionArn"]
+                    if child_arn in ended_children:
+                        continue
                     child_events = workflow.history(child_arn)
                     for event in child_events[seen_in_child.get(child_arn, 0) :]:
                         job = exited_job(event)
-                        if job:
+                        if job and watch is not None:
                             watch.saw_job(job, child=True)
                     seen_in_child[child_arn] = len(child_events)
+                    if child["status"] != "RUNNING":
+                        ended_children.add(child_arn)
+                        _say(stream, describe_child_end(workflow, child_arn))
             if finished:
                 return
             stop.wait(0.05)
@@ -324,6 +371,7 @@ def _workflow_for(
     bus = deployment.substitutions.get("EventBusName", "default")
     topic_arn = deployment.substitutions.get("NotificationTopicArn", "")
     common: dict[str, Any] = {
+        "buckets": deployment.buckets,
         "handlers": handlers,
         "environment": deployment.environment,
         "on_wait": target.on_wait,
@@ -416,6 +464,7 @@ def run_workflow(
     *,
     template: Path = TEMPLATE,
     overrides: Mapping[str, str] | None = None,
+    settings: Mapping[str, Any] | None = None,
     stream: TextIO | None = None,
     timeout: float = 600.0,
     before_start: Callable[[LocalDeployment], object] | None = None,
@@ -426,6 +475,8 @@ def run_workflow(
     """Route ``event`` as the template's triggers would and run one execution to its end.
 
     ``event`` may be a ``FollowRequest``: the execution then resumes polling that IMS job.
+    ``overrides`` are template parameters, ``settings`` tunable settings by variable name (they go
+    into the Settings parameter's JSON object, over the target's own).
     ``via="smn"`` takes ``event`` as the raw body POSTed to the SMN endpoint (a string).
     ``before_start`` runs once the (moto) AWS resources exist, just before the execution starts: a
     test's chance to put the deployment into a given state (a stale or damaged token cache, say).
@@ -437,7 +488,9 @@ def run_workflow(
 
     # Looked up per call, not bound at import: a caller may have redirected sys.stderr since.
     stream = stream or sys.stderr
-    parameters = {**target.parameters, **(overrides or {})}
+    parameters = with_settings(
+        {**target.parameters, **(overrides or {})}, {**target.settings, **(settings or {})}
+    )
     try:
         deployment = local_deployment(template, parameters)
     except TemplateResolutionError as error:
@@ -641,6 +694,9 @@ def _run(args: argparse.Namespace, watch: RunWatch) -> int:
             ) from None
         watch.image_id = _event_image_id(event)
     overrides = user_parameters(os.environ)
+    settings = user_settings(os.environ)
+    for name in (*settings, "IMS_EXPORT_SETTINGS"):
+        os.environ.pop(name, None)  # they reach the functions through the Settings parameter only
     overrides.setdefault("LogLevel", "DEBUG" if args.verbose else "WARNING")
     # Function logs go to stderr with the progress: stdout carries only the final JSON.
     with redirect_stdout(sys.stderr if args.verbose else MetricBlobFilter(sys.stderr)):
@@ -649,7 +705,13 @@ def _run(args: argparse.Namespace, watch: RunWatch) -> int:
             target = real_cloud_target(os.environ, on_wait=watch.real_wait)
             timeout = watch.timeout = args.timeout or float("inf")
             result = run_workflow(
-                event, target, overrides=overrides, timeout=timeout, watch=watch, via=args.via
+                event,
+                target,
+                overrides=overrides,
+                settings=settings,
+                timeout=timeout,
+                watch=watch,
+                via=args.via,
             )
         else:
             with emulated_cloud() as target:
@@ -662,7 +724,13 @@ def _run(args: argparse.Namespace, watch: RunWatch) -> int:
                     )
                 timeout = watch.timeout = args.timeout or EMULATOR_HANG_GUARD_SECONDS
                 result = run_workflow(
-                    event, target, overrides=overrides, timeout=timeout, watch=watch, via=args.via
+                    event,
+                    target,
+                    overrides=overrides,
+                    settings=settings,
+                    timeout=timeout,
+                    watch=watch,
+                    via=args.via,
                 )
     output = result.output if result.output is not None else result_summary(result)
     _say(sys.stderr, f"execution {result.status}" + (f": {result.error}" if result.error else ""))
@@ -723,10 +791,11 @@ def emulator_target(emulator: Emulator, clock: ManualClock, description: str | N
     config = emulator.config
     return CloudTarget(
         description=description or f"built-in emulator at {emulator.base_url}",
-        parameters={
-            "IamEndpoint": emulator.iam_url,
-            "ImsEndpoint": emulator.base_url,
-            "CloudRegion": config.region,
+        parameters={"CloudRegion": config.region},
+        settings={
+            "IAM_ENDPOINT": emulator.iam_url,
+            "IMS_ENDPOINT": emulator.base_url,
+            "OBS_ENDPOINT": emulator.obs_url,
         },
         credentials={
             "user_name": config.user_name,

@@ -8,10 +8,14 @@ Two patches make moto's interpreter usable offline and fast:
 2. No real sleeping: Wait states and Retry intervals call ``on_wait(seconds)`` instead (a test
    records, a local runner advances an emulator clock); every wait is recorded in ``waits``.
 
-Plus two fidelity fixes where moto differs from AWS: ``$$.Execution.StartTime`` is a ``datetime`` instead
-of an ISO 8601 string (``States.JsonToString`` of a payload holding it would fail), and the
+Plus fidelity fixes where moto differs from AWS: ``$$.Execution.StartTime`` is a ``datetime`` instead
+of an ISO 8601 string (``States.JsonToString`` of a payload holding it would fail); the
 ``states:startExecution`` integration passes ``StateMachineArn``/``Input``/``Name`` to boto3 unconverted
-(and returns boto3's ``executionArn``), which breaks continue-as-new.
+(and returns boto3's ``executionArn``), which breaks continue-as-new; ``aws-sdk`` integrations return
+boto3's response (S3 ``getObject``'s ``Body`` a stream, times as ``datetime``) where AWS returns JSON
+(the body as text); and a Distributed Map's ``ResultWriter`` writes a manifest that lists no result
+files, where AWS writes the children's results (``SUCCEEDED_0.json``) and lists them. moto keeps only
+the children's outputs, so its records carry ``Output`` and ``Status``, not ``Input``.
 
 Usage::
 
@@ -154,6 +158,56 @@ def _retry_without_sleeping(seconds: float) -> None:
     _require_active().record_wait("retry", seconds)
 
 
+def _as_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _as_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_json(item) for item in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "read"):  # a StreamingBody: AWS hands the body over as text
+        return value.read().decode("utf-8")
+    return value
+
+
+def _aws_sdk_response_as_json(original: Callable[..., Any]) -> Callable[..., Any]:
+    def eval_service_task(service: Any, env: Any, *args: Any, **kwargs: Any) -> None:
+        original(service, env, *args, **kwargs)
+        env.stack[-1] = _as_json(env.stack[-1])
+
+    return eval_service_task
+
+
+def _write_map_run_results(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
+    """The ResultWriter's ``s3:putObject``, as AWS does it: the children's results in a result file,
+    listed in the manifest (moto writes the manifest only)."""
+    import boto3
+
+    parameters = env.stack.pop()
+    results = env.stack.pop()
+    map_run_arn = env.map_run_record_pool_manager.get_all()[-1].map_run_arn
+    prefix = parameters.get("Prefix", "")
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    folder = f"{prefix}{map_run_arn.split(':')[-1]}/"
+    s3 = boto3.client("s3", region_name=REGION)
+    records = [
+        {"ExecutionArn": f"{map_run_arn}:{index}", "Output": json.dumps(result), "Status": "SUCCEEDED"}
+        for index, result in enumerate(results or [])
+    ]
+    body = json.dumps(records).encode()
+    files: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
+    if records:
+        s3.put_object(Bucket=parameters["Bucket"], Key=f"{folder}SUCCEEDED_0.json", Body=body)
+        files["SUCCEEDED"].append({"Key": f"{folder}SUCCEEDED_0.json", "Size": len(body)})
+    manifest = {"DestinationBucket": parameters["Bucket"], "MapRunArn": map_run_arn, "ResultFiles": files}
+    key = f"{folder}manifest.json"
+    s3.put_object(Bucket=parameters["Bucket"], Key=key, Body=json.dumps(manifest).encode())
+    env.stack.append(
+        {"MapRunArn": map_run_arn, "ResultWriterDetails": {"Bucket": parameters["Bucket"], "Key": key}}
+    )
+
+
 def _iso_start_time(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def start_execution_details(execution: Any) -> Any:
         details = original(execution)
@@ -211,6 +265,7 @@ class LocalWorkflow:
         execution_timeout_seconds: int | None = None,
         name: str = "ims-export",
         state_machines: Mapping[str, tuple[str | Path, Mapping[str, str]]] | None = None,
+        buckets: Sequence[str] = (),
     ) -> None:
         self.definition_path = Path(definition_path)
         self.substitutions = dict(substitutions or {})
@@ -219,6 +274,7 @@ class LocalWorkflow:
         self.on_wait = on_wait
         self.event_buses = list(event_buses)
         self.topics = list(topics)
+        self.buckets = list(buckets)
         self.execution_timeout_seconds = execution_timeout_seconds
         self.name = name
         self.waits: list[WaitRecord] = []
@@ -295,7 +351,11 @@ class LocalWorkflow:
     def _patch(self) -> None:
         from moto.awslambda.models import LambdaFunction
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+        from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval import (
+            resource_eval_s3,
+        )
         from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+            state_task_service_aws_sdk,
             state_task_service_callback,
             state_task_service_sfn,
         )
@@ -316,6 +376,11 @@ class LocalWorkflow:
         self._replace(sfn_service, "_normalise_parameters", parameters)
         self._replace(sfn_service, "_normalise_response", response)
         self._replace(state_task_service_callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", SYNC_POLL_SECONDS)
+        aws_sdk = state_task_service_aws_sdk.StateTaskServiceAwsSdk
+        self._replace(aws_sdk, "_eval_service_task", _aws_sdk_response_as_json(aws_sdk._eval_service_task))
+        self._replace(
+            resource_eval_s3.ResourceEvalS3, "_handle_put_object", staticmethod(_write_map_run_results)
+        )
 
     def _replace(self, owner: Any, attribute: str, replacement: Any) -> None:
         # A moto upgrade that renames what we patch must fail here, not silently run with real sleeps.
@@ -358,6 +423,9 @@ class LocalWorkflow:
             )
         self._capture_buses()
         self._capture_topics()
+        s3 = boto3.client("s3", region_name=REGION)
+        for bucket in self.buckets:
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
         functions = {f"{function}Arn": self.function_arn(function) for function in self.handlers}
         machines = {f"{machine}Arn": self.machine_arn(machine) for machine in self.state_machines}
         for machine, (path, values) in self.state_machines.items():

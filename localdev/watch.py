@@ -27,7 +27,7 @@ ADVICE = {
     "AccountLockedError": "the IAM user is locked: unlock it in the IAM console",
     "ConfigurationError": "fix the setting the message names",
     "ExportJobFailed": "read error_code and fail_reason in the output",
-    "ExportTimedOut": "raise ExecutionTimeoutSeconds for very large images",
+    "ExportTimedOut": "raise EXECUTION_TIMEOUT_SECONDS (Settings) for very large images",
 }
 
 
@@ -197,7 +197,8 @@ def closing_sentence(status: str, output: Any, *, image_id: str | None = None) -
         took = f" in {duration(float(seconds))}" if isinstance(seconds, int | float) else ""
         return (
             f"exported {_image(outcome, image_id)} to {outcome.get('bucket_url')}{took} "
-            f"with {outcome.get('polls')} polls"
+            f"with {outcome.get('polls')} polls{_object_clause(outcome.get('object'))}"
+            f"{_retention_clause(outcome.get('retention'))}"
         )
     if status == "SUCCEEDED" and outcome.get("status") == "DUPLICATE":
         return (
@@ -223,6 +224,26 @@ def closing_sentence(status: str, output: Any, *, image_id: str | None = None) -
     if message:
         sentence += f": {message}"
     return sentence + (f"; {advice}" if advice else "")
+
+
+def _object_clause(exported: Any) -> str:
+    """``; object verified, 2147483648 bytes at <url>``, or why it is unverified."""
+    if not isinstance(exported, Mapping):
+        return ""
+    if exported.get("verification") == "verified":
+        return f"; object verified, {exported.get('size_bytes')} bytes at {exported.get('url')}"
+    return f"; object unverified: {exported.get('verification_reason')}"
+
+
+def _retention_clause(retention: Any) -> str:
+    if not isinstance(retention, Mapping):
+        return ""
+    if retention.get("skipped_reason") and not retention.get("deleted_count"):
+        return f"; retention did not run: {retention['skipped_reason']}"
+    if retention.get("dry_run"):
+        return f"; retention (dry run) would delete {retention.get('would_delete_count')} older exports"
+    failed = f", {retention['failed_count']} failed" if retention.get("failed_count") else ""
+    return f"; retention deleted {retention.get('deleted_count')} older exports{failed}"
 
 
 def _cause_error(cause: Any) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -16,7 +16,6 @@ from ims_export.steps.check import check
 from ims_export.steps.states import Exporting
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 quiet_sdk_loggers()
 
@@ -24,7 +23,6 @@ OUTCOME_METRICS = {JobStatus.SUCCESS: "ExportSucceeded", JobStatus.FAIL: "Export
 
 
 @logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = parse_model(Exporting, event)

@@ -1,57 +1,48 @@
-"""First step of the fleet state machine: choose the images to export, and those skipped with why."""
+"""First step of the fleet state machine: one page of the images to export, and those skipped with why."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ims_export import runtime
-from ims_export.errors import ConfigurationError
 from ims_export.fleet import selection as fleet
 from ims_export.log_setup import quiet_sdk_loggers
 from ims_export.parsing import parse_model
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 quiet_sdk_loggers()
 
 
-def default_max_concurrency(environ: dict[str, str] | None = None) -> int:
-    """FLEET_MAX_CONCURRENCY (the template's FleetMaxConcurrency), for runs that do not set their own."""
-    value = (os.environ if environ is None else environ).get("FLEET_MAX_CONCURRENCY", "")
-    if not value:
-        return fleet.DEFAULT_MAX_CONCURRENCY
-    if not value.isdigit() or not 1 <= int(value) <= fleet.MAX_CONCURRENCY:
-        raise ConfigurationError(f"FLEET_MAX_CONCURRENCY must be 1-{fleet.MAX_CONCURRENCY}")
-    return int(value)
-
-
 @logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    selection = parse_model(fleet.FleetSelection, event)
-    concurrency = default_max_concurrency()
+    request = parse_model(fleet.SelectionRequest, event)
     with runtime.counting_upstream_events(metrics):
         clients = runtime.get_clients()
-        if not isinstance(clients.ims, fleet.ImageCatalog):
-            raise ConfigurationError("the IMS client cannot list images")
         plan = fleet.select_images(
-            selection,
+            request.selection,
             clients.ims,
             settings=clients.settings,
             project_id=clients.project_id(),
-            default_max_concurrency=concurrency,
+            default_max_concurrency=clients.settings.fleet_max_concurrency,
             now=clients.clock(),
+            page=request.page,
         )
-    metrics.add_metric(name="FleetImagesSelected", unit=MetricUnit.Count, value=len(plan.items))
+    if plan.page == 0:  # once per run: every page repeats the counts
+        metrics.add_metric(name="FleetImagesSelected", unit=MetricUnit.Count, value=plan.selected)
     logger.info(
         "fleet selected",
-        extra={"selected": len(plan.items), "skipped": len(plan.skipped), "considered": plan.considered},
+        extra={
+            "page": plan.page,
+            "pages": plan.pages,
+            "selected": plan.selected,
+            "skipped": plan.skipped_count,
+            "considered": plan.considered,
+        },
     )
     return plan.model_dump(mode="json", exclude_none=True)

@@ -5,15 +5,19 @@ the state an export ended in (``outcome``), forgetting a failed export as a dupl
 machine's own states send those payloads.
 Errors propagate: Step Functions sees the exception's class name as the error name (Retry/Catch).
 The SMN verifier (with its certificate cache), the export guard and the hand-over store live as long
-as the execution environment, so warm invocations reuse them.
+as the execution environment, so warm invocations reuse them. The guard and the store are built on first
+use: each brings Powertools Idempotency, boto3 and a DynamoDB client (about 250 ms of a cold start), which
+a start that refuses its trigger, waits for its image or handles an SMN message never needs, and an export
+needs only the guard.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -26,7 +30,6 @@ from ims_export.settings import Settings
 from ims_export.smn.certs import DEFAULT_CERT_URL_PATTERN
 from ims_export.smn.messages import handle_smn_message, new_smn_verifier
 from ims_export.steps.continuation import hand_over
-from ims_export.steps.export_guard import ExportGuard, UnguardedExport, dynamodb_export_guard
 from ims_export.steps.handover import HandOverStore, dynamodb_handover_store
 from ims_export.steps.outcome import build_outcome
 from ims_export.steps.release import release_failed_export
@@ -43,8 +46,11 @@ from ims_export.steps.states import (
 )
 from ims_export.triggers.events import event_kind
 
+if TYPE_CHECKING:
+    from ims_export.domain.export_request import ExportRequest
+    from ims_export.steps.export_guard import ExportGuard, GuardedExport, StartExport, StatusOf
+
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 quiet_sdk_loggers()
 
@@ -54,17 +60,79 @@ _smn_handlers: dict[tuple[tuple[str, ...], str | None], SmnHandler] = {}
 _handovers: dict[str, HandOverStore] = {}
 
 
+Built = TypeVar("Built")
+
+
+class _OnFirstUse(Generic[Built]):
+    def __init__(self, build: Callable[[], Built]) -> None:
+        self._build = build
+        self._built: Built | None = None
+
+    def built(self) -> Built:
+        if self._built is None:
+            self._built = self._build()
+        return self._built
+
+
+class GuardOnFirstUse(_OnFirstUse["ExportGuard"]):
+    """An ``ExportGuard`` built on its first export or release; the Lambda context is passed on then."""
+
+    def __init__(self, build: Callable[[], ExportGuard]) -> None:
+        super().__init__(build)
+        self._context: LambdaContext | None = None
+
+    def built(self) -> ExportGuard:
+        fresh = self._built is None
+        guard = super().built()
+        if fresh and self._context is not None:
+            guard.register_lambda_context(self._context)
+        return guard
+
+    def register_lambda_context(self, context: LambdaContext) -> None:
+        self._context = context
+        if self._built is not None:
+            self._built.register_lambda_context(context)
+
+    def run(
+        self,
+        request: ExportRequest,
+        *,
+        execution: str | None,
+        start: StartExport,
+        delivery: str | None = None,
+        status_of: StatusOf | None = None,
+    ) -> GuardedExport:
+        return self.built().run(
+            request, execution=execution, start=start, delivery=delivery, status_of=status_of
+        )
+
+    def release(self, job: Mapping[str, Any]) -> bool:
+        return self.built().release(job)
+
+
+class HandOverStoreOnFirstUse(_OnFirstUse[HandOverStore]):
+    """A ``HandOverStore`` built on its first put or claim."""
+
+    def put(self, ticket: str, job: Mapping[str, Any], *, execution_name: str, expires_at: int) -> None:
+        self.built().put(ticket, job, execution_name=execution_name, expires_at=expires_at)
+
+    def claim(self, ticket: str, *, execution_name: str, now: int) -> Mapping[str, Any] | None:
+        return self.built().claim(ticket, execution_name=execution_name, now=now)
+
+
+def _build_export_guard(table: str | None, expires_after_seconds: int) -> ExportGuard:
+    from ims_export.steps.export_guard import UnguardedExport, dynamodb_export_guard  # noqa: PLC0415
+
+    if not table:
+        return UnguardedExport()
+    return dynamodb_export_guard(table, expires_after_seconds=expires_after_seconds)
+
+
 def export_guard(settings: Settings) -> ExportGuard:
     """The process-wide guard of the export call (none without an idempotency table)."""
     key = (settings.idempotency_table, settings.export_idempotency_seconds)
     if key not in _guards:
-        _guards[key] = (
-            dynamodb_export_guard(
-                settings.idempotency_table, expires_after_seconds=settings.export_idempotency_seconds
-            )
-            if settings.idempotency_table
-            else UnguardedExport()
-        )
+        _guards[key] = GuardOnFirstUse(partial(_build_export_guard, *key))
     return _guards[key]
 
 
@@ -74,7 +142,7 @@ def handover_store(settings: Settings) -> HandOverStore | None:
     if not table:
         return None
     if table not in _handovers:
-        _handovers[table] = dynamodb_handover_store(table)
+        _handovers[table] = HandOverStoreOnFirstUse(partial(dynamodb_handover_store, table))
     return _handovers[table]
 
 
@@ -155,7 +223,6 @@ def _start(start_input: StartInput, context: LambdaContext) -> StartResult:
 
 
 @logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse_model(StartStepRequest, event).root

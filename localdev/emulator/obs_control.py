@@ -8,6 +8,7 @@ over HTTP under ``/_emulator/obs/``:
 | POST /_emulator/obs/faults               | {"route", "failure", "times"} (routes and failures: obs_state) |
 | POST /_emulator/obs/credentials          | {"denied": bool, "policy_refused": bool}                 |
 | POST /_emulator/obs/credentials/expire   |                                                          |
+| POST /_emulator/obs/exports              | {"lost": bool, "backdated_seconds": float}               |
 """
 
 from __future__ import annotations
@@ -68,6 +69,16 @@ class ObsControl:
         if policy_refused is not None:
             self._state.obs.policy_refused = policy_refused
 
+    def set_exports(self, *, lost: bool | None = None, backdated_seconds: float | None = None) -> None:
+        """Export jobs that finish from now on write no object (IMS still says SUCCESS), or one last
+        modified ``backdated_seconds`` before the job began (0: when the job ends, as normal)."""
+        if backdated_seconds is not None and backdated_seconds < 0:
+            raise ValueError("backdated_seconds must not be negative")
+        if lost is not None:
+            self._state.obs.exports_lost = lost
+        if backdated_seconds is not None:
+            self._state.obs.exports_backdated_seconds = backdated_seconds
+
     def expire_credentials(self) -> int:
         """Make every temporary credential expire now; return how many there are."""
         return self._state.obs.expire_credentials(self._state.now())
@@ -106,4 +117,9 @@ ACTIONS: list[tuple[str, str, Callable[[Control, dict[str, Any], re.Match[str]],
         lambda c, b, m: c.obs.set_credentials(denied=b.get("denied"), policy_refused=b.get("policy_refused")),
     ),
     ("POST", r"/obs/credentials/expire", lambda c, b, m: {"count": c.obs.expire_credentials()}),
+    (
+        "POST",
+        r"/obs/exports",
+        lambda c, b, m: c.obs.set_exports(lost=b.get("lost"), backdated_seconds=b.get("backdated_seconds")),
+    ),
 ]

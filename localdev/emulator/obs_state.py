@@ -75,6 +75,10 @@ class ObsState:
         self._requests: Counter[str] = Counter()
         self.credentials_denied = False  # IAM answers 403 to securitytokens
         self.policy_refused = False  # IAM answers 400 to a request that carries a policy
+        # What a finished export job leaves in its bucket: nothing (IMS says SUCCESS, the object is
+        # lost), or an object whose last modification lies this many seconds before the job began.
+        self.exports_lost = False
+        self.exports_backdated_seconds = 0.0
 
     def add_credential(self, credential: TemporaryCredential) -> None:
         with self._lock:
@@ -83,6 +87,10 @@ class ObsState:
     def credential(self, access_key_id: str) -> TemporaryCredential | None:
         with self._lock:
             return self._credentials.get(access_key_id)
+
+    def issued_credentials(self) -> list[TemporaryCredential]:
+        with self._lock:
+            return list(self._credentials.values())
 
     def expire_credentials(self, now: float) -> int:
         with self._lock:

@@ -75,9 +75,11 @@ class EmulatorState:
 
     def _deliver(self, job: ExportJob) -> None:
         bucket = self.buckets.get(job.bucket)
-        if bucket is not None:
+        if bucket is not None and not self.obs.exports_lost:
+            backdated = self.obs.exports_backdated_seconds
+            written_at = job.created_at - backdated if backdated else job.ends_at
             bucket.objects[job.object_name] = StoredObject(
-                job.size_bytes, job.ends_at, job.image_id, job.job_id
+                job.size_bytes, written_at, job.image_id, job.job_id
             )
         job.delivered = True
 

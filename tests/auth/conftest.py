@@ -19,6 +19,7 @@ from moto import mock_aws
 
 from ims_export.auth.cache import TokenCache
 from ims_export.auth.credentials import load_credentials
+from ims_export.auth.parameter_store import ParameterReader
 from ims_export.auth.refresh_lock import IdempotencyRefreshLock, RefreshLock
 from ims_export.cloud.http import new_session
 from ims_export.cloud.iam import IamClient
@@ -169,14 +170,17 @@ def make_cache(ssm_client: Any, settings: Settings, clock: FakeClock) -> CacheFa
         sleep: Callable[[float], None] | None = None,
         client: Any = None,
         cache_settings: Settings | None = None,
+        provider: Any = None,
+        token_reader: ParameterReader | None = None,
     ) -> TokenCache:
-        provider = SSMProvider(boto3_client=client or ssm_client)
+        ssm = provider or SSMProvider(boto3_client=client or ssm_client)
         chosen = cache_settings or settings
         return TokenCache(
             chosen,
             iam=IamClient(chosen.iam_endpoint, new_session(), (1.0, 2.0)),
-            ssm=provider,
-            credentials_loader=lambda: load_credentials(provider, chosen.credentials_parameter),
+            ssm=ssm,
+            credentials_loader=lambda: load_credentials(ssm, chosen.credentials_parameter),
+            token_reader=token_reader,
             refresh_lock=refresh_lock,
             clock=clock,
             sleep=sleep or Sleeper(),

@@ -107,7 +107,7 @@ def load_credentials_stub() -> Any:
     )
 
 
-def throttle_first_read_of(provider: SSMProvider, name: str) -> None:
+def throttle_first_read_of(provider: Any, name: str) -> None:
     original = provider._get
     throttled: list[str] = []
 
@@ -117,7 +117,7 @@ def throttle_first_read_of(provider: SSMProvider, name: str) -> None:
             raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate"}}, "GetParameter")
         return original(parameter, *args, **kwargs)
 
-    provider._get = get  # type: ignore[method-assign]
+    provider._get = get
 
 
 def test_a_throttled_credentials_read_is_transient(ssm_client: Any) -> None:
@@ -132,7 +132,7 @@ def test_a_throttled_token_cache_read_is_transient_and_asks_no_iam(
     make_cache: CacheFactory, fake_iam: Any, ssm_client: Any
 ) -> None:
     cache: TokenCache = make_cache()
-    throttle_first_read_of(cache._ssm, TOKEN_PARAMETER)  # type: ignore[arg-type]
+    throttle_first_read_of(cache._ssm, TOKEN_PARAMETER)
     with pytest.raises(UpstreamThrottledError):
         cache.current()
     assert fake_iam.calls == 0

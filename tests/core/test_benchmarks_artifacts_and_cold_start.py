@@ -11,6 +11,7 @@ import pytest
 
 from benchmarks import _lambda_mount as lambda_mount
 from benchmarks import artifact_size, cold_start
+from benchmarks._cold_probe import HANDLER_IMPORT_MARKER
 
 
 def test_forbidden_packages_are_found_and_sizes_are_sorted(tmp_path: Path) -> None:
@@ -81,7 +82,7 @@ def test_lambdas_environment_has_the_task_root_handler_and_an_active_trace(tmp_p
 
 IMPORTTIME = f"""import time: self [us] | cumulative | imported package
 import time:       100 |        100 | json
-{cold_start.HANDLER_IMPORT_MARKER}
+{HANDLER_IMPORT_MARKER}
 import time:      1000 |       1000 |     botocore.client
 import time:       500 |       1500 |   botocore
 import time:      2000 |       3500 | aws_xray_sdk.core

@@ -1,6 +1,8 @@
 """What importing each handler loads: the check step's cold start stays free of the start step's weight.
 
-Each handler is imported in a fresh interpreter, as Lambda does, and its loaded modules are listed.
+Each handler is imported in a fresh interpreter, as Lambda does, and its loaded modules are listed; the
+check handler also after one poll, as a cold start polls: a valid token cached in SSM, read through the
+Parameters and Secrets extension (a loopback stand-in for it and IMS: benchmarks/cold_start.py).
 """
 
 from __future__ import annotations
@@ -9,35 +11,60 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from benchmarks import cold_start
+from ims_export.steps.states import Exporting, JobState
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import json, sys
 sys.path[:0] = [sys.argv[1], sys.argv[2]]
-import app  # noqa: F401
-print(json.dumps(sorted(sys.modules)))
+import app
+imported = sorted(sys.modules)
+event = json.loads(sys.argv[3]) if len(sys.argv) > 3 else None
+class Context:  # what Powertools reads of a Lambda context
+    function_name, function_version, memory_limit_in_mb = "probe", "$LATEST", 256
+    invoked_function_arn = "arn:aws:lambda:eu-central-1:111122223333:function:probe"
+    aws_request_id = "00000000-0000-4000-8000-000000000000"
+answer = app.lambda_handler(event, Context()) if event is not None else None
+print(json.dumps({"imported": imported, "invoked": sorted(sys.modules), "answer": answer}))
 """
+# What a cold start must not load: the X-Ray SDK, boto3 and botocore's machinery (Powertools' user-agent
+# hook imports the bare ``botocore`` package when it exists: a few milliseconds, no client), Powertools
+# Parameters and Idempotency (each brings boto3).
+BOTO_AND_FRIENDS = (
+    "boto3",
+    "botocore.session",
+    "botocore.client",
+    "aws_xray_sdk",
+    "aws_lambda_powertools.utilities.parameters",
+    "aws_lambda_powertools.utilities.idempotency",
+)
+
+
+def probe(function: str, event: Any = None, environment: Mapping[str, str] = {}) -> dict[str, Any]:
+    arguments = [str(ROOT / "layers" / "common"), str(ROOT / "functions" / function)]
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and probe
+        [sys.executable, "-c", PROBE, *arguments, *([json.dumps(event)] if event is not None else [])],
+        env={**os.environ, "AWS_REGION": "eu-central-1", "PYTHONDONTWRITEBYTECODE": "1", **environment},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    result: dict[str, Any] = json.loads(completed.stdout.splitlines()[-1])
+    return result
 
 
 def loaded_by(function: str) -> set[str]:
-    environment = {
-        **os.environ,
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "AWS_REGION": "eu-central-1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    completed = subprocess.run(  # noqa: S603 - our own interpreter and probe
-        [sys.executable, "-c", PROBE, str(ROOT / "layers" / "common"), str(ROOT / "functions" / function)],
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-    )
-    return set(json.loads(completed.stdout))
+    return set(probe(function)["imported"])
 
 
 def _under(modules: set[str], *packages: str) -> list[str]:
@@ -68,3 +95,42 @@ def test_no_handler_loads_the_cloud_clients_before_its_first_call(function: str)
     # The IAM/IMS clients and the token cache are built on first use (runtime.build_clients), so an
     # invocation that refuses its input never pays for them.
     assert _under(loaded_by(function), "ims_export.cloud.ims", "ims_export.auth.cache") == []
+
+
+@pytest.mark.parametrize("function", ["check_export", "start_export", "refresh_token", "select_images"])
+def test_no_handler_imports_the_xray_sdk_boto3_or_powertools_parameters(function: str) -> None:
+    assert _under(loaded_by(function), *BOTO_AND_FRIENDS) == []
+
+
+def exporting_event() -> dict[str, Any]:
+    now = datetime.now(UTC)
+    job = JobState(
+        job_id=cold_start.JOB_ID,
+        image_id=cold_start.IMAGE_ID,
+        image_name="bench-image",
+        bucket_url="bench-bucket:exports/x.qcow2",
+        started_at=now,
+        deadline=now + timedelta(hours=1),
+        max_polls_per_execution=100,
+    )
+    return Exporting(job=job).model_dump(mode="json")
+
+
+def test_a_cold_poll_with_a_valid_cached_token_creates_no_boto3_client() -> None:
+    reads: dict[str, int] = {}
+    with cold_start.fake_cloud(reads) as endpoint:
+        environment = {
+            **cold_start.application_environment(endpoint),
+            "IDEMPOTENCY_TABLE": "",  # a refresh lock would be built only for a refresh anyway
+            "AWS_SESSION_TOKEN": "session-token",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+        polled = probe("check_export", exporting_event(), environment)
+
+    assert polled["answer"]["job"]["polls"] == 1  # the poll did run
+    assert reads == {"extension": 1}  # the token came through the extension, not the SSM API
+    invoked = set(polled["invoked"])
+    assert "ims_export.auth.cache" in invoked
+    assert _under(invoked, *BOTO_AND_FRIENDS) == []
+    assert _under(invoked, "ims_export.steps.export_guard", "ims_export.smn", "ims_export.fleet") == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from functools import partial
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -15,6 +16,8 @@ from benchmarks.export_simulator import (
     JOB_MODELS,
     SILENT,
     STEADY_FRACTION,
+    JobModel,
+    SimulatedExport,
     generate_exports,
     run_poll_loop,
 )
@@ -27,6 +30,9 @@ from ims_export.domain.polling import (
 )
 from ims_export.errors import ConfigurationError
 from ims_export.settings import Settings
+
+Exports = list[SimulatedExport]
+World = tuple[JobModel, Exports]
 
 GIB = 1 << 30
 
@@ -60,7 +66,9 @@ def poll_bounds(draw: st.DrawFn) -> tuple[int, int]:
     polls=st.integers(min_value=0, max_value=10**6),
     bounds=poll_bounds(),
 )
-def test_the_wait_is_always_an_int_within_the_bounds(elapsed, percent, size, polls, bounds) -> None:
+def test_the_wait_is_always_an_int_within_the_bounds(
+    elapsed: float, percent: float | None, size: int | None, polls: int, bounds: tuple[int, int]
+) -> None:
     low, high = bounds
     wait = choose_next_wait(
         elapsed_seconds=elapsed,
@@ -80,7 +88,9 @@ def test_the_wait_is_always_an_int_within_the_bounds(elapsed, percent, size, pol
     size=st.one_of(st.none(), st.integers(min_value=1, max_value=2 << 40)),
     polls=st.integers(min_value=0, max_value=1000),
 )
-def test_the_same_inputs_give_the_same_wait_whatever_the_poll_count(elapsed, percent, size, polls) -> None:
+def test_the_same_inputs_give_the_same_wait_whatever_the_poll_count(
+    elapsed: float, percent: float | None, size: int | None, polls: int
+) -> None:
     first = wait_with_defaults(elapsed_seconds=elapsed, percent=percent, image_size_bytes=size)
     again = choose_next_wait(
         elapsed_seconds=elapsed,
@@ -98,7 +108,9 @@ def test_the_same_inputs_give_the_same_wait_whatever_the_poll_count(elapsed, per
     later=st.floats(min_value=0, max_value=10**6),
     percent=st.one_of(st.none(), st.floats(min_value=0, max_value=100)),
 )
-def test_without_an_image_size_a_longer_running_job_never_waits_less(earlier, later, percent) -> None:
+def test_without_an_image_size_a_longer_running_job_never_waits_less(
+    earlier: float, later: float, percent: float | None
+) -> None:
     earlier, later = sorted((earlier, later))
     assert wait_with_defaults(elapsed_seconds=earlier, percent=percent, image_size_bytes=None) <= (
         wait_with_defaults(elapsed_seconds=later, percent=percent, image_size_bytes=None)
@@ -147,7 +159,7 @@ def test_a_large_image_is_not_polled_before_its_copy_can_have_finished() -> None
     "unusable",
     [None, 0, 0.0, -5, math.nan, math.inf, -math.inf, "", "abc", "nan", True, False, [50], {"p": 1}],
 )
-def test_unusable_percent_values_count_as_unknown(unusable: object) -> None:
+def test_unusable_percent_values_count_as_unknown(unusable: Any) -> None:
     for elapsed in (0, 300, 3000):
         assert wait_with_defaults(elapsed_seconds=elapsed, percent=unusable, image_size_bytes=200 * GIB) == (
             wait_with_defaults(elapsed_seconds=elapsed, percent=None, image_size_bytes=200 * GIB)
@@ -155,7 +167,7 @@ def test_unusable_percent_values_count_as_unknown(unusable: object) -> None:
 
 
 def test_percent_values_above_100_count_as_done() -> None:
-    def wait(percent: object) -> int:
+    def wait(percent: Any) -> int:
         return wait_with_defaults(elapsed_seconds=2000, percent=percent, image_size_bytes=500 * GIB)
 
     assert wait(150) == wait(100) == wait(100.0)
@@ -189,7 +201,7 @@ def test_a_finished_copy_or_a_coarse_50_is_polled_at_the_tolerance() -> None:
 
 
 @pytest.mark.parametrize("unusable", [0, -1, True, 10**30, 12.5])
-def test_unusable_sizes_count_as_unknown(unusable: object) -> None:
+def test_unusable_sizes_count_as_unknown(unusable: Any) -> None:
     assert wait_with_defaults(elapsed_seconds=0, percent=None, image_size_bytes=unusable) == (
         wait_with_defaults(elapsed_seconds=0, percent=None, image_size_bytes=None)
     )
@@ -222,23 +234,27 @@ def test_the_bounds_override_the_policy() -> None:
 
 
 @pytest.fixture(scope="module")
-def simulated_exports():
+def simulated_exports() -> Exports:
     return generate_exports(400, seed=11)
 
 
 @pytest.fixture(scope="module", params=JOB_MODELS, ids=lambda model: model.name)
-def world(request):
+def world(request: pytest.FixtureRequest) -> World:
     return request.param, generate_exports(400, seed=11, model=request.param)
 
 
-def test_completion_is_noticed_within_the_bound_in_every_world(world) -> None:
+def test_completion_is_noticed_within_the_bound_in_every_world(
+    world: tuple[JobModel, list[SimulatedExport]],
+) -> None:
     model, exports = world
     check = poll_benchmark.check_target(poll_benchmark.compare_policies(exports, Settings()), model)
     assert check.within_share >= poll_benchmark.TARGET_WITHIN_SHARE
     assert check.p95_delay_ratio <= 1
 
 
-def test_the_poll_count_target_holds_where_it_is_met_today(world) -> None:
+def test_the_poll_count_target_holds_where_it_is_met_today(
+    world: tuple[JobModel, list[SimulatedExport]],
+) -> None:
     model, exports = world
     check = poll_benchmark.check_target(poll_benchmark.compare_policies(exports, Settings()), model)
     if model is DRIFTING:
@@ -266,7 +282,7 @@ def test_each_world_reports_progress_its_own_way() -> None:
     assert all(len(export.knot_times) == 3 for export in fractions)
 
 
-def test_the_fixed_poller_is_simulated_exactly(simulated_exports) -> None:
+def test_the_fixed_poller_is_simulated_exactly(simulated_exports: Exports) -> None:
     poller = poll_benchmark.fixed_interval(30)
     for export in simulated_exports:
         outcome = run_poll_loop(poller, export)
@@ -274,7 +290,9 @@ def test_the_fixed_poller_is_simulated_exactly(simulated_exports) -> None:
         assert 0 <= outcome.detection_delay_seconds < 30
 
 
-def test_simulated_progress_is_bounded_and_complete_before_the_job_ends(simulated_exports) -> None:
+def test_simulated_progress_is_bounded_and_complete_before_the_job_ends(
+    simulated_exports: list[SimulatedExport],
+) -> None:
     for export in simulated_exports[:50]:
         duration = export.duration_seconds
         samples = [export.true_percent(duration * step / 100) for step in range(101)]
@@ -287,12 +305,12 @@ def test_simulated_progress_is_bounded_and_complete_before_the_job_ends(simulate
             assert export.reported_percent(duration / 2) is None
 
 
-def test_a_wait_below_one_second_stops_the_simulation(simulated_exports) -> None:
+def test_a_wait_below_one_second_stops_the_simulation(simulated_exports: Exports) -> None:
     with pytest.raises(ValueError, match="at least 1 s"):
         run_poll_loop(poll_benchmark.fixed_interval(0), simulated_exports[0])
 
 
-def test_the_benchmark_prints_every_figure_and_reports_the_target(capsys) -> None:
+def test_the_benchmark_prints_every_figure_and_reports_the_target(capsys: pytest.CaptureFixture[str]) -> None:
     returned = poll_benchmark.main(job_count=200, seed=11)
     printed = capsys.readouterr().out
     for model in JOB_MODELS:

@@ -108,3 +108,33 @@ def test_from_env_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("CLOUD", "huawei")
     monkeypatch.setenv("CLOUD_REGION", "la-south-2")
     assert Settings.from_env().iam_endpoint == "https://iam.la-south-2.myhuaweicloud.com/v3"
+
+
+def test_the_tuning_document_sets_tunable_settings_by_their_variable_names() -> None:
+    settings = Settings.from_env(
+        {"EXPORT_BUCKET": "b", "IMS_EXPORT_SETTINGS": '{"POLL_MAX_SECONDS": 900, "POLL_MIN_SECONDS": 20}'}
+    )
+    assert (settings.poll_min_seconds, settings.poll_max_seconds, settings.export_bucket) == (20, 900, "b")
+    assert Settings.from_env({"IMS_EXPORT_SETTINGS": "  "}) == Settings.from_env({})
+    assert Settings.from_env({"IMS_EXPORT_SETTINGS": '{"POLL_MAX_SECONDS": null}'}) == Settings.from_env({})
+
+
+@pytest.mark.parametrize(
+    ("document", "named"),
+    [
+        ("{poll: 1}", "is not JSON"),
+        ("[1, 2]", "must be a JSON object"),
+        ('{"EXPORT_BUCKET": "elsewhere"}', "cannot set EXPORT_BUCKET"),
+        ('{"IDEMPOTENCY_TABLE": "t"}', "cannot set IDEMPOTENCY_TABLE"),
+        ('{"POLL_MAX_SECONDS": 5, "POLL_MIN_SECONDS": 10}', "POLL_MIN_SECONDS must not exceed"),
+        ('{"poll_max_seconds": 900}', "cannot set poll_max_seconds"),
+    ],
+)
+def test_a_bad_tuning_document_is_a_configuration_error_naming_it(document: str, named: str) -> None:
+    with pytest.raises(ConfigurationError, match=named):
+        Settings.from_env({"IMS_EXPORT_SETTINGS": document})
+
+
+def test_a_setting_given_twice_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="POLL_MAX_SECONDS set both"):
+        Settings.from_env({"POLL_MAX_SECONDS": "600", "IMS_EXPORT_SETTINGS": '{"POLL_MAX_SECONDS": 900}'})

@@ -1,19 +1,24 @@
 """A fleet of emulated images through the local runner: the real fleet and export definitions, the real
 handlers, the emulator; with images that cannot be exported, a failing job, throttling and a
-concurrency limit."""
+concurrency limit. Pages and result pieces are made small, so that this scaled-down fleet takes every
+path a fleet of 10,000 images takes: several pages (several Distributed Map runs), several pieces."""
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+import boto3
 import pytest
 
 from benchmarks.fleet import estimated_events
+from ims_export.fleet import results as fleet_results
+from ims_export.fleet import selection as fleet_selection
 from localdev.emulator import DEFAULT_BUCKET, Emulator, FaultKind, ManualClock, Route
 from localdev.run import emulator_target, fleet_summary_line, run_workflow
 from localdev.stepfunctions import ExecutionResult, LocalWorkflow
@@ -21,8 +26,11 @@ from localdev.stepfunctions import ExecutionResult, LocalWorkflow
 BUS = "ims-export-outcomes"
 TOPIC = "NotificationTopic"
 CONCURRENCY = 4
-FLEET_SIZE = 50
+FLEET_SIZE = 30
+PAGE_SIZE = 12  # 3 pages
+PIECE_BYTES = 1024
 THROTTLES = 4
+FLEET_BUCKET = "ims-export-local-fleetbucket"
 
 pytestmark = pytest.mark.slow
 
@@ -50,6 +58,13 @@ def _described(description: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def fleet_run() -> Iterator[dict[str, Any]]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fleet_selection, "PAGE_SIZE", PAGE_SIZE)
+        patch.setattr(fleet_results, "PIECE_BYTES", PIECE_BYTES)
+        yield from _fleet_run()
+
+
+def _fleet_run() -> Iterator[dict[str, Any]]:
     clock = ManualClock(start=time.time())
     observed: dict[str, Any] = {}
 
@@ -61,6 +76,9 @@ def fleet_run() -> Iterator[dict[str, Any]]:
         observed["events"] = workflow.published_events(BUS)
         observed["messages"] = workflow.topic_messages(TOPIC)
         observed["history"] = workflow.history(result.arn)
+        s3 = boto3.client("s3", region_name="eu-central-1")
+        listed = s3.list_objects_v2(Bucket=FLEET_BUCKET).get("Contents", [])
+        observed["fleet_files"] = {item["Key"]: item["Size"] for item in listed}
 
     with Emulator(clock=clock) as emulator:
         control = emulator.control
@@ -81,7 +99,7 @@ def fleet_run() -> Iterator[dict[str, Any]]:
             overrides={
                 "ExportBucket": DEFAULT_BUCKET,
                 "EventBusName": BUS,
-                "CreateNotificationTopic": "true",
+                "NotificationTopicArn": "create",
             },
             stream=stream,
             timeout=900,
@@ -130,6 +148,19 @@ def test_every_exported_image_has_its_own_object(fleet_run: dict[str, Any]) -> N
     assert len(objects) == len(set(objects)) == FLEET_SIZE - 1
     for image_id in set(fleet_run["fleet_ids"]) - {fleet_run["failing"]}:
         assert sum(image_id in name for name in objects) == 1
+
+
+def test_summary_adds_the_verified_objects_bytes(fleet_run: dict[str, Any]) -> None:
+    summary = fleet_run["result"].output
+    objects = {
+        child["output"]["image_id"]: child["output"]["object"]
+        for child in fleet_run["children"]
+        if "output" in child
+    }
+    assert all(exported["verification"] == "verified" for exported in objects.values())
+    assert summary["verification"] == {"verified": FLEET_SIZE - 1, "unverified": 0, "not_checked": 0}
+    by_image = {image_id: exported["size_bytes"] for image_id, exported in objects.items()}
+    assert summary["exported_bytes"] == sum(by_image.values()) > 0  # each image's own: in its object
 
 
 def test_skipped_and_failed_images_carry_reasons(fleet_run: dict[str, Any]) -> None:
@@ -187,6 +218,23 @@ def test_progress_shows_every_image_and_the_summary(fleet_run: dict[str, Any]) -
     assert summary_line.startswith(f"fleet PARTIAL: {FLEET_SIZE - 1} exported, 2 skipped, 1 failed")
 
 
+def test_every_page_was_written_and_exported_by_its_own_map_run(fleet_run: dict[str, Any]) -> None:
+    files = fleet_run["fleet_files"]
+    pages = [key for key in files if key.startswith("items/")]
+    assert len(pages) == math.ceil(FLEET_SIZE / PAGE_SIZE)
+    manifests = [key for key in files if key.endswith("/manifest.json")]
+    assert len(manifests) == len(pages)
+    assert len(fleet_run["result"].output["map_runs"]) == len(pages)
+
+
 def test_fleet_history_is_what_the_benchmark_estimates(fleet_run: dict[str, Any]) -> None:
-    # Child executions keep their polls and retries: the fleet's history grows by one iteration per image.
-    assert len(fleet_run["history"]) == estimated_events(FLEET_SIZE, topic=True)
+    # Children keep their polls and retries: the fleet's history grows per page and per piece read.
+    files = fleet_run["fleet_files"]
+    pages = len([key for key in files if key.startswith("items/")])
+    pieces = sum(
+        math.ceil(size / PIECE_BYTES)
+        for key, size in files.items()
+        if key.rsplit("/", 1)[-1].startswith("SUCCEEDED_")
+    )
+    assert pieces > pages  # the results were read in several pieces
+    assert len(fleet_run["history"]) == estimated_events(pages=pages, pieces=pieces, topic=True)

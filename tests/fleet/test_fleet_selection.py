@@ -24,7 +24,6 @@ from localdev.cfn_yaml import load_template
 from localdev.emulator.listing import list_images
 from localdev.emulator.model import GIB, EmulatedImage
 from localdev.emulator.seed import image_record
-from localdev.stepfunctions import load_function_module
 from tests.ims.conftest import IMS, PROJECT_ID, TIMEOUT, FakeTokens
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,19 +55,13 @@ CATALOG = [
 BY_NAME = {image.record["name"]: image.id for image in CATALOG}
 
 
-class PagedCatalog:
+class PagedCatalog(ImsClient):
     """The IMS client with small pages, so that a selection reads several of them."""
-
-    def __init__(self, client: ImsClient) -> None:
-        self.client = client
-
-    def get_image(self, image_id: str) -> Image:
-        return self.client.get_image(image_id)
 
     def list_images(
         self, filters: Mapping[str, str], *, page_size: int = PAGE_SIZE, max_items: int | None = None
     ) -> Iterator[Image]:
-        return self.client.list_images(filters, page_size=PAGE_SIZE, max_items=max_items)
+        return super().list_images(filters, page_size=PAGE_SIZE, max_items=max_items)
 
 
 @pytest.fixture
@@ -86,7 +79,7 @@ def ims() -> Iterator[responses.RequestsMock]:
 
 @pytest.fixture
 def catalog() -> PagedCatalog:
-    return PagedCatalog(ImsClient(FakeTokens(), new_session(), TIMEOUT, endpoint=IMS))
+    return PagedCatalog(FakeTokens(), new_session(), TIMEOUT, endpoint=IMS)
 
 
 def select(catalog: PagedCatalog, **selection: Any) -> fleet.FleetPlan:
@@ -217,13 +210,16 @@ def test_conflicting_format_is_refused_before_any_ims_call(
     assert len(ims.calls) == 0
 
 
-def test_default_concurrency_comes_from_the_environment() -> None:
-    app = load_function_module(ROOT / "functions" / "select_images" / "app.py")
-    assert app.default_max_concurrency({}) == fleet.DEFAULT_MAX_CONCURRENCY
-    assert app.default_max_concurrency({"FLEET_MAX_CONCURRENCY": "25"}) == 25
+def test_the_default_concurrency_is_a_setting_within_the_fleet_bounds() -> None:
+    assert Settings.from_env({}).fleet_max_concurrency == fleet.DEFAULT_MAX_CONCURRENCY
+    tuned = Settings.from_env({"IMS_EXPORT_SETTINGS": '{"FLEET_MAX_CONCURRENCY": 25}'})
+    assert tuned.fleet_max_concurrency == 25
     for bad in ("0", "101", "ten"):
-        with pytest.raises(ConfigurationError):
-            app.default_max_concurrency({"FLEET_MAX_CONCURRENCY": bad})
+        with pytest.raises(ConfigurationError, match="fleet_max_concurrency"):
+            Settings.from_env({"FLEET_MAX_CONCURRENCY": bad})
+    assert Settings.from_env({"FLEET_MAX_CONCURRENCY": str(fleet.MAX_CONCURRENCY)}).fleet_max_concurrency == (
+        fleet.MAX_CONCURRENCY
+    )
 
 
 def test_sample_event_and_template_default_are_valid_selections() -> None:
@@ -232,3 +228,24 @@ def test_sample_event_and_template_default_are_valid_selections() -> None:
     sample = json.loads((ROOT / "events" / "fleet" / "schedule.json").read_text(encoding="utf-8"))
     for document in (default, sample):
         assert parse_model(fleet.FleetSelection, document).trigger == "fleet"
+
+
+def test_pages_split_the_selection_and_repeat_its_counts(
+    ims: responses.RequestsMock, catalog: PagedCatalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fleet, "PAGE_SIZE", 2)
+    parsed = fleet.FleetSelection.model_validate({"trigger": "fleet"})
+    plans = []
+    page: int | None = 0
+    while page is not None:
+        plan = fleet.select_images(
+            parsed, catalog, settings=SETTINGS, project_id=PROJECT_ID, now=NOW, page=page
+        )
+        plans.append(plan)
+        page = plan.next_page
+    selected = [item.image_id for plan in plans for item in plan.items]
+    assert len(selected) == len(set(selected)) == plans[0].selected
+    assert len(plans) == plans[0].pages == -(-plans[0].selected // 2)
+    assert {(plan.selected, plan.skipped_count, plan.considered) for plan in plans} == {
+        (plans[0].selected, plans[0].skipped_count, plans[0].considered)
+    }

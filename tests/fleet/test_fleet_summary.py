@@ -43,6 +43,20 @@ def test_succeeded_child_is_exported_with_its_duration() -> None:
         assert result == ItemResult(image_id=IMAGE, status="EXPORTED", elapsed_seconds=312.5, polls=7)
 
 
+def test_succeeded_child_carries_its_object() -> None:
+    verified = {"size_bytes": 2147483648, "verification": "verified", "url": "https://b.obs/x"}
+    result = record(child=child("SUCCEEDED", succeeded_outcome(object=verified)))
+    assert result.object == verified
+
+    unverified = {"size_bytes": None, "verification": "unverified", "verification_reason": "403"}
+    result = record(child=child("SUCCEEDED", json.dumps(succeeded_outcome(object=unverified))))
+    assert result.object == unverified
+
+    for unusable in (None, "garbage"):
+        result = record(child=child("SUCCEEDED", succeeded_outcome(object=unusable)))
+        assert (result.status, result.object) == ("EXPORTED", None)
+
+
 def test_duplicate_child_is_skipped_naming_the_running_export() -> None:
     output = {"status": "DUPLICATE", "original_execution": "arn:first", "image_id": IMAGE}
     result = record(child=child("SUCCEEDED", output))
@@ -182,6 +196,43 @@ def test_summary_lists_are_capped_but_counts_are_exact() -> None:
     assert len(summary.failed) == fleet_summary.MAX_LISTED_IN_SUMMARY
     assert len(summary.skipped) == 3  # the selection listed only these
     assert summary.truncated is True
+
+
+def test_summary_adds_exported_bytes_and_counts_verifications() -> None:
+    def with_object(n: int, **described: Any) -> ItemResult:
+        return exported(n, 5.0).model_copy(update={"object": described})
+
+    results = [
+        with_object(1, size_bytes=1000, verification="verified"),
+        with_object(2, size_bytes=24, verification="verified"),
+        with_object(3, size_bytes=None, verification="unverified"),
+        exported(4, 5.0),  # checked by no one (verification off)
+        with_object(5, size_bytes=-1, verification="maybe"),  # garbage counts for nothing
+        failed(1),
+    ]
+
+    summary = summarize(request(results), now=STARTED)
+
+    assert summary.exported_bytes == 1024
+    counts = summary.verification
+    assert (counts.verified, counts.unverified, counts.not_checked) == (2, 1, 2)
+    notice = summary.notice()
+    assert notice["exported_bytes"] == 1024
+    assert notice["verification"] == {"verified": 2, "unverified": 1, "not_checked": 2}
+
+
+def test_bytes_and_verifications_count_every_export_beyond_the_listed_ones() -> None:
+    cap = fleet_summary.MAX_LISTED_EXPORTED
+    results = [
+        exported(n, 1.0).model_copy(update={"object": {"size_bytes": n, "verification": "verified"}})
+        for n in range(cap + 5)
+    ]
+
+    summary = summarize(request(results), now=STARTED)
+
+    assert summary.exported_bytes == sum(range(cap + 5))
+    assert len(summary.exported) == cap
+    assert summary.verification.verified == cap + 5
 
 
 def test_notice_leaves_out_exported_ids_and_caps_the_lists() -> None:

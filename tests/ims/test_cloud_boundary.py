@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Iterator
 
 import pytest
 import requests
@@ -29,7 +30,7 @@ def client_for(cloud: Cloud, *, endpoint: str | None = IMS, derived: str | None 
 
 
 @pytest.fixture
-def ims_api() -> responses.RequestsMock:
+def ims_api() -> Iterator[responses.RequestsMock]:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
 

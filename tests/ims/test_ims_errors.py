@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 import requests
 
+from ims_export.cloud.http_errors import transient_error, transient_error_class
+from ims_export.cloud.iam import IamClient
 from ims_export.cloud.ims_errors import (
     ERROR_CLASS_BY_CODE,
     error_from_response,
@@ -73,9 +75,9 @@ def make_response(
 
 
 def ims_error(
-    code: str, message: str = "IMS says no", status: int = 400, **headers: str
+    code: str, message: str = "IMS says no", status: int = 400, *, headers: dict[str, str] | None = None
 ) -> requests.Response:
-    return make_response(status, {"error": {"code": code, "message": message}}, headers=headers)
+    return make_response(status, {"error": {"code": code, "message": message}}, headers=headers or {})
 
 
 @pytest.mark.parametrize(("code", "expected"), sorted(EXPECTED_CLASS_BY_CODE.items()))
@@ -167,7 +169,7 @@ def test_parse_error_body_of_an_empty_or_broken_body() -> None:
 
 def test_throttling_and_5xx_are_transient_whatever_retry_after_says() -> None:
     # The retry policy is the state machine's; a Retry-After header changes nothing of the error.
-    throttled = error_from_response(ims_error("IMG.0060", **{"Retry-After": "7"}), operation="op")
+    throttled = error_from_response(ims_error("IMG.0060", headers={"Retry-After": "7"}), operation="op")
     unavailable = error_from_response(
         make_response(503, raw=b"", headers={"Retry-After": "12"}), operation="op"
     )
@@ -208,3 +210,19 @@ def test_transport_failures_are_retryable_timeouts(failure: requests.RequestExce
     assert isinstance(error, TransientError)
     assert type(failure).__name__ in error.message
     assert "secret-path" not in error.message
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504, 400, 403, 404, 409])
+def test_iam_ims_and_obs_read_a_status_the_same_way(status: int) -> None:
+    # One mapping (cloud.http_errors) decides what is retryable for every client.
+    answer = make_response(status, {"error": {"message": "no"}})
+    expected = transient_error_class(status)
+    ims = error_from_response(answer, operation="op")
+    iam = IamClient._error_for(answer, ())
+    obs = transient_error(answer, "op", None)
+    if expected is None:
+        assert obs is None
+        assert not isinstance(ims, TransientError)
+        assert not isinstance(iam, TransientError)
+    else:
+        assert type(ims) is type(iam) is type(obs) is expected

@@ -52,15 +52,20 @@ def assert_no_traceback(completed: subprocess.CompletedProcess[str]) -> None:
     assert "Traceback" not in completed.stdout
 
 
-def test_make_run_succeeds_with_exit_0_and_a_closing_sentence() -> None:
+def test_make_run_succeeds_with_exit_0_and_a_closing_sentence_naming_the_verified_object() -> None:
     completed = make("run")
 
     assert completed.returncode == 0, completed.stderr
     output = json.loads(completed.stdout)
+    exported = output["object"]
+    assert exported["verification"] == "verified"
+    assert exported["size_bytes"] > 0
+    assert exported["url"].endswith("/" + output["bucket_url"].replace(":", "/", 1))
     last = completed.stderr.splitlines()[-1]
     assert last == (
         f"exported image {output['image_id']} ({output['image_name']}) to {output['bucket_url']} "
-        f"in {last.split(' in ', 1)[1].split(' with ')[0]} with {output['polls']} polls"
+        f"in {last.split(' in ', 1)[1].split(' with ')[0]} with {output['polls']} polls; "
+        f"object verified, {exported['size_bytes']} bytes at {exported['url']}"
     )
     assert_no_traceback(completed)
 

@@ -103,7 +103,8 @@ def test_region_derives_the_endpoint_when_no_auth_url_is_given() -> None:
         }
     )
 
-    assert target.parameters == {"CloudRegion": "eu-nl"}  # IamEndpoint empty: derived from the region
+    assert target.parameters == {"CloudRegion": "eu-nl"}
+    assert target.settings == {}  # no IAM_ENDPOINT: derived from the region
     assert target.credentials == {"user_name": "u", "password": "p", "domain_name": "d"}
     assert target.secrets == ("p",)
 

@@ -21,11 +21,12 @@ def _event(name: str) -> object:
 
 def test_parameters_default_and_override() -> None:
     defaults = local_deployment(TEMPLATE)
-    overridden = local_deployment(TEMPLATE, {"PollMinSeconds": "3", "ExportBucket": "b1"})
+    overridden = local_deployment(TEMPLATE, {"Settings": '{"POLL_MIN_SECONDS": 3}', "ExportBucket": "b1"})
 
-    assert defaults.environment["POLL_MIN_SECONDS"] == "15"
+    assert defaults.environment["IMS_EXPORT_SETTINGS"] == "{}"
     assert defaults.environment["EXPORT_BUCKET"] == ""
-    assert overridden.environment["POLL_MIN_SECONDS"] == "3"
+    assert defaults.environment["TOKEN_PARAMETER"] == "/ims-export-local/token"  # carries the stack name
+    assert overridden.environment["IMS_EXPORT_SETTINGS"] == '{"POLL_MIN_SECONDS": 3}'
     assert overridden.environment["EXPORT_BUCKET"] == "b1"
 
 
@@ -41,7 +42,7 @@ def test_ref_getatt_sub_and_if_resolve() -> None:
     assert substitutions["StartExportFunctionArn"] == LocalWorkflow.function_arn("StartExportFunction")
     assert deployment.environment["IDEMPOTENCY_TABLE"] == "ims-export-local-IdempotencyTable"  # Ref
     assert substitutions["NotificationTopicArn"] == ""  # If: no topic by default
-    created = local_deployment(TEMPLATE, {"CreateNotificationTopic": "true"})
+    created = local_deployment(TEMPLATE, {"NotificationTopicArn": "create"})
     assert created.substitutions["NotificationTopicArn"] == LocalWorkflow.topic_arn("NotificationTopic")
     given = local_deployment(TEMPLATE, {"NotificationTopicArn": "arn:aws:sns:eu-central-1:1:t"})
     assert given.substitutions["NotificationTopicArn"] == "arn:aws:sns:eu-central-1:1:t"

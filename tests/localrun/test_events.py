@@ -77,7 +77,7 @@ def test_sample_event_exports_its_image(event_path: Path, local_run: Callable[..
     # The last line says what happened: the object, the time it took and the polls.
     assert lines[-1].startswith(f"exported image {output['image_id']} ")
     assert f" to {output['bucket_url']} in " in lines[-1]
-    assert lines[-1].endswith(f" with {output['polls']} polls")
+    assert f" with {output['polls']} polls; object verified, " in lines[-1]
     assert "-> " not in result.stdout
     assert "_aws" not in result.stderr  # Powertools' metric blobs are not progress
     assert_no_secrets(result)

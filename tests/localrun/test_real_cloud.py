@@ -37,7 +37,7 @@ def test_manual_event_runs_against_a_cloud_named_by_os_variables(standalone_emul
     assert output["status"] == "SUCCEEDED"
     assert output["job_status"] == "SUCCESS"
     assert f"real cloud at {standalone_emulator}/v3" in completed.stderr
-    assert "token cache: /ims-export/token in the local (moto) parameter store" in completed.stderr
+    assert "token cache: /ims-export-local/token in the local (moto) parameter store" in completed.stderr
     assert config.user_password not in completed.stdout + completed.stderr
     assert "MII" not in completed.stdout + completed.stderr  # no PKI token, whole or in part
 

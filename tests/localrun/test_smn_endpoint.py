@@ -105,3 +105,35 @@ def test_a_signed_create_image_notification_exports_the_image(
     assert result.control is not None
     assert result.control.export_jobs(seed.ROCKY_DB) == 1
     assert_no_secrets(result)
+
+
+SMN_SAMPLE = Path(__file__).parents[2] / "events" / "smn" / "image-created.json"
+
+
+def test_the_smn_sample_is_refused_as_it_is_for_its_signature(
+    local_run: Callable[..., LocalRun], trusted_signer: SmnSigner
+) -> None:
+    # events/smn/image-created.json is an SMN delivery in every respect but its signature.
+    sample = json.loads(SMN_SAMPLE.read_text(encoding="utf-8"))
+
+    result = local_run(SMN_SAMPLE, via="smn", SMN_ALLOWED_TOPIC_URNS=sample["topic_urn"])
+
+    assert result.output["status"] == "REFUSED", result.stderr
+    assert result.output["error"] == "SmnMessageRefusedError"
+    assert "signature" in json.dumps(result.output["cause"])  # not its age: the test verifier allows it
+    assert result.control is not None
+    assert (result.control.tokens_issued, result.control.export_jobs()) == (0, 0)
+
+
+def test_the_smn_sample_signed_exports_the_image_it_names(
+    local_run: Callable[..., LocalRun], body_file: Callable[[str], Path], trusted_signer: SmnSigner
+) -> None:
+    sample = json.loads(SMN_SAMPLE.read_text(encoding="utf-8"))
+    assert sample["topic_urn"] == TOPIC_URN
+    signed = trusted_signer.sign({key: value for key, value in sample.items() if key != "signature"})
+
+    result = local_run(body_file(json.dumps(signed)), via="smn", SMN_ALLOWED_TOPIC_URNS=TOPIC_URN)
+
+    assert result.exit_code == 0, result.stderr
+    assert result.output["status"] == "SUCCEEDED"
+    assert result.output["image_id"] == json.loads(sample["message"])["resource_id"] == seed.ROCKY_DB

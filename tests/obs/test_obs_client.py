@@ -4,6 +4,7 @@ listing, DELETE, and the errors, with no secret in any message or log line."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
@@ -80,7 +81,7 @@ def client() -> ObsClient:
 
 
 @pytest.fixture
-def obs() -> responses.RequestsMock:
+def obs() -> Iterator[responses.RequestsMock]:
     with responses.RequestsMock() as mock:
         yield mock
 
@@ -213,7 +214,7 @@ def test_errors_are_typed_and_never_echo_secrets(
     assert caught.value.status == status  # type: ignore[attr-defined]
     _assert_masked(str(caught.value))
     assert BUCKET in str(caught.value), "the message names what was asked"
-    assert isinstance(caught.value, TransientError) is (status >= 429 and status != 403)  # type: ignore[attr-defined]
+    assert isinstance(caught.value, TransientError) is (status >= 429 and status != 403)
 
 
 def test_head_403_without_body(client: ObsClient, obs: responses.RequestsMock) -> None:

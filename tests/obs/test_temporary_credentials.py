@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -63,7 +64,7 @@ def client(tokens: StaticTokens) -> TemporaryCredentialsClient:
 
 
 @pytest.fixture
-def iam() -> responses.RequestsMock:
+def iam() -> Iterator[responses.RequestsMock]:
     with responses.RequestsMock() as mock:
         yield mock
 

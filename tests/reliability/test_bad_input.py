@@ -15,7 +15,7 @@ from ims_export import runtime
 from ims_export.errors import InvalidRequestError
 from ims_export.smn.messages import SmnVerifier, handle_smn_message
 from ims_export.steps.start import start
-from ims_export.steps.states import StartInput
+from ims_export.steps.states import ReceivedInput, StartInput
 from localdev.stepfunctions import FakeLambdaContext, load_handler
 from tests.notifications.smn_signing import CERT_URL, TOPIC_URN
 from tests.reliability.conftest import CountingTokens
@@ -181,7 +181,7 @@ def test_workflow_start_refuses_with_a_named_error_and_no_call(event: Any) -> No
         return handle_smn_message(body, verifier=verifier, session=session)
 
     try:
-        start(StartInput(event=event), make_clients(ims), now=_now(), smn=smn)
+        start(StartInput(state=ReceivedInput(input=event)), make_clients(ims), now=_now(), smn=smn)
     except InvalidRequestError:
         pass
     else:

@@ -20,7 +20,7 @@ from ims_export.errors import (
 )
 from ims_export.steps.export_guard import IdempotentExportGuard, dynamodb_export_guard
 from ims_export.steps.start import start
-from ims_export.steps.states import Duplicate, Exporting, StartInput
+from ims_export.steps.states import Duplicate, Exporting, ReceivedInput, StartInput
 from localdev.stepfunctions import ExecutionResult, LocalWorkflow, load_handler
 from tests.reliability.conftest import (
     TABLE,
@@ -35,7 +35,7 @@ from tests.workflow.fakes import BUCKET, IMAGE_ID, JOB_ID, SECRET_TOKEN, FakeIms
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 MANUAL = {"image_id": IMAGE_ID, "bucket_url": f"{BUCKET}:exports/web.qcow2", "file_format": "qcow2"}
 # As EventBridge delivers it: a second delivery is the very same event.
-IMAGE_CREATED = {
+IMAGE_CREATED: dict[str, Any] = {
     "version": "0",
     "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
     "detail-type": "Image Created",
@@ -49,7 +49,7 @@ IMAGE_CREATED = {
 
 
 def start_input(event: Any, execution: str | None) -> StartInput:
-    return StartInput(event=event, execution_id=execution)
+    return StartInput(state=ReceivedInput(input=event), execution_id=execution)
 
 
 def guard() -> IdempotentExportGuard:

@@ -152,7 +152,8 @@ def test_two_thousand_hostile_events_are_each_a_named_refusal_or_a_valid_order()
     )
     @given(event=hostile_events())
     def one(event: Any) -> None:
-        ims = FakeIms(tokens=CountingTokens())
+        tokens = CountingTokens()
+        ims = FakeIms(tokens=tokens)
         ims.add_image(make_image())
         payload = {
             "event": event,
@@ -165,8 +166,8 @@ def test_two_thousand_hostile_events_are_each_a_named_refusal_or_a_valid_order()
                 start_app.lambda_handler(payload, context)
             except InvalidRequestError:
                 figures["refused"] += 1
-                figures["calls_when_refused"] += len(ims.calls) + ims.tokens.uses
-                assert (ims.calls, ims.tokens.uses) == ([], 0), json.dumps(event)[:300]
+                figures["calls_when_refused"] += len(ims.calls) + tokens.uses
+                assert (ims.calls, tokens.uses) == ([], 0), json.dumps(event)[:300]
                 return
             except ImsExportError:
                 assert ims.calls, f"named error before any call: {json.dumps(event)[:300]}"

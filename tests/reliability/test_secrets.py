@@ -210,7 +210,7 @@ def test_the_password_is_in_no_history_event_or_outcome(password: str, start_app
                 callback=lambda request: (
                     401,
                     {},
-                    json.dumps({"error": {"message": f"wrong: {request.body}"}}),
+                    json.dumps({"error": {"message": f"wrong: {request.body!r}"}}),
                 ),
             )
             result = workflow.wait_for(workflow.start_execution(MANUAL))

@@ -33,7 +33,7 @@ from tests.auth.test_concurrency import atomic_dynamodb_writes, run_concurrently
 from tests.workflow.iam_policies import allowed_actions
 
 CONTAINERS = 50
-TOKEN_CACHE = "parameter${TokenParameterName}"
+TOKEN_CACHE = "parameter/${AWS::StackName}/token"
 
 
 class PolicyBoundSsm:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -117,6 +117,15 @@ class FakeIms:
             raise ImageNotFoundError(f"get image {image_id}: no such image in this project")
         return versions.pop(0) if len(versions) > 1 else versions[0]
 
+    def list_images(
+        self, filters: Mapping[str, str], *, page_size: int = 100, max_items: int | None = None
+    ) -> Iterator[Image]:
+        """Every image added (the latest version of each); the filters are IMS's business, not the
+        single-image steps' these fakes serve."""
+        self._enter("list_images", dict(filters))
+        latest = [versions[-1] for versions in self.images.values()]
+        return iter(latest if max_items is None else latest[:max_items])
+
     def export_image(self, request: ExportRequest) -> str:
         self._enter("export_image", request)
         return JOB_ID
@@ -136,6 +145,8 @@ def make_settings(**overrides: Any) -> Settings:
         "export_bucket": BUCKET,
         "poll_min_seconds": 15,
         "poll_max_seconds": 600,
+        # The fakes have no OBS: verification runs against the emulator (tests/obs/test_verification.py).
+        "verify_exported_object": False,
     }
     values.update(overrides)
     return Settings.model_validate(values)

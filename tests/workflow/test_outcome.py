@@ -162,7 +162,7 @@ def test_a_timed_out_export_says_it_may_still_run() -> None:
     outcome = published(described)
 
     assert_actionable_failure(outcome, "ExportTimedOut")
-    assert "ExecutionTimeoutSeconds" in outcome["message"]
+    assert "EXECUTION_TIMEOUT_SECONDS" in outcome["message"]
     assert "may still be running" in outcome["message"]
     assert described.route == "ExportTimedOut"
 

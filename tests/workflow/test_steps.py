@@ -21,11 +21,20 @@ from ims_export.errors import (
     UpstreamThrottledError,
     UpstreamUnavailableError,
 )
+from ims_export.settings import Settings
 from ims_export.steps.check import check
 from ims_export.steps.continuation import hand_over
 from ims_export.steps.handover import InMemoryHandOverStore
 from ims_export.steps.start import start as start_step
-from ims_export.steps.states import Exporting, HandOverRequest, JobState, StartInput, WaitingForImage
+from ims_export.steps.states import (
+    Exporting,
+    HandOverRequest,
+    JobState,
+    ReceivedInput,
+    StartInput,
+    StartResult,
+    WaitingForImage,
+)
 from localdev.stepfunctions import FakeLambdaContext, load_handler
 from tests.workflow.conftest import FUNCTIONS, ROOT
 from tests.workflow.fakes import (
@@ -44,8 +53,8 @@ NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 LIMITED = make_settings(execution_timeout_seconds=3600, max_polls_per_execution=3, max_image_checks=2)
 
 
-def start(ims: FakeIms, event: Any) -> Exporting | WaitingForImage:
-    return start_step(StartInput(event=event), make_clients(ims, LIMITED), now=NOW)
+def start(ims: FakeIms, event: Any) -> StartResult:
+    return start_step(StartInput(state=ReceivedInput(input=event)), make_clients(ims, LIMITED), now=NOW)
 
 
 def exporting(**changes: Any) -> Exporting:
@@ -156,7 +165,8 @@ def test_resume_continues_the_handed_over_job_without_calling_ims(fake_ims: Fake
     handovers = InMemoryHandOverStore()
     handed = hand_over(HandOverRequest(hand_over=previous.job), handovers, now=NOW)
     event = {"resume": {"ticket": handed.ticket}, "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID": "arn"}
-    resume = StartInput(event=event, execution_id=f"arn:aws:states:r:1:execution:m:{JOB_ID}-7")
+    execution = f"arn:aws:states:r:1:execution:m:{JOB_ID}-7"
+    resume = StartInput(state=ReceivedInput(input=event), execution_id=execution)
 
     result = start_step(resume, make_clients(fake_ims), now=NOW, handovers=handovers)
 
@@ -258,21 +268,19 @@ def test_handlers_return_json_payloads(clients: runtime.Clients, fake_ims: FakeI
     assert SECRET_TOKEN not in json.dumps([started, checked])
 
 
-def test_refresh_handler_uses_the_larger_scheduled_margin(
-    clients: runtime.Clients, fake_ims: FakeIms, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_refresh_handler_uses_the_larger_scheduled_margin(fake_ims: FakeIms) -> None:
     handler = load_handler(ROOT / "functions" / "refresh_token" / "app.py")
-    monkeypatch.setenv("SCHEDULED_REFRESH_MARGIN_SECONDS", "14400")
-    report = handler({"trigger": "token-refresh"}, context("refresh"))
+    with runtime.use_clients(make_clients(fake_ims, make_settings(scheduled_refresh_margin_seconds=14400))):
+        report = handler({"trigger": "token-refresh"}, context("refresh"))
     assert fake_ims.tokens.refresh_margins == [14400]
     assert report["refreshed"] is True
     assert SECRET_TOKEN not in json.dumps(report)
-    monkeypatch.setenv("SCHEDULED_REFRESH_MARGIN_SECONDS", "60")  # below the hot path's margin
-    handler({}, context("refresh"))
-    assert fake_ims.tokens.refresh_margins[-1] == clients.settings.token_refresh_margin_seconds
-    monkeypatch.setenv("SCHEDULED_REFRESH_MARGIN_SECONDS", "soon")
-    with pytest.raises(ConfigurationError):
+    below = make_settings(scheduled_refresh_margin_seconds=60)  # below the hot path's margin
+    with runtime.use_clients(make_clients(fake_ims, below)):
         handler({}, context("refresh"))
+    assert fake_ims.tokens.refresh_margins[-1] == below.token_refresh_margin_seconds
+    with pytest.raises(ConfigurationError, match="scheduled_refresh_margin_seconds"):
+        Settings.from_env({"SCHEDULED_REFRESH_MARGIN_SECONDS": "soon"})
 
 
 def test_clients_are_built_once_and_replaceable(monkeypatch: pytest.MonkeyPatch, fake_ims: FakeIms) -> None:

@@ -15,7 +15,7 @@ from tests.workflow.conftest import BUS
 from tests.workflow.fakes import BUCKET, IMAGE_ID, FakeIms, make_settings
 
 MANUAL = {"image_id": IMAGE_ID, "bucket_url": f"{BUCKET}:exports/x.qcow2", "file_format": "qcow2"}
-CTS = {
+CTS: dict[str, Any] = {
     **IMAGE_CREATED,
     "source": "ims-export.cts",
     "detail": {"trace_name": "createImage", "service_type": "IMS", "resource_id": IMAGE_ID},

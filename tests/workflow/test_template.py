@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from moto.events.models import EventPattern
 
-from ims_export.settings import ENV_NAMES
+from ims_export.settings import ENV_NAMES, TUNABLE, Settings
 from localdev.cfn_yaml import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")
+TEMPLATE_TEXT = (ROOT / "template.yaml").read_text(encoding="utf-8")
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 DEFINITION_TEXT = (ROOT / "statemachine" / "export.asl.json").read_text(encoding="utf-8")
 FLEET_DEFINITION_TEXT = (ROOT / "statemachine" / "fleet.asl.json").read_text(encoding="utf-8")
@@ -141,7 +142,7 @@ def test_only_the_functions_that_refresh_the_token_write_it() -> None:
         "SelectImagesFunction",
     }
     assert all(
-        "TokenParameterName" in str(s["Resource"])
+        "parameter/${AWS::StackName}/token" in str(s["Resource"])
         for _, s in POLICY_STATEMENTS
         if "ssm:PutParameter" in _as_list(s["Action"])
     )
@@ -166,7 +167,7 @@ def test_fleet_state_machine_runs_the_export_machine_and_may_only_follow_its_exe
     assert "-export:*" in json.dumps(statements["FollowChildExports"]["Resource"])
     tasks = [
         state
-        for states in (definition["States"], definition["States"]["ExportEach"]["ItemProcessor"]["States"])
+        for states in (definition["States"], definition["States"]["ExportPage"]["ItemProcessor"]["States"])
         for state in states.values()
         if state["Type"] == "Task" and ".sync" not in state["Resource"]
     ]
@@ -179,8 +180,9 @@ def test_fleet_schedule_always_sets_its_input_and_the_concurrency_default_reache
     default = json.loads(TEMPLATE["Parameters"]["FleetSelection"]["Default"])
     assert default["trigger"] == "fleet"
     assert "<aws.scheduler.scheduled-time>" in default.values()
-    environment = RESOURCES["SelectImagesFunction"]["Properties"]["Environment"]["Variables"]
-    assert environment["FLEET_MAX_CONCURRENCY"] == {"Ref": "FleetMaxConcurrency"}
+    # An empty FleetScheduleExpression (the default) leaves the schedule disabled.
+    assert schedule["State"] == {"Fn::If": ["FleetScheduleOn", "ENABLED", "DISABLED"]}
+    assert TEMPLATE["Parameters"]["FleetScheduleExpression"]["Default"] == ""
 
 
 def test_alarm_on_failed_exports() -> None:
@@ -198,7 +200,8 @@ def test_definition_and_state_machine_settings() -> None:
     assert STATE_MACHINE["Tracing"] == {"Enabled": True}
     assert STATE_MACHINE["Logging"]["Destinations"]
     # The per-execution backstop must stay above the largest configurable export deadline.
-    assert definition["TimeoutSeconds"] > TEMPLATE["Parameters"]["ExecutionTimeoutSeconds"]["MaxValue"]
+    bound = Settings.model_json_schema()["properties"]["execution_timeout_seconds"]["maximum"]
+    assert definition["TimeoutSeconds"] > bound
     tasks = [state for state in definition["States"].values() if state["Type"] == "Task"]
     assert all("TimeoutSeconds" in task for task in tasks)
 
@@ -243,15 +246,34 @@ def test_trigger_rules_match_their_sample_event_only(rule: str, sample: str) -> 
     assert matching == {sample}
 
 
-def test_the_export_limits_reach_the_start_function_through_its_environment_only() -> None:
-    environment = RESOURCES["StartExportFunction"]["Properties"]["Environment"]["Variables"]
-    limits = {
-        "EXECUTION_TIMEOUT_SECONDS": "ExecutionTimeoutSeconds",
-        "MAX_POLLS_PER_EXECUTION": "MaxPollsPerExecution",
-        "MAX_IMAGE_CHECKS": "MaxImageChecks",
-    }
-    for variable, parameter in limits.items():
-        assert environment[variable] == {"Ref": parameter}
+def test_the_export_limits_reach_the_start_step_through_settings_only() -> None:
+    # Tuning keys of the Settings parameter: no definition substitution, no payload of their own.
+    for variable in ("EXECUTION_TIMEOUT_SECONDS", "MAX_POLLS_PER_EXECUTION", "MAX_IMAGE_CHECKS"):
+        assert variable in TUNABLE
         assert ENV_NAMES[variable.lower()] == variable
-        assert parameter not in STATE_MACHINE["DefinitionSubstitutions"]
+        assert variable not in TEMPLATE_TEXT
+    assert (
+        set(STATE_MACHINE["DefinitionSubstitutions"]) & {"ExecutionTimeoutSeconds", "MaxPollsPerExecution"}
+        == set()
+    )
     assert "limits" not in DEFINITION_TEXT
+
+
+def _readme_table(heading: str) -> list[list[str]]:
+    """The rows (first cells) of the first table after ``heading`` in README.md."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    after = text[text.index(heading) :]
+    rows: list[list[str]] = []
+    for line in after.splitlines():
+        if line.startswith("|"):
+            rows.append(re.findall(r"`([A-Z][A-Za-z0-9_]*)`", line.split("|")[1]))
+        elif rows:
+            break
+    return rows[2:]  # header and rule
+
+
+def test_every_template_parameter_and_every_tuning_key_is_documented() -> None:
+    parameters = {name for row in _readme_table("## Configuration\n") for name in row}
+    assert set(TEMPLATE["Parameters"]) <= parameters
+    tuning = {name for row in _readme_table("Tuning (keys of `Settings`)") for name in row}
+    assert tuning == TUNABLE

@@ -34,7 +34,7 @@ WILDCARD_RESOURCE_ACTIONS = frozenset(
     }
 )
 ITEM_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
-TOKEN_CACHE = "parameter${TokenParameterName}"
+TOKEN_CACHE = "parameter/${AWS::StackName}/token"
 FUNCTION_ROLES = [
     "StartExportFunctionRole",
     "CheckExportFunctionRole",
@@ -120,8 +120,8 @@ def test_the_smn_stage_is_throttled_by_parameters() -> None:
     resources = expanded_template()["Resources"]
     [stage] = [resource for resource in resources.values() if resource["Type"] == "AWS::ApiGateway::Stage"]
     [settings] = stage["Properties"]["MethodSettings"]
-    assert settings["ThrottlingRateLimit"] == {"Ref": "SmnThrottlingRateLimit"}
-    assert settings["ThrottlingBurstLimit"] == {"Ref": "SmnThrottlingBurstLimit"}
+    assert settings["ThrottlingRateLimit"] == {"Fn::Select": [0, {"Ref": "SmnThrottling"}]}
+    assert settings["ThrottlingBurstLimit"] == {"Fn::Select": [1, {"Ref": "SmnThrottling"}]}
 
 
 NAMED = {
@@ -142,3 +142,35 @@ def test_every_physical_name_carries_the_stack_name() -> None:
     assert {
         logical_id: name for logical_id, name in names.items() if "${AWS::StackName}" not in json.dumps(name)
     } == {}
+
+
+EXTENSION_LAYER = {
+    "Fn::If": [
+        "ParametersExtensionOn",
+        {
+            "Fn::If": [
+                "ParametersExtensionLatest",
+                "{{resolve:ssm:/aws/service/aws-parameters-and-secrets-lambda-extension/arm64/latest}}",
+                {"Ref": "ParametersExtensionLayerArn"},
+            ]
+        },
+        {"Ref": "AWS::NoValue"},
+    ]
+}
+
+
+def test_every_function_reads_the_token_through_the_parameters_extension_with_its_cache_off() -> None:
+    resources = expanded_template()["Resources"]
+    functions = {name: r for name, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
+    assert len(functions) >= 5
+    for name, function in functions.items():
+        properties = function["Properties"]
+        assert EXTENSION_LAYER in properties["Layers"], name
+        variables = properties["Environment"]["Variables"]
+        # The port tells the code the extension is there; without the layer it is empty (Powertools reads).
+        assert variables["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"] == {
+            "Fn::If": ["ParametersExtensionOn", "2773", ""]
+        }, name
+        # A refresh's new record must be seen by the next read, not up to 5 minutes later.
+        assert variables["PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED"] == "FALSE", name
+        assert properties["TracingConfig"] == {"Mode": "Active"}, name

@@ -177,6 +177,12 @@ class BucketNotFoundError(ObsRequestError):
     """NoSuchBucket: the bucket does not exist (or not in this region)."""
 
 
+class ExportObjectMissing(ImsExportError):
+    """IMS reported SUCCESS, but OBS shows no object at the export's address, or one last modified
+    before the export began: nothing usable was written. The export ends as a failure (stage
+    ``verify``) and may be run again."""
+
+
 # --- SMN notifications --------------------------------------------------------------------------
 
 

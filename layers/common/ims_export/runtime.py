@@ -6,7 +6,7 @@ bundle with ``use_clients`` (fakes, or real clients pointed at an emulator).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 
 class ImsApi(Protocol):
-    """The IMS calls the workflow makes (implemented by ``ims_export.cloud.ims.ImsClient``)."""
+    """The IMS calls the workflow and the fleet's selection make (``ims_export.cloud.ims.ImsClient``)."""
 
     def export_image(self, request: ExportRequest) -> str: ...
 
@@ -34,6 +34,10 @@ class ImsApi(Protocol):
     def get_job_progress(self, job_id: str) -> float | None: ...
 
     def get_image(self, image_id: str) -> Image: ...
+
+    def list_images(
+        self, filters: Mapping[str, str], *, page_size: int = ..., max_items: int | None = ...
+    ) -> Iterator[Image]: ...
 
 
 class TokenStore(Protocol):

@@ -1,11 +1,15 @@
 """Settings, read from environment variables (names in ``ENV_NAMES``).
 
+One model, two sources: the variables the template wires (the cloud, the bucket, tables and parameter
+names), and ``IMS_EXPORT_SETTINGS``, one JSON object of tuning knobs keyed by the same variable names
+(the template's ``Settings`` parameter, so that a guided deploy asks a handful of questions, not forty).
 No credential is ever an environment variable of a deployed function: the functions read the
 *name* of the SSM SecureString that holds them.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -70,6 +74,8 @@ class Settings(BaseModel):
     credentials_parameter: str = Field(default="/ims-export/credentials", min_length=1)
     token_parameter: str = Field(default="/ims-export/token", min_length=1)
     token_refresh_margin_seconds: int = Field(default=3600, ge=60, le=20 * 3600)
+    # The hourly refresher renews a token with less than this left, long before the hot path has to.
+    scheduled_refresh_margin_seconds: int = Field(default=4 * 3600, ge=60, le=20 * 3600)
     # DynamoDB table of the cross-process token refresh lock; unset: only an in-process lock.
     idempotency_table: str | None = None
     # KMS key of the token cache SecureString; None means the AWS-managed key aws/ssm.
@@ -90,17 +96,25 @@ class Settings(BaseModel):
     # How long a started export is remembered, so that a duplicate trigger gets the same job.
     export_idempotency_seconds: int = Field(default=7200, ge=60, le=7 * 86400)
     # The deadline of one export, counted from its first execution's start (across continuations).
-    execution_timeout_seconds: int = Field(default=48 * 3600, ge=1)
+    execution_timeout_seconds: int = Field(default=48 * 3600, ge=1, le=600_000)
     # Polls before an execution continues in a new one: about 9 history events per poll, so 2,000
     # polls stay well below the 25,000-event limit.
-    max_polls_per_execution: int = Field(default=2000, ge=1)
+    max_polls_per_execution: int = Field(default=2000, ge=1, le=2500)
     # Checks of a still queued/saving image before ImageNotReadyError.
-    max_image_checks: int = Field(default=120, ge=1)
+    max_image_checks: int = Field(default=120, ge=1, le=1000)
+    # After SUCCESS, HEAD the exported object with temporary credentials (steps/verify.py).
+    verify_exported_object: bool = True
+    # Keep the newest N exports of an image under the object pattern (0 keeps everything); dry run
+    # only reports what would be deleted.
+    retention_count: int = Field(default=0, ge=0, le=10_000)
+    retention_dry_run: bool = False
     # SMN topics whose messages the start step accepts; empty accepts none (anyone can subscribe
     # the endpoint to a topic of their own, and SMN signs their messages too).
     smn_allowed_topic_urns: tuple[str, ...] = ()
     # Full-match pattern of allowed SMN signing certificate URLs; empty keeps the built-in one.
     smn_cert_url_pattern: str | None = None
+    # Images a fleet run exports at a time unless its input sets max_concurrency.
+    fleet_max_concurrency: int = Field(default=10, ge=1, le=100)
 
     @field_validator("smn_allowed_topic_urns", mode="before")
     @classmethod
@@ -139,11 +153,41 @@ class Settings(BaseModel):
         values: dict[str, Any] = {
             field: environ[name] for field, name in ENV_NAMES.items() if environ.get(name, "") != ""
         }
+        tuning = _tuning(environ.get(SETTINGS_JSON_ENV, ""))
+        if twice := sorted(ENV_NAMES[field] for field in set(values) & set(tuning)):
+            raise ConfigurationError(
+                f"{', '.join(twice)} set both as a variable and in {SETTINGS_JSON_ENV}: set each once"
+            )
         try:
-            return cls.model_validate(values)
+            return cls.model_validate({**values, **tuning})
         except ValidationError as error:
             # pydantic wraps the ValueError of _derive too
             raise ConfigurationError(f"invalid settings: {describe_validation_error(error)}") from None
+
+
+def _tuning(raw: str) -> dict[str, Any]:
+    """The fields ``IMS_EXPORT_SETTINGS`` sets: a JSON object of tunable variable names to values."""
+    if not raw.strip():
+        return {}
+    example = '{"POLL_MAX_SECONDS": 900}'
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        raise ConfigurationError(
+            f"{SETTINGS_JSON_ENV} (the template's Settings parameter) is not JSON: write an object such "
+            f"as {example}"
+        ) from None
+    if not isinstance(document, dict):
+        raise ConfigurationError(f"{SETTINGS_JSON_ENV} must be a JSON object such as {example}")
+    field_by_name = {name: field for field, name in ENV_NAMES.items()}
+    refused = sorted(str(name) for name in document if name not in TUNABLE)
+    if refused:
+        raise ConfigurationError(
+            f"{SETTINGS_JSON_ENV} cannot set {', '.join(refused)}; it takes {', '.join(sorted(TUNABLE))} "
+            f"(the cloud, the bucket and the names of tables and parameters are template parameters)"
+        )
+    # null or "" leaves a setting at its default, as an empty variable does.
+    return {field_by_name[name]: value for name, value in document.items() if value not in (None, "")}
 
 
 # Field name -> environment variable. The README's configuration table lists the same names.
@@ -158,6 +202,7 @@ ENV_NAMES: dict[str, str] = {
     "credentials_parameter": "CREDENTIALS_PARAMETER",
     "token_parameter": "TOKEN_PARAMETER",
     "token_refresh_margin_seconds": "TOKEN_REFRESH_MARGIN_SECONDS",
+    "scheduled_refresh_margin_seconds": "SCHEDULED_REFRESH_MARGIN_SECONDS",
     "idempotency_table": "IDEMPOTENCY_TABLE",
     "kms_key_id": "KMS_KEY_ID",
     "http_connect_timeout_seconds": "HTTP_CONNECT_TIMEOUT_SECONDS",
@@ -174,6 +219,29 @@ ENV_NAMES: dict[str, str] = {
     "execution_timeout_seconds": "EXECUTION_TIMEOUT_SECONDS",
     "max_polls_per_execution": "MAX_POLLS_PER_EXECUTION",
     "max_image_checks": "MAX_IMAGE_CHECKS",
+    "verify_exported_object": "VERIFY_EXPORTED_OBJECT",
+    "retention_count": "RETENTION_COUNT",
+    "retention_dry_run": "RETENTION_DRY_RUN",
     "smn_allowed_topic_urns": "SMN_ALLOWED_TOPIC_URNS",
     "smn_cert_url_pattern": "SMN_CERT_URL_PATTERN",
+    "fleet_max_concurrency": "FLEET_MAX_CONCURRENCY",
 }
+
+SETTINGS_JSON_ENV = "IMS_EXPORT_SETTINGS"
+# Wired by the template from its own parameters and resources (IAM policies are scoped to them), so
+# never taken from the tuning document.
+WIRED: frozenset[str] = frozenset(
+    {
+        "CLOUD",
+        "CLOUD_REGION",
+        "PROJECT_NAME",
+        "CREDENTIALS_PARAMETER",
+        "TOKEN_PARAMETER",
+        "IDEMPOTENCY_TABLE",
+        "KMS_KEY_ID",
+        "EXPORT_BUCKET",
+        "EXPORT_FILE_FORMAT",
+        "SMN_ALLOWED_TOPIC_URNS",
+    }
+)
+TUNABLE: frozenset[str] = frozenset(ENV_NAMES.values()) - WIRED

@@ -1,8 +1,11 @@
 """The IAM token cache: process memory first, then an SSM SecureString shared by all functions, then IAM.
 
 - ``current()`` returns the token held in memory while it has more than the refresh margin left, so
-  warm invocations make no call at all. Otherwise it reads SSM (bypassing the Powertools cache) and,
-  if SSM has nothing usable either, gets a new token from IAM and stores it.
+  warm invocations make no call at all. Otherwise it reads SSM (bypassing any cache: through the
+  Parameters and Secrets Lambda Extension where it is attached, else Powertools; see
+  ``parameter_store``) and, if SSM has nothing usable either, gets a new token from IAM and stores it.
+- Only a refresh creates a boto3 client (the SSM writer and the credentials read, the refresh lock's
+  DynamoDB client): a cold start that finds a valid token through the extension creates none.
 - ``invalidate(token)`` (IMS answered 401) drops that token. The next ``current()`` takes a newer one
   from SSM if another process stored one already, else refreshes.
 - A missing, unreadable or corrupt SSM record counts as empty and is replaced; a throttled read is
@@ -28,17 +31,16 @@ from datetime import datetime
 from functools import partial
 
 import requests
-from aws_lambda_powertools.utilities.parameters import SSMProvider
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, SetParameterError
 from pydantic import BaseModel, ConfigDict
 
 from ims_export.auth.codec import STANDARD_TIER_LIMIT, EncodedRecord, Tier, decode_record, encode_record
-from ims_export.auth.credentials import (
-    PARAMETER_NOT_FOUND,
-    Credentials,
-    load_credentials,
-    parameter_error_code,
-    throttled_read_error,
+from ims_export.auth.credentials import Credentials, load_credentials, parameter_error_code
+from ims_export.auth.parameter_store import (
+    LazySSMProvider,
+    ParameterReader,
+    ParameterStore,
+    PowertoolsParameterReader,
+    token_reader_from_env,
 )
 from ims_export.auth.refresh_lock import (
     EMPTY_GENERATION,
@@ -90,8 +92,9 @@ class TokenCache:
         settings: Settings,
         *,
         iam: IamClient,
-        ssm: SSMProvider,
+        ssm: ParameterStore,
         credentials_loader: Callable[[], Credentials],
+        token_reader: ParameterReader | None = None,
         refresh_lock: RefreshLock | None = None,
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
@@ -100,6 +103,7 @@ class TokenCache:
         self._settings = settings
         self._iam = iam
         self._ssm = ssm
+        self._token_reader = token_reader or PowertoolsParameterReader(ssm)
         self._credentials_loader = credentials_loader
         self._refresh_lock = refresh_lock
         self._clock = clock
@@ -221,6 +225,9 @@ class TokenCache:
 
     def _store(self, encoded: EncodedRecord) -> Tier | None:
         """Write the record; the tier used, or None if SSM refused (the token is still good in memory)."""
+        # Imported here: Powertools Parameters brings boto3, which only a refresh needs.
+        from aws_lambda_powertools.utilities.parameters.exceptions import SetParameterError  # noqa: PLC0415
+
         name = self._settings.token_parameter
         tiers: list[Tier] = [encoded.tier] if encoded.tier == "Advanced" else ["Standard", "Advanced"]
         for tier in tiers:
@@ -249,19 +256,10 @@ class TokenCache:
     def _read_stored(self) -> _Obtained | None:
         """The stored token, or None when the parameter is missing, unreadable or corrupt."""
         name = self._settings.token_parameter
-        try:
-            value = self._ssm.get(name, decrypt=True, force_fetch=True)
-        except GetParameterError as error:
-            code = parameter_error_code(error)
-            throttled = throttled_read_error(code, f"token cache parameter {name!r}")
-            if throttled is not None:
-                raise throttled from None
-            if code != PARAMETER_NOT_FOUND:
-                logger.warning("token cache parameter %r unreadable (%s); refreshing", name, code)
+        value = self._token_reader.read(name)  # logs why it has none, except for a missing parameter
+        if value is None:
             return None
         try:
-            if not isinstance(value, str):
-                raise TokenCacheCorruptError("the token cache parameter is not text")
             token = decode_record(value)
         except TokenCacheCorruptError as error:
             logger.warning("token cache parameter %r will be replaced: %s", name, error.message)
@@ -271,14 +269,11 @@ class TokenCache:
 
 
 def token_cache_from_settings(settings: Settings, session: requests.Session) -> TokenCache:
-    """The cache with the default Powertools providers (the Lambda runtime's boto3 underneath)."""
-    ssm = SSMProvider()
-    iam = IamClient(
-        settings.iam_endpoint,
-        session,
-        timeouts(settings.http_connect_timeout_seconds, settings.http_read_timeout_seconds),
-        connect_retries=settings.connect_retries,
-    )
+    """The cache as deployed: the token read through the extension where it is attached; the writer, the
+    credentials read and the refresh lock (Powertools on the runtime's boto3) built on first use."""
+    ssm = LazySSMProvider()
+    http_timeouts = timeouts(settings.http_connect_timeout_seconds, settings.http_read_timeout_seconds)
+    iam = IamClient(settings.iam_endpoint, session, http_timeouts, connect_retries=settings.connect_retries)
     table = settings.idempotency_table
     refresh_lock = (
         LazyRefreshLock(partial(dynamodb_refresh_lock, table, scope=settings.token_parameter))
@@ -290,5 +285,6 @@ def token_cache_from_settings(settings: Settings, session: requests.Session) -> 
         iam=iam,
         ssm=ssm,
         credentials_loader=partial(load_credentials, ssm, settings.credentials_parameter),
+        token_reader=token_reader_from_env(ssm, http_timeouts),
         refresh_lock=refresh_lock,
     )

@@ -7,14 +7,15 @@ The parameter holds ``{"user_name": ..., "password": ..., "domain_name": ..., "p
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from aws_lambda_powertools.utilities.parameters import SSMProvider
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from ims_export.errors import ConfigurationError, UpstreamThrottledError
 from ims_export.parsing import describe_validation_error
+
+if TYPE_CHECKING:
+    from ims_export.auth.parameter_store import ParameterStore
 
 # Credentials change rarely; a warm function re-reads them at most this often.
 CREDENTIALS_MAX_AGE_SECONDS = 300
@@ -59,9 +60,12 @@ def throttled_read_error(code: str | None, what: str) -> UpstreamThrottledError 
 
 
 def load_credentials(
-    ssm: SSMProvider, parameter_name: str, *, max_age: int = CREDENTIALS_MAX_AGE_SECONDS
+    ssm: ParameterStore, parameter_name: str, *, max_age: int = CREDENTIALS_MAX_AGE_SECONDS
 ) -> Credentials:
     """Read and validate the credentials, or raise ConfigurationError (the message never holds the value)."""
+    # Imported here: Powertools Parameters brings boto3, and only a refresh reads the credentials.
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError  # noqa: PLC0415
+
     try:
         raw: Any = ssm.get(parameter_name, decrypt=True, max_age=max_age)
     except GetParameterError as error:

@@ -18,19 +18,15 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from aws_lambda_powertools.utilities.idempotency import (
-    BasePersistenceLayer,
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyPersistenceLayerError,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
+
+# Powertools Idempotency is imported where a lock is built or run, never at import: it brings boto3, and
+# only a refresh needs it.
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +92,8 @@ class IdempotencyRefreshLock:
         record_seconds: int = DEFAULT_RECORD_SECONDS,
         in_progress_seconds: int = DEFAULT_IN_PROGRESS_SECONDS,
     ) -> None:
+        from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig  # noqa: PLC0415
+
         self._persistence_store = persistence_store
         self._scope = scope
         self._config = IdempotencyConfig(
@@ -107,6 +105,12 @@ class IdempotencyRefreshLock:
         self._config.register_lambda_context(context)
 
     def run(self, generation: str, refresh: Callable[[], RefreshMetadata]) -> LockResult:
+        from aws_lambda_powertools.utilities.idempotency import idempotent_function  # noqa: PLC0415
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (  # noqa: PLC0415
+            IdempotencyAlreadyInProgressError,
+            IdempotencyPersistenceLayerError,
+        )
+
         attempted: list[bool] = []
         ran: list[RefreshMetadata] = []
 
@@ -160,4 +164,6 @@ class LazyRefreshLock:
 
 def dynamodb_refresh_lock(table_name: str, *, scope: str) -> IdempotencyRefreshLock:
     """The production lock: the idempotency table (partition key ``id``) of the stack."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer  # noqa: PLC0415
+
     return IdempotencyRefreshLock(DynamoDBPersistenceLayer(table_name=table_name), scope=scope)

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 from ims_export.auth.credentials import Credentials
 from ims_export.auth.tokens import IssuedToken
 from ims_export.cloud.http import DEFAULT_CONNECT_RETRIES, host_of, with_connect_retries
+from ims_export.cloud.http_errors import transient_error_class
 from ims_export.cloud.redaction import redact, redact_echo
 from ims_export.domain.jobs import parse_job_time
 from ims_export.errors import (
@@ -31,7 +32,6 @@ from ims_export.errors import (
     ConfigurationError,
     ImsExportError,
     UnexpectedResponseError,
-    UpstreamThrottledError,
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
@@ -221,19 +221,14 @@ class IamClient:
         status = response.status_code
         code, message = _error_details(response, secrets)
         text = f"IAM refused the token request ({status}): {message}"
-        if status == 429 or code == THROTTLED_CODE:
-            return UpstreamThrottledError(
-                text,
-                code=code,
-                status=status,
-            )
+        transient = transient_error_class(status, throttled=code == THROTTLED_CODE)
+        if transient is not None:
+            return transient(text, code=code, status=status)
         if status == 401:
             error_class = AccountLockedError if code == ACCOUNT_LOCKED_CODE else AuthenticationError
             return error_class(text, code=code, status=status)
         if status == 403:
             return AuthorizationError(text, code=code, status=status)
-        if status >= 500:
-            return UpstreamUnavailableError(text, code=code, status=status)
         if code == PROJECT_NOT_FOUND_CODE:
             return ConfigurationError(text, code=code, status=status)
         return UnexpectedResponseError(text, code=code, status=status)

@@ -13,6 +13,7 @@ from typing import Any
 
 import requests
 
+from ims_export.cloud.http_errors import transient_error_class
 from ims_export.cloud.redaction import redact_message
 from ims_export.errors import (
     AuthorizationError,
@@ -24,10 +25,8 @@ from ims_export.errors import (
     ImsExportError,
     ImsRequestError,
     ObjectAlreadyExistsError,
-    TransientError,
     UpstreamThrottledError,
     UpstreamTimeoutError,
-    UpstreamUnavailableError,
 )
 
 ERROR_CLASS_BY_CODE: dict[str, type[ImsExportError]] = {
@@ -116,13 +115,9 @@ def answer_snippet(response: requests.Response, secrets: Iterable[str] = ()) -> 
 
 
 def _class_for_status(status: int) -> type[ImsExportError]:
-    if status == 429:
-        return UpstreamThrottledError
-    if status >= 500:
-        return UpstreamUnavailableError
-    if status == 403:
-        return AuthorizationError
-    return ImsRequestError
+    if (transient := transient_error_class(status)) is not None:
+        return transient
+    return AuthorizationError if status == 403 else ImsRequestError
 
 
 def error_from_response(
@@ -137,12 +132,6 @@ def error_from_response(
     error_class = ERROR_CLASS_BY_CODE.get(code or "") or _class_for_status(status)
     detail = message or f"HTTP {status} {response.reason or ''}".strip()
     text = redact_message(f"{operation}: {detail}", list(secrets))
-    if issubclass(error_class, TransientError):
-        return error_class(
-            text,
-            code=code,
-            status=status,
-        )
     return error_class(text, code=code, status=status)
 
 

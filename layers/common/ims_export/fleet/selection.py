@@ -10,9 +10,9 @@ image's result and summarizes the run.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Annotated, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -25,18 +25,25 @@ from ims_export.errors import (
     ImageNotReadyError,
 )
 from ims_export.settings import Settings
-from ims_export.triggers.events import ExportOrder, build_export_request, check_order
+from ims_export.triggers.events import ExportOrder, build_export_request, check_export_options
 
-# The fleet state holds the plan and every image's result (about 160 bytes per image together), and
-# Step Functions caps a state at 256 KB: 1,000 images keep a wide margin (benchmarks/fleet.py).
-MAX_FLEET_IMAGES = 1000
+if TYPE_CHECKING:
+    from ims_export.runtime import ImsApi
+
+# A fleet's images pass through S3 (statemachine/fleet.asl.json): the selection is returned a page at a
+# time (PAGE_SIZE items, about 60 bytes each, within Step Functions' 256 KB per state and task result),
+# each page written to the fleet bucket and exported by its own Distributed Map run.
+MAX_FLEET_IMAGES = 10_000
+# Explicit ids arrive in the execution input (256 KB at most): 1,000 ids take about 40 KB of it.
+MAX_IMAGE_IDS = 1000
 DEFAULT_MAX_IMAGES = MAX_FLEET_IMAGES
+PAGE_SIZE = 1000
 DEFAULT_MAX_CONCURRENCY = 10
 MAX_CONCURRENCY = 100
 # Reasons and names are cut, and at most MAX_LISTED_SKIPPED skipped images are listed (all are
-# counted): a fleet state holds up to 1,000 of them (benchmarks/fleet.py checks the worst case).
-# Each image's result in the Map (1,000 in one state) gets MAX_REASON_CHARS; the listed skipped images
-# (200 at most) get MAX_SKIPPED_REASON_CHARS: most refusals fit whole, and each keeps its advice.
+# counted; benchmarks/fleet.py checks the worst case). Each image's result (read back from the Map
+# run's result files) gets MAX_REASON_CHARS; the listed skipped images (200 at most) get
+# MAX_SKIPPED_REASON_CHARS: most refusals fit whole, and each keeps its advice.
 MAX_REASON_CHARS = 80
 MAX_SKIPPED_REASON_CHARS = 120
 ELLIPSIS = "..."
@@ -48,24 +55,13 @@ OsType = Literal["Linux", "Windows", "Other"]
 TagFilter = Annotated[str, StringConstraints(pattern=r"^[^=\s]{1,128}=[^\s]{0,255}$")]
 
 
-@runtime_checkable
-class ImageCatalog(Protocol):
-    """The IMS calls selection makes (implemented by ``ims_export.cloud.ims.ImsClient``)."""
-
-    def get_image(self, image_id: str) -> Image: ...
-
-    def list_images(
-        self, filters: Mapping[str, str], *, page_size: int = ..., max_items: int | None = ...
-    ) -> Iterator[Image]: ...
-
-
 class FleetSelection(BaseModel):
     """The fleet run's input: explicit image ids, or filters over the project's private images."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     trigger: Literal["fleet"] = "fleet"
-    image_ids: list[ImageId] | None = Field(default=None, min_length=1, max_length=MAX_FLEET_IMAGES)
+    image_ids: list[ImageId] | None = Field(default=None, min_length=1, max_length=MAX_IMAGE_IDS)
     name_prefix: Annotated[str, Field(min_length=1, max_length=255)] | None = None
     tag: TagFilter | None = None
     older_than_days: int | None = Field(default=None, ge=1, le=36500)
@@ -122,13 +118,27 @@ class SkippedImage(BaseModel):
     reason: str
 
 
-class FleetPlan(BaseModel):
-    """What the Map fans out over, plus the images left out (the first ``MAX_LISTED_SKIPPED`` of them
-    listed with the reason, all of them counted)."""
+class SelectionRequest(BaseModel):
+    """The select step's input: the fleet run's input, and which page of the selection to return."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    items: list[FleetItem]
+    selection: FleetSelection
+    page: int = Field(default=0, ge=0)
+
+
+class FleetPlan(BaseModel):
+    """One page of the images to export (``items``, at most ``PAGE_SIZE``), with what every page
+    repeats: the images left out (the first ``MAX_LISTED_SKIPPED`` of them listed with the reason,
+    all of them counted), how many were selected, and the number of pages."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    items: list[FleetItem] = Field(max_length=PAGE_SIZE)
+    page: int = Field(ge=0)
+    pages: int = Field(ge=0)
+    next_page: int | None = None  # unset on the last page
+    selected: int = Field(ge=0)
     skipped: list[SkippedImage] = Field(max_length=MAX_LISTED_SKIPPED)
     skipped_count: int = Field(ge=0)
     max_concurrency: int = Field(ge=1, le=MAX_CONCURRENCY)
@@ -188,7 +198,7 @@ def _matches(image: Image, selection: FleetSelection, now: datetime) -> bool:
     return True
 
 
-def _candidates(selection: FleetSelection, catalog: ImageCatalog, now: datetime) -> Iterator[Image | str]:
+def _candidates(selection: FleetSelection, catalog: ImsApi, now: datetime) -> Iterator[Image | str]:
     """Images to consider; an id string for a listed id that IMS does not know."""
     if selection.image_ids is not None:
         for image_id in selection.image_ids:
@@ -209,7 +219,7 @@ def _candidates(selection: FleetSelection, catalog: ImageCatalog, now: datetime)
 class _ParentCache:
     """Restricted-platform images name their parent; many share one, so it is fetched once."""
 
-    def __init__(self, catalog: ImageCatalog) -> None:
+    def __init__(self, catalog: ImsApi) -> None:
         self._catalog = catalog
         self._parents: dict[str, Image | None] = {}
 
@@ -253,24 +263,27 @@ def _refusal(
 
 def select_images(
     selection: FleetSelection,
-    catalog: ImageCatalog,
+    catalog: ImsApi,
     *,
     settings: Settings,
     project_id: str,
     default_max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     now: datetime,
+    page: int = 0,
 ) -> FleetPlan:
-    """The images to export, and those skipped with the reason (not found, not exportable).
+    """Page ``page`` of the images to export, and those skipped with the reason (not found, not
+    exportable). Every page lists and checks the whole selection again (a few list calls per
+    thousand images), so that the pages never disagree about which image is on which page.
 
-    The request defaults are checked before any IMS call (InvalidRequestError/ConfigurationError).
+    The run's options are checked before any IMS call (InvalidRequestError/ConfigurationError).
     """
-    template = ExportOrder(
-        trigger="manual",
-        image_id="00000000-0000-0000-0000-000000000000",
+    # A fleet's children name no bucket: the configured one and its object pattern must do.
+    check_export_options(
         file_format=selection.file_format,
         is_quick_export=selection.is_quick_export,
+        bucket_url=None,
+        settings=settings,
     )
-    check_order(template, settings)
     parents = _ParentCache(catalog)
     items: list[FleetItem] = []
     skipped: list[SkippedImage] = []
@@ -280,7 +293,7 @@ def select_images(
         if isinstance(candidate, str):
             skipped.append(SkippedImage(image_id=candidate, code="IMG.0027", reason="image not found"))
             continue
-        order = template.model_copy(update={"image_id": candidate.id})
+        order = _order(selection, image_id=candidate.id)
         refusal = _refusal(
             candidate, order=order, settings=settings, project_id=project_id, parents=parents, now=now
         )
@@ -294,11 +307,26 @@ def select_images(
                 is_quick_export=selection.is_quick_export,
             )
         )
+    pages = -(-len(items) // PAGE_SIZE)
     return FleetPlan(
-        items=items,
+        items=items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE],
+        page=page,
+        pages=pages,
+        next_page=page + 1 if page + 1 < pages else None,
+        selected=len(items),
         skipped=skipped[:MAX_LISTED_SKIPPED],
         skipped_count=len(skipped),
         max_concurrency=selection.max_concurrency or default_max_concurrency,
         considered=considered,
         selected_at=now,
+    )
+
+
+def _order(selection: FleetSelection, *, image_id: str) -> ExportOrder:
+    """The manual export order a child runs for ``image_id`` (its object name is checked with it)."""
+    return ExportOrder(
+        trigger="manual",
+        image_id=image_id,
+        file_format=selection.file_format,
+        is_quick_export=selection.is_quick_export,
     )

@@ -13,6 +13,8 @@ import json
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
+
 from ims_export.domain.jobs import JobStatus
 from ims_export.settings import Settings
 from ims_export.steps.states import (
@@ -42,6 +44,7 @@ FAIL_STATES = {
     "ImageNotReadyError": "ImageNotReady",
     "ExportJobFailed": "ExportJobFailed",
     "ExportTimedOut": "ExportTimedOut",
+    "ExportObjectMissing": "ExportObjectMissing",
 }
 OTHER_FAILURE_STATE = "ExportFailed"
 WORKFLOW_FAILURE_STATE = "WorkflowFailed"  # an error of Step Functions itself (States.*)
@@ -99,6 +102,10 @@ def _export_fields(job: JobState) -> dict[str, Any]:
     }
 
 
+def _as_json(value: Any) -> Any:
+    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+
+
 def _job_fields(job: JobState) -> dict[str, Any]:
     """The export and how far the job got."""
     fields: dict[str, Any] = {
@@ -113,7 +120,12 @@ def _job_fields(job: JobState) -> dict[str, Any]:
         "continuations": job.continuations,
     }
     fields.update(
-        {name: getattr(job, name) for name in OPTIONAL_JOB_FIELDS if getattr(job, name, None) is not None}
+        # As plain JSON: their own nulls (verification_reason, ...) are part of what they say.
+        {
+            name: _as_json(getattr(job, name))
+            for name in OPTIONAL_JOB_FIELDS
+            if getattr(job, name, None) is not None
+        }
     )
     return fields
 
@@ -157,8 +169,8 @@ def _job_ended(job: JobState, common: dict[str, Any]) -> DescribedOutcome:
         error = "ExportTimedOut"
         message = (
             f"export job {job.job_id} of {what} had not ended by its deadline {job.deadline.isoformat()} "
-            "(ExecutionTimeoutSeconds); it may still be running: check it in the IMS console before "
-            "exporting again, and raise ExecutionTimeoutSeconds for images this large"
+            "(EXECUTION_TIMEOUT_SECONDS); it may still be running: check it in the IMS console before "
+            "exporting again, and raise EXECUTION_TIMEOUT_SECONDS (Settings) for images this large"
         )
     else:
         error = "UnknownJobStatus"
@@ -181,6 +193,9 @@ def _failed(
     }
     if state.job is not None:
         fields.update(_job_fields(state.job), stage="export")
+        if failure.Error == "ExportObjectMissing":
+            # IMS said SUCCESS; the check of the object in OBS found nothing usable.
+            fields.update(stage="verify", job_status=JobStatus.SUCCESS.value)
     elif state.phase == "waiting_for_image":
         fields.update(
             _order_fields(state.order, settings),

@@ -17,6 +17,48 @@ from ims_export.triggers.events import (
 )
 
 
+class ExportedObject(BaseModel):
+    """The exported object as OBS shows it after SUCCESS (size, time and address; never a credential)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bucket: str
+    key: str
+    url: str  # the object's HTTPS address for the cloud and region (or the configured OBS endpoint)
+    size_bytes: int | None = Field(default=None, ge=0)
+    last_modified: datetime | None = None
+    etag: str | None = None
+    verification: Literal["verified", "unverified"]
+    verification_reason: str | None = None  # why unverified
+
+
+class RetentionFailure(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str
+    reason: str
+
+
+class RetentionReport(BaseModel):
+    """What the retention rule did after a verified export: deleted, would delete (dry run), failed.
+
+    The name lists are capped (the state payload is limited to 256 KB); the counts are complete."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    keep: int = Field(ge=0)
+    dry_run: bool = False
+    prefix: str = ""
+    deleted: list[str] = Field(default_factory=list)
+    would_delete: list[str] = Field(default_factory=list)
+    failed: list[RetentionFailure] = Field(default_factory=list)
+    deleted_count: int = Field(default=0, ge=0)
+    would_delete_count: int = Field(default=0, ge=0)
+    failed_count: int = Field(default=0, ge=0)
+    # Why nothing (or not everything) was done: not verified, listing failed, time budget used up.
+    skipped_reason: str | None = None
+
+
 class JobState(BaseModel):
     """The job descriptor carried from poll to poll (and into a continued execution)."""
 
@@ -47,6 +89,10 @@ class JobState(BaseModel):
     # Job answers in a row that showed no job state, and since when (reset by a readable one).
     unreadable_answers: int = Field(default=0, ge=0)
     unreadable_since: datetime | None = None
+    # After SUCCESS: the exported object as OBS shows it, and what retention did. Always present in
+    # the payload (null until then): the outcome copies them with JSONPath, which fails on a missing key.
+    object: ExportedObject | None = None
+    retention: RetentionReport | None = None
 
 
 class Exporting(BaseModel):
@@ -242,7 +288,7 @@ class Outcome(BaseModel):
 
     status: OutcomeStatus
     detail_type: str
-    stage: Literal["smn", "start", "image_wait", "export"]
+    stage: Literal["smn", "start", "image_wait", "export", "verify"]
     error: str | None = None
     message: str
     # The caught error, structured: Lambda's error object (errorType, errorMessage, requestId), or

@@ -271,14 +271,27 @@ def smn_order(image_id: str, settings: Settings, *, message_id: str) -> ExportOr
 
 def check_order(order: ExportOrder, settings: Settings) -> ExportOrder:
     """Refuse now what would be refused after calling IMS: no target, conflicting format options."""
-    if order.is_quick_export and order.file_format is not None:
+    check_export_options(
+        file_format=order.file_format,
+        is_quick_export=order.is_quick_export,
+        bucket_url=order.bucket_url,
+        settings=settings,
+    )
+    return order
+
+
+def check_export_options(
+    *, file_format: str | None, is_quick_export: bool, bucket_url: str | None, settings: Settings
+) -> None:
+    """The order's checks that need no image: format options, and the target (given or configured)."""
+    if is_quick_export and file_format is not None:
         raise InvalidRequestError(
             "file_format cannot be given with is_quick_export (quick export writes ZVHD2)",
             code="QuickExportWithFormat",
         )
-    if order.bucket_url is not None:
-        split_bucket_url(order.bucket_url)
-        return order
+    if bucket_url is not None:
+        split_bucket_url(bucket_url)
+        return
     if not settings.export_bucket:
         raise InvalidRequestError(
             "the event has no bucket_url and no default export bucket is configured", code="MissingBucketUrl"
@@ -288,7 +301,6 @@ def check_order(order: ExportOrder, settings: Settings) -> ExportOrder:
     except InvalidRequestError as error:
         raise ConfigurationError(f"default export bucket: {error.message}", code=error.code) from None
     pattern_fields(settings.export_object_pattern)
-    return order
 
 
 def _json_type(value: Any) -> str:

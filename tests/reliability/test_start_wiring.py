@@ -1,0 +1,112 @@
+"""The start function builds its export guard and hand-over store (DynamoDB clients) on first use only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from ims_export.steps.export_guard import ExportGuard, UnguardedExport
+from localdev.stepfunctions import FakeLambdaContext
+from tests.workflow.fakes import BUCKET, IMAGE_ID, FakeIms, make_image
+
+CONTEXT = FakeLambdaContext("start", "arn:aws:lambda:eu-central-1:111122223333:function:start")
+
+
+class RecordingGuard(UnguardedExport):
+    def __init__(self) -> None:
+        self.contexts: list[Any] = []
+
+    def register_lambda_context(self, context: Any) -> None:
+        self.contexts.append(context)
+
+
+class Builds:
+    """Stands in for the DynamoDB builders of the start function; counts what was built."""
+
+    def __init__(self, start_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.guards: list[RecordingGuard] = []
+        self.stores: list[str] = []
+        monkeypatch.setattr(start_app, "_build_export_guard", self.guard)
+        monkeypatch.setattr(start_app, "dynamodb_handover_store", self.store)
+        monkeypatch.setattr(start_app, "_handovers", {})
+
+    def guard(self, table: str | None, expires_after_seconds: int) -> ExportGuard:
+        del table, expires_after_seconds
+        self.guards.append(RecordingGuard())
+        return self.guards[-1]
+
+    def store(self, table: str) -> Any:
+        self.stores.append(table)
+        return None
+
+
+def start_event(image_id: str = IMAGE_ID) -> dict[str, Any]:
+    return {
+        "event": {"image_id": image_id, "bucket_url": f"{BUCKET}:exports/x.qcow2", "file_format": "qcow2"}
+    }
+
+
+@pytest.mark.usefixtures("guarded_clients")
+def test_a_start_waiting_for_its_image_builds_no_guard_and_no_store(
+    start_app: Any, counting_ims: FakeIms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builds = Builds(start_app, monkeypatch)
+    counting_ims.add_image(make_image("0e2b5c1d-8f3a-4b6c-9d7e-2a1b3c4d5e6f", status="saving"))
+
+    answer = start_app.lambda_handler(start_event("0e2b5c1d-8f3a-4b6c-9d7e-2a1b3c4d5e6f"), CONTEXT)
+
+    assert answer["phase"] == "waiting_for_image"
+    assert builds.guards == []
+    assert builds.stores == []
+
+
+@pytest.mark.usefixtures("guarded_clients")
+def test_an_export_builds_the_guard_once_with_the_lambda_context_and_no_store(
+    start_app: Any, counting_ims: FakeIms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builds = Builds(start_app, monkeypatch)
+
+    first = start_app.lambda_handler(start_event(), CONTEXT)
+    second = start_app.lambda_handler(start_event(), CONTEXT)
+
+    assert first["phase"] == second["phase"] == "exporting"
+    assert len(counting_ims.calls_to("export_image")) == 2  # the recording guard lets both through
+    (guard,) = builds.guards
+    # Registered before the guard existed, passed on when it was built, then registered directly.
+    assert guard.contexts == [CONTEXT, CONTEXT]
+    assert builds.stores == []
+
+
+def test_a_store_built_on_first_use_forwards_to_the_built_one(start_app: Any) -> None:
+    calls: list[tuple[str, Mapping[str, Any]]] = []
+
+    class Store:
+        def put(self, ticket: str, job: Mapping[str, Any], *, execution_name: str, expires_at: int) -> None:
+            calls.append(
+                ("put", {"ticket": ticket, "execution_name": execution_name, "expires_at": expires_at})
+            )
+
+        def claim(self, ticket: str, *, execution_name: str, now: int) -> Mapping[str, Any] | None:
+            calls.append(("claim", {"ticket": ticket, "execution_name": execution_name, "now": now}))
+            return {"job_id": "j"}
+
+    built: list[Store] = []
+
+    def build() -> Store:
+        built.append(Store())
+        return built[-1]
+
+    lazy = start_app.HandOverStoreOnFirstUse(build)
+    assert built == []
+
+    lazy.put("t", {"job_id": "j"}, execution_name="e", expires_at=9)
+    claimed = lazy.claim("t", execution_name="e", now=5)
+
+    assert len(built) == 1
+    assert claimed == {"job_id": "j"}
+    assert calls == [
+        ("put", {"ticket": "t", "execution_name": "e", "expires_at": 9}),
+        ("claim", {"ticket": "t", "execution_name": "e", "now": 5}),
+    ]
