@@ -146,6 +146,9 @@ def _require_active() -> LocalWorkflow:
     return _active
 
 
+_INVOCATION_LOCK = threading.Lock()
+
+
 def _invoke_in_process(function: Any, event: Any = None) -> tuple[str, bool, str]:
     return _require_active().invoke(function.function_name, event)
 
@@ -509,7 +512,11 @@ class LocalWorkflow:
             event = json.loads(event) if event else {}
         context = FakeLambdaContext(function_name=function, invoked_function_arn=self.function_arn(function))
         try:
-            result = self.handlers[function](event, context)
+            # One invocation at a time, as in a Lambda execution environment: the handlers share this
+            # process's module state (Powertools' metric set, the clients), which Lambda never shares
+            # between concurrent invocations. Map iterations run in threads and would interleave.
+            with _INVOCATION_LOCK:
+                result = self.handlers[function](event, context)
         except Exception as error:
             self.invocations.append(Invocation(function, event, error=type(error).__name__))
             payload = {"errorType": type(error).__name__, "errorMessage": str(error)}
