@@ -237,7 +237,8 @@ def describe_child_end(workflow: LocalWorkflow, arn: str) -> str:
 def _image_result(result: Mapping[str, Any]) -> str:
     status = result.get("status")
     if status == "EXPORTED":
-        return f"EXPORTED in {result.get('elapsed_seconds')} s ({result.get('polls')} polls)"
+        polls = result.get("polls")
+        return f"EXPORTED in {result.get('elapsed_seconds')} s ({polls} poll{'' if polls == 1 else 's'})"
     if status == "CONTINUED":
         return f"continued in {result.get('execution_arn')}"
     return f"{status} {result.get('error')}: {result.get('reason')}"
@@ -458,6 +459,32 @@ def check_bucket_known(execution_input: Any, deployment: LocalDeployment) -> Non
         )
 
 
+def deployment_for(
+    template: Path,
+    target: CloudTarget,
+    overrides: Mapping[str, str] | None,
+    settings: Mapping[str, Any] | None,
+) -> LocalDeployment:
+    """The template resolved for ``target``; RunError for parameters or settings the deployment (or
+    its functions, at their first call) would refuse."""
+    from ims_export.errors import ConfigurationError
+    from ims_export.settings import Settings
+
+    # No Lambda layer runs here, so no Parameters and Secrets extension: the token is read through SSM.
+    local = {"ParametersExtensionLayerArn": ""}
+    parameters = with_settings(
+        {**local, **target.parameters, **(overrides or {})}, {**target.settings, **(settings or {})}
+    )
+    try:
+        deployment = local_deployment(template, parameters)
+        Settings.from_env({**os.environ, **deployment.environment})
+    except TemplateResolutionError as error:
+        raise RunError(str(error)) from None
+    except ConfigurationError as error:
+        raise RunError(f"{error}: set the variable (or Settings key) it names right") from None
+    return deployment
+
+
 def run_workflow(
     event: Any,
     target: CloudTarget,
@@ -488,13 +515,7 @@ def run_workflow(
 
     # Looked up per call, not bound at import: a caller may have redirected sys.stderr since.
     stream = stream or sys.stderr
-    parameters = with_settings(
-        {**target.parameters, **(overrides or {})}, {**target.settings, **(settings or {})}
-    )
-    try:
-        deployment = local_deployment(template, parameters)
-    except TemplateResolutionError as error:
-        raise RunError(str(error)) from None
+    deployment = deployment_for(template, target, overrides, settings)
     following = event if isinstance(event, FollowRequest) else None
     if via == "smn":
         route, execution_input = f"the SMN endpoint ({SMN_ROUTE})", smn_execution_input(deployment, event)

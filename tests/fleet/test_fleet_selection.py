@@ -215,7 +215,7 @@ def test_the_default_concurrency_is_a_setting_within_the_fleet_bounds() -> None:
     tuned = Settings.from_env({"IMS_EXPORT_SETTINGS": '{"FLEET_MAX_CONCURRENCY": 25}'})
     assert tuned.fleet_max_concurrency == 25
     for bad in ("0", "101", "ten"):
-        with pytest.raises(ConfigurationError, match="fleet_max_concurrency"):
+        with pytest.raises(ConfigurationError, match="FLEET_MAX_CONCURRENCY"):
             Settings.from_env({"FLEET_MAX_CONCURRENCY": bad})
     assert Settings.from_env({"FLEET_MAX_CONCURRENCY": str(fleet.MAX_CONCURRENCY)}).fleet_max_concurrency == (
         fleet.MAX_CONCURRENCY

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from ims_export.settings import SETTINGS_JSON_ENV, TUNABLE
 from localdev import run
 from localdev.emulator import Control, EmulatorConfig
 from localdev.emulator import iam as emulator_iam
@@ -23,7 +24,7 @@ from localdev.emulator.__main__ import READY_PREFIX
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = sorted((ROOT / "events").glob("*.json"))
 # Variables the runner reads; a developer's shell must not change what the tests see.
-RUNNER_VARIABLES = ("OS_AUTH_URL", *run.PARAMETER_VARIABLES)
+RUNNER_VARIABLES = ("OS_AUTH_URL", SETTINGS_JSON_ENV, *run.PARAMETER_VARIABLES, *sorted(TUNABLE))
 
 
 @dataclass

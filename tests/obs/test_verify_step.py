@@ -129,7 +129,7 @@ def test_retention_leaves_alone_an_export_not_named_by_the_pattern(
     )
 
     assert update["object"].verification == "verified"
-    assert "is not a name of ExportObjectPattern" in update["retention"].skipped_reason
+    assert "is not a name of EXPORT_OBJECT_PATTERN" in update["retention"].skipped_reason
     assert old in [item["name"] for item in emulator.control.obs.objects(DEFAULT_BUCKET)]
     assert emulator.control.obs.requests(ObsRoute.LIST) == 0
 

@@ -279,7 +279,7 @@ def test_refresh_handler_uses_the_larger_scheduled_margin(fake_ims: FakeIms) -> 
     with runtime.use_clients(make_clients(fake_ims, below)):
         handler({}, context("refresh"))
     assert fake_ims.tokens.refresh_margins[-1] == below.token_refresh_margin_seconds
-    with pytest.raises(ConfigurationError, match="scheduled_refresh_margin_seconds"):
+    with pytest.raises(ConfigurationError, match="SCHEDULED_REFRESH_MARGIN_SECONDS"):
         Settings.from_env({"SCHEDULED_REFRESH_MARGIN_SECONDS": "soon"})
 
 

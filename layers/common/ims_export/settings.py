@@ -93,8 +93,10 @@ class Settings(BaseModel):
     export_object_pattern: str = "exports/{image_name}-{image_id}-{date}.{format}"
     poll_min_seconds: int = Field(default=15, ge=1, le=3600)
     poll_max_seconds: int = Field(default=1800, ge=1, le=86400)
-    # How long a started export is remembered, so that a duplicate trigger gets the same job.
-    export_idempotency_seconds: int = Field(default=7200, ge=60, le=7 * 86400)
+    # How long a started export is remembered, so that a duplicate trigger gets the same job: longer
+    # than the export deadline (48 h), so a redelivery while the export runs is never a second export
+    # (IMS would refuse it with IMG.0148, a failure and an alarm).
+    export_idempotency_seconds: int = Field(default=50 * 3600, ge=60, le=7 * 86400)
     # The deadline of one export, counted from its first execution's start (across continuations).
     execution_timeout_seconds: int = Field(default=48 * 3600, ge=1, le=600_000)
     # Polls before an execution continues in a new one: about 9 history events per poll, so 2,000
@@ -162,7 +164,15 @@ class Settings(BaseModel):
             return cls.model_validate({**values, **tuning})
         except ValidationError as error:
             # pydantic wraps the ValueError of _derive too
-            raise ConfigurationError(f"invalid settings: {describe_validation_error(error)}") from None
+            raise ConfigurationError(f"invalid settings: {_described(error)}") from None
+
+
+def _described(error: ValidationError) -> str:
+    """The validation error with each field called by its variable name (what a user sets)."""
+    text = describe_validation_error(error)
+    for field, name in ENV_NAMES.items():
+        text = re.sub(rf"(^|; ){field}:", rf"\g<1>{name}:", text)
+    return text
 
 
 def _tuning(raw: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """After the IMS job said SUCCESS: look at the object in OBS, and retire older exports of the image.
 
-Verification (``VerifyExportedObject``, on by default) obtains temporary credentials from the cached
+Verification (``VERIFY_EXPORTED_OBJECT``, on by default) obtains temporary credentials from the cached
 IAM token, narrowed to the target bucket where the cloud accepts a policy, and sends a signed HEAD of
 the object. The credentials live in this call only: never in SSM, the state, the outcome or a log.
 
@@ -11,9 +11,9 @@ the object. The credentials live in this call only: never in SSM, the state, the
 - Verification cannot run (no permission for temporary credentials or for OBS, OBS unreachable or
   failing after a few tries): ``unverified`` with the reason. It never fails the export.
 
-Retention (``RetentionCount`` > 0) follows a verified export only: it lists the bucket under the
+Retention (``RETENTION_COUNT`` > 0) follows a verified export only: it lists the bucket under the
 object pattern's fixed prefix and deletes the exports of the same image older than the newest N
-(``domain.retention`` chooses; ``RetentionDryRun`` only reports). A failed deletion is reported, not
+(``domain.retention`` chooses; ``RETENTION_DRY_RUN`` only reports). A failed deletion is reported, not
 raised.
 
 All of it runs inside the check step's invocation (60 s): OBS and IAM reads wait at most
@@ -175,7 +175,7 @@ def _retire(
         if name_expression(pattern, job.image_id).fullmatch(key) is None:
             return RetentionReport(
                 **report,
-                skipped_reason=f"{key} is not a name of ExportObjectPattern {pattern!r}: retention "
+                skipped_reason=f"{key} is not a name of EXPORT_OBJECT_PATTERN {pattern!r}: retention "
                 "retires only exports named by the pattern",
             )
         listing = attempts.run(f"list {bucket} under {prefix!r}", lambda: obs.list_objects(bucket, prefix))
@@ -234,7 +234,7 @@ def after_success(
     Raises ExportObjectMissing when OBS shows that nothing usable was written."""
     settings = clients.settings
     if not settings.verify_exported_object:
-        return {"object": None, "retention": _retention_skipped(settings, "VerifyExportedObject is off")}
+        return {"object": None, "retention": _retention_skipped(settings, "VERIFY_EXPORTED_OBJECT is off")}
     bucket, key = split_bucket_url(job.bucket_url)
     attempts = _Attempts(job, sleep, monotonic)
     timeout = timeouts(
