@@ -719,21 +719,25 @@ def _run(args: argparse.Namespace, watch: RunWatch) -> int:
     for name in (*settings, "IMS_EXPORT_SETTINGS"):
         os.environ.pop(name, None)  # they reach the functions through the Settings parameter only
     overrides.setdefault("LogLevel", "DEBUG" if args.verbose else "WARNING")
+
+    def run(target: CloudTarget, timeout: float) -> ExecutionResult:
+        watch.timeout = timeout
+        return run_workflow(
+            event,
+            target,
+            overrides=overrides,
+            settings=settings,
+            timeout=timeout,
+            watch=watch,
+            via=args.via,
+        )
+
     # Function logs go to stderr with the progress: stdout carries only the final JSON.
     with redirect_stdout(sys.stderr if args.verbose else MetricBlobFilter(sys.stderr)):
         if wants_real_cloud(os.environ):
             watch.real_cloud = True
             target = real_cloud_target(os.environ, on_wait=watch.real_wait)
-            timeout = watch.timeout = args.timeout or float("inf")
-            result = run_workflow(
-                event,
-                target,
-                overrides=overrides,
-                settings=settings,
-                timeout=timeout,
-                watch=watch,
-                via=args.via,
-            )
+            result = run(target, args.timeout or float("inf"))
         else:
             with emulated_cloud() as target:
                 overrides.setdefault("ExportBucket", EMULATOR_BUCKET)
@@ -743,16 +747,7 @@ def _run(args: argparse.Namespace, watch: RunWatch) -> int:
                         sys.stderr,
                         f"emulator: the next {FLEET_DEMO_THROTTLES} export calls are throttled",
                     )
-                timeout = watch.timeout = args.timeout or EMULATOR_HANG_GUARD_SECONDS
-                result = run_workflow(
-                    event,
-                    target,
-                    overrides=overrides,
-                    settings=settings,
-                    timeout=timeout,
-                    watch=watch,
-                    via=args.via,
-                )
+                result = run(target, args.timeout or EMULATOR_HANG_GUARD_SECONDS)
     output = result.output if result.output is not None else result_summary(result)
     _say(sys.stderr, f"execution {result.status}" + (f": {result.error}" if result.error else ""))
     print(json.dumps(output, indent=2))
