@@ -238,7 +238,10 @@ def _image_result(result: Mapping[str, Any]) -> str:
     status = result.get("status")
     if status == "EXPORTED":
         polls = result.get("polls")
-        return f"EXPORTED in {result.get('elapsed_seconds')} s ({polls} poll{'' if polls == 1 else 's'})"
+        exported = result.get("object") or {}
+        size = f", {exported['size_bytes']} bytes" if isinstance(exported.get("size_bytes"), int) else ""
+        plural = "" if polls == 1 else "s"
+        return f"EXPORTED in {result.get('elapsed_seconds')} s ({polls} poll{plural}{size})"
     if status == "CONTINUED":
         return f"continued in {result.get('execution_arn')}"
     return f"{status} {result.get('error')}: {result.get('reason')}"

@@ -15,7 +15,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ims_export.clock import utc_now
+from ims_export import runtime
 from ims_export.fleet import summary as fleet_summary
 from ims_export.log_setup import quiet_sdk_loggers
 from ims_export.parsing import parse_model
@@ -54,7 +54,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         tally,
         execution=request.execution,
         started_at=request.started_at,
-        now=utc_now(),
+        now=runtime.now(),  # the clock of the exports' outcomes (the emulator's, locally)
         export_state_machine_arn=os.environ.get("EXPORT_STATE_MACHINE_ARN"),
     )
     _publish_metrics(summary)

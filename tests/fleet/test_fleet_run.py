@@ -140,7 +140,8 @@ def test_fleet_summary_counts_every_image(fleet_run: dict[str, Any]) -> None:
     assert durations["export_seconds_min"] == min(seconds) > 0
     assert durations["export_seconds_max"] == max(seconds)
     assert durations["export_seconds_total"] == pytest.approx(sum(seconds))
-    assert durations["fleet_seconds"] > 0
+    # One clock: the fleet lasts at least as long as its longest export (the emulator's clock, here).
+    assert durations["fleet_seconds"] >= durations["export_seconds_max"] > 0
 
 
 def test_every_exported_image_has_its_own_object(fleet_run: dict[str, Any]) -> None:

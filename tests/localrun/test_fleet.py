@@ -49,7 +49,9 @@ def test_fleet_schedule_runs_the_fleet_with_progress_and_summary(local_run: Call
         assert any(line.startswith(f"     skipped {image_id} ") for line in lines)
     assert any(line.startswith("  map run arn:aws:states:") for line in lines)
     for image_id in EXPORTED:  # one line per image as its child export ends
-        assert any(line.startswith(f"  image {image_id} EXPORTED in ") for line in lines)
+        assert any(
+            line.startswith(f"  image {image_id} EXPORTED in ") and line.endswith(" bytes)") for line in lines
+        )
     assert any(line.startswith(f"  image {seed.FAILING} FAILED ExportJobFailed: ") for line in lines)
     assert lines[-1].startswith(
         f"fleet PARTIAL: {len(EXPORTED)} exported, {len(NOT_EXPORTABLE)} skipped, 1 failed"

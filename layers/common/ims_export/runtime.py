@@ -99,6 +99,12 @@ def get_clients() -> Clients:
     return _clients
 
 
+def now() -> datetime:
+    """The workflow's "now" (see ``Clients.clock``) for a step that needs no clients: building them
+    only for the time would cost a cold start its imports."""
+    return _clients.clock() if _clients is not None else utc_now()
+
+
 @contextmanager
 def use_clients(clients: Clients) -> Iterator[Clients]:
     """Make ``clients`` the process-wide bundle for the duration of the block."""
