@@ -1,1 +1,25 @@
 """Local development tooling for ims-export: emulators and runners, never deployed."""
+
+import os
+import signal
+import sys
+from types import FrameType
+
+
+def _interrupted_while_loading(signum: int, frame: FrameType | None) -> None:
+    sys.stderr.write("interrupted while starting: no execution was started, nothing was exported\n")
+    sys.stderr.flush()
+    os._exit(130)  # 128 + SIGINT, as shells report it
+
+
+# ``python -m localdev.<tool>``: while the module is being located, sys.argv[0] is "-m" (Python's
+# documented behaviour). A Ctrl-C while its imports load then ends in one sentence, not a traceback;
+# the tool's main() takes Ctrl-C over (``restore_interrupts``).
+if sys.argv[:1] == ["-m"]:
+    signal.signal(signal.SIGINT, _interrupted_while_loading)
+
+
+def restore_interrupts() -> None:
+    """Ctrl-C raises KeyboardInterrupt again (the tool handles it from here on)."""
+    if signal.getsignal(signal.SIGINT) is _interrupted_while_loading:
+        signal.signal(signal.SIGINT, signal.default_int_handler)

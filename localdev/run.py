@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
+from localdev import restore_interrupts
 from localdev.apigateway import start_execution_request
 from localdev.cloud_config import CloudConfigError, cloud_settings, wants_real_cloud
 from localdev.deployment import LocalDeployment, TemplateResolutionError, local_deployment
@@ -663,6 +664,7 @@ def main(argv: list[str] | None = None) -> int:
     """The CLI: exit 0 succeeded, 1 failed, 2 refused, 124 gave up (TIMEOUT), 130 interrupted; the last
     stderr line says what happened; no traceback for anything a user can cause."""
     watch = RunWatch(sys.stderr)
+    restore_interrupts()
     try:
         args = _parser().parse_args(argv)
         watch.heartbeat_seconds = args.heartbeat
@@ -684,6 +686,11 @@ def main(argv: list[str] | None = None) -> int:
         _say(sys.stderr, watch.interrupted())
         return EXIT_INTERRUPTED
     except Exception as error:  # the CLI's promise: one line, never a traceback
+        if isinstance(error.__context__ or error.__cause__, KeyboardInterrupt):
+            # Ctrl-C inside a library that turned it into its own error (pydantic's schema build, say)
+            watch.cancel()
+            _say(sys.stderr, watch.interrupted())
+            return EXIT_INTERRUPTED
         _say(
             sys.stderr,
             f"error: the run broke: {type(error).__name__}: {error} (VERBOSE=1 shows the functions' logs)",
