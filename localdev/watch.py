@@ -157,10 +157,15 @@ class RunWatch:
         job = self.running_job()
         if job is None:
             return f"gave up after {duration(timeout)} (TIMEOUT): the execution had not ended"
-        hint = f"; follow it with: {self.follow_hint(job)}" if self.real_cloud else ""
+        hint = (
+            f"; it goes on in IMS: follow it with {self.follow_hint(job)}"
+            if self.real_cloud
+            else "; the emulator stops with this run: run again with a larger TIMEOUT (or none)"
+        )
         return (
-            f"gave up after {duration(timeout)} (TIMEOUT): export job {job.get('job_id')} is still "
-            f"{job.get('status')} at {percent_text(job.get('percent'))}{hint}"
+            f"gave up after {duration(timeout)} (TIMEOUT): export job {job.get('job_id')} of "
+            f"{_image(job, None)} to {job.get('bucket_url')} is still {job.get('status')} at "
+            f"{percent_text(job.get('percent'))}{hint}"
         )
 
 

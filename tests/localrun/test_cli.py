@@ -231,9 +231,12 @@ def test_timeout_gives_up_waiting_and_says_how_to_follow(tmp_path: Path) -> None
     if seen is None:  # a slow machine: the start step had not handed on its job yet
         assert last == "gave up after 10s (TIMEOUT): the execution had not ended"
     else:
-        assert last.startswith(f"gave up after 10s (TIMEOUT): export job {seen.group(1)} is still ")
+        assert last.startswith(
+            f"gave up after 10s (TIMEOUT): export job {seen.group(1)} of image {seed.DEBIAN_SMALL} "
+            "(debian-12-web) to ims-export-demo:exports/manual-export.qcow2 is still "
+        )
         assert last.endswith(
-            f"; follow it with: make follow JOB={seen.group(1)} IMAGE={seed.DEBIAN_SMALL} "
+            f"; it goes on in IMS: follow it with make follow JOB={seen.group(1)} IMAGE={seed.DEBIAN_SMALL} "
             "BUCKET_URL=ims-export-demo:exports/manual-export.qcow2"
         )
     assert_no_traceback(completed)
