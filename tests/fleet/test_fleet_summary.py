@@ -82,6 +82,34 @@ def test_failed_job_gives_the_ims_code_and_reason() -> None:
     )
 
 
+def test_failed_job_carries_how_far_the_export_got() -> None:
+    cause = failed_outcome(
+        "ExportJobFailed", error_code="IMG.0077", fail_reason="x", polls=2, elapsed_seconds=66.0
+    )
+    failure = {"Error": "States.TaskFailed", "Cause": json.dumps(child("FAILED", Cause=cause))}
+    result = record(failure=failure)
+    assert (result.polls, result.elapsed_seconds) == (2, 66.0)
+    garbage = failed_outcome("ExportJobFailed", polls="two", elapsed_seconds=-1)
+    result = record(
+        failure={"Error": "States.TaskFailed", "Cause": json.dumps(child("FAILED", Cause=garbage))}
+    )
+    assert (result.polls, result.elapsed_seconds) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "outcome_fields",
+    [
+        {"cause": {"errorType": "ExportTargetError", "errorMessage": "IMG.0058: bucket elsewhere"}},
+        {"message": "IMG.0058: bucket elsewhere", "cause": {"errorType": "ExportTargetError"}},
+    ],
+    ids=["structured-cause", "message"],
+)
+def test_failed_outcome_of_the_outcome_step_gives_its_reason(outcome_fields: dict[str, Any]) -> None:
+    cause = failed_outcome("ExportTargetError", stage="start", **outcome_fields)
+    failure = {"Error": "States.TaskFailed", "Cause": json.dumps(child("FAILED", Cause=cause))}
+    assert record(failure=failure).reason == "IMG.0058: bucket elsewhere"
+
+
 def test_failed_start_step_gives_the_lambda_error_message() -> None:
     lambda_error = json.dumps(
         {"errorType": "ExportTargetError", "errorMessage": "IMG.0058: bucket elsewhere"}

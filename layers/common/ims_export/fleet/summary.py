@@ -85,9 +85,12 @@ def _reason_from_outcome(outcome: Any, fallback: str) -> str:
         return ": ".join(_text(part) for part in (code, fail_reason) if part)
     if outcome.get("reason"):
         return _text(outcome["reason"])
-    # A failed Lambda step's cause is the Lambda error as JSON ({"errorMessage", "errorType", ...}).
+    if outcome.get("message"):  # the outcome step's readable sentence
+        return _text(outcome["message"])
+    # A failed Lambda step's cause is the Lambda error ({"errorMessage", "errorType", ...}), as an
+    # object or as JSON text.
     cause = outcome.get("cause")
-    lambda_error = json_or_none(cause)
+    lambda_error = cause if isinstance(cause, dict) else json_or_none(cause)
     if isinstance(lambda_error, dict) and lambda_error.get("errorMessage"):
         return _text(lambda_error["errorMessage"])
     return _text(cause) or fallback
@@ -104,7 +107,19 @@ def _from_ended_execution(image_id: str, execution: dict[str, Any]) -> ItemResul
         "_", ""
     )
     cause = _text(execution.get("Cause"))
-    return _failed(image_id, error, _reason_from_outcome(json_or_none(cause), cause))
+    outcome = json_or_none(cause)
+    failed = _failed(image_id, error, _reason_from_outcome(outcome, cause))
+    if isinstance(outcome, dict):  # how far the export got before it failed (numbers only)
+        elapsed, polls = outcome.get("elapsed_seconds"), outcome.get("polls")
+        usable_polls = isinstance(polls, int) and not isinstance(polls, bool) and polls >= 0
+        usable_elapsed = isinstance(elapsed, int | float) and not isinstance(elapsed, bool) and elapsed >= 0
+        failed = failed.model_copy(
+            update={
+                "elapsed_seconds": elapsed if usable_elapsed else None,
+                "polls": polls if usable_polls else None,
+            }
+        )
+    return failed
 
 
 def _from_failure(image_id: str, failure: dict[str, Any]) -> ItemResult:
