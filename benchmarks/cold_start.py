@@ -6,7 +6,8 @@ Every variant gets Lambda's environment (LAMBDA_TASK_ROOT, _HANDLER, AWS_EXECUTI
 _X_AMZN_TRACE_ID: tracing is active, as in template.yaml) and its directories (benchmarks/_lambda_mount.py).
 A loopback HTTP server answers IMS (image, export, job), SSM (the JSON protocol, through
 AWS_ENDPOINT_URL_SSM: the SDK's access key; and as the Parameters and Secrets Lambda Extension's local
-endpoint, through PARAMETERS_SECRETS_EXTENSION_HTTP_PORT as template.yaml sets it: our valid token) and
+endpoint, through PARAMETERS_SECRETS_EXTENSION_HTTP_PORT as template.yaml sets it with
+ParametersExtensionLayerArn set: our valid token) and
 DynamoDB; a loopback UDP socket stands in for the X-Ray daemon (the vendor variant keeps Powertools
 Tracer, the conventional setup the targets are measured against). The variants run interleaved, in a
 shuffled order each round, so a machine's changing load falls on all of them alike. A second pass runs
@@ -201,7 +202,8 @@ def xray_daemon() -> Iterator[str]:
 def application_environment(endpoint: str) -> dict[str, str]:
     """A deployed function's own variables (template.yaml), pointed at the loopback server."""
     return {
-        # template.yaml attaches the Parameters and Secrets extension and sets its port.
+        # template.yaml attaches the Parameters and Secrets extension and sets its port
+        # (ParametersExtensionLayerArn set: the deployment this benchmark measures).
         "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(urlsplit(endpoint).port),
         "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED": "FALSE",
         "AWS_ENDPOINT_URL_SSM": endpoint,
