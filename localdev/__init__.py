@@ -12,10 +12,12 @@ def _interrupted_while_loading(signum: int, frame: FrameType | None) -> None:
     os._exit(130)  # 128 + SIGINT, as shells report it
 
 
-# ``python -m localdev.<tool>``: while the module is being located, sys.argv[0] is "-m" (Python's
-# documented behaviour). A Ctrl-C while its imports load then ends in one sentence, not a traceback;
-# the tool's main() takes Ctrl-C over (``restore_interrupts``).
-if sys.argv[:1] == ["-m"]:
+# ``python -m localdev.run`` (the runner only: the other tools handle Ctrl-C their own way): while the
+# module is being located, sys.argv[0] is "-m" (Python's documented behaviour) and sys.orig_argv names
+# the module. A Ctrl-C while its imports load then ends in one sentence, not a traceback; the runner's
+# main() takes Ctrl-C over (``restore_interrupts``).
+_RUNNER = "localdev.run"
+if sys.argv[:1] == ["-m"] and _RUNNER in getattr(sys, "orig_argv", [])[1:]:
     signal.signal(signal.SIGINT, _interrupted_while_loading)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ims_export.domain.export_request import FileFormat
@@ -138,3 +140,10 @@ def test_a_bad_tuning_document_is_a_configuration_error_naming_it(document: str,
 def test_a_setting_given_twice_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="POLL_MAX_SECONDS set both"):
         Settings.from_env({"POLL_MAX_SECONDS": "600", "IMS_EXPORT_SETTINGS": '{"POLL_MAX_SECONDS": 900}'})
+
+
+def test_a_refusal_of_many_or_long_names_stays_short() -> None:
+    names = {f"{'X' * 500}{n}": 1 for n in range(50)}
+    with pytest.raises(ConfigurationError, match="cannot set") as raised:
+        Settings.from_env({"IMS_EXPORT_SETTINGS": json.dumps(names)})
+    assert len(raised.value.message) < 2000

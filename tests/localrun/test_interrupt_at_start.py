@@ -17,6 +17,7 @@ def test_ctrl_c_while_the_tool_loads_is_one_sentence_and_130() -> None:
     script = (
         "import os, signal, sys, time\n"
         "sys.argv = ['-m']\n"
+        "sys.orig_argv = [sys.executable, '-m', 'localdev.run']\n"
         "import localdev\n"
         "os.kill(os.getpid(), signal.SIGINT)\n"
         "time.sleep(600)\n"  # hang guard: the handler ends the process long before
@@ -49,3 +50,17 @@ def test_a_library_error_caused_by_ctrl_c_counts_as_the_interrupt(
 
     assert run.main(["--event", "events/manual.json"]) == run.EXIT_INTERRUPTED
     assert "the run broke" not in capsys.readouterr().err
+
+
+def test_other_local_tools_keep_their_own_ctrl_c() -> None:
+    script = (
+        "import signal, sys\n"
+        "sys.argv = ['-m']\n"
+        "sys.orig_argv = [sys.executable, '-m', 'localdev.emulator']\n"
+        "import localdev\n"
+        "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)\n"
+    )
+    completed = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert completed.stdout.strip() == "True", completed.stderr

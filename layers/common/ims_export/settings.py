@@ -192,8 +192,10 @@ def _tuning(raw: str) -> dict[str, Any]:
     field_by_name = {name: field for field, name in ENV_NAMES.items()}
     refused = sorted(str(name) for name in document if name not in TUNABLE)
     if refused:
+        # Names only, each cut short, ten at most: the document is the operator's, but a message stays small.
+        named = ", ".join(name[:64] for name in refused[:10]) + (" ..." if len(refused) > 10 else "")
         raise ConfigurationError(
-            f"{SETTINGS_JSON_ENV} cannot set {', '.join(refused)}; it takes {', '.join(sorted(TUNABLE))} "
+            f"{SETTINGS_JSON_ENV} cannot set {named}; it takes {', '.join(sorted(TUNABLE))} "
             f"(the cloud, the bucket and the names of tables and parameters are template parameters)"
         )
     # null or "" leaves a setting at its default, as an empty variable does.
