@@ -177,6 +177,13 @@ def test_unreadable_last_modified_is_unknown_not_an_error(
     assert (info.size_bytes, info.last_modified, info.etag) == (5, None, None)
 
 
+def test_last_modified_in_iso_8601_is_read_too(client: ObsClient, obs: responses.RequestsMock) -> None:
+    obs.head(f"{HOST}/{KEY}", headers={"Content-Length": "5", "Last-Modified": "2025-01-06T08:12:38Z"})
+    info = client.head_object(BUCKET, KEY)
+    assert isinstance(info, ObjectInfo)
+    assert info.last_modified == datetime(2025, 1, 6, 8, 12, 38, tzinfo=UTC)
+
+
 def test_head_without_content_length_is_unexpected(client: ObsClient, obs: responses.RequestsMock) -> None:
     obs.head(f"{HOST}/{KEY}", headers={"Content-Length": "many"})
     with pytest.raises(UnexpectedResponseError, match="Content-Length"):

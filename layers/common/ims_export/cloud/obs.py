@@ -150,7 +150,7 @@ def _http_time(text: str | None) -> datetime | None:
     try:
         moment = parsedate_to_datetime(text)
     except (TypeError, ValueError):
-        return None
+        return _iso_time(text)  # a gateway or an older OBS may send ISO 8601, as listings do
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
