@@ -47,9 +47,11 @@ from benchmarks._tables import table
 from ims_export.auth.codec import encode_record
 from ims_export.auth.parameter_store import EXTENSION_PATH
 from ims_export.auth.tokens import IssuedToken
+from localdev.deployment import local_deployment
 
 PROBE = Path(__file__).resolve().parent / "_cold_probe.py"
 VENDOR_APP = Path(__file__).resolve().parent / "_vendor_sdk_app.py"
+TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 REPETITIONS = 11
 SEED = 14
 PROJECT_ID = "0123456789abcdef0123456789abcdef"
@@ -200,12 +202,13 @@ def xray_daemon() -> Iterator[str]:
 
 
 def application_environment(endpoint: str) -> dict[str, str]:
-    """A deployed function's own variables (template.yaml), pointed at the loopback server."""
+    """A deployed function's own variables (template.yaml, resolved as the local runner does), pointed at
+    the loopback server."""
     return {
+        **local_deployment(TEMPLATE).environment,
         # template.yaml attaches the Parameters and Secrets extension and sets its port
         # (ParametersExtensionLayerArn set: the deployment this benchmark measures).
         "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(urlsplit(endpoint).port),
-        "PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED": "FALSE",
         "AWS_ENDPOINT_URL_SSM": endpoint,
         "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
         "NO_PROXY": "127.0.0.1",
@@ -215,8 +218,6 @@ def application_environment(endpoint: str) -> dict[str, str]:
         "TOKEN_PARAMETER": TOKEN_PARAMETER,
         "CREDENTIALS_PARAMETER": CREDENTIALS_PARAMETER,
         "IDEMPOTENCY_TABLE": "bench-idempotency",
-        "POWERTOOLS_SERVICE_NAME": "ims-export",
-        "POWERTOOLS_METRICS_NAMESPACE": "ImsExport",
     }
 
 

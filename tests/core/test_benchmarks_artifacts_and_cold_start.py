@@ -12,6 +12,7 @@ import pytest
 from benchmarks import _lambda_mount as lambda_mount
 from benchmarks import artifact_size, cold_start
 from benchmarks._cold_probe import HANDLER_IMPORT_MARKER
+from localdev.deployment import local_deployment
 
 
 def test_forbidden_packages_are_found_and_sizes_are_sorted(tmp_path: Path) -> None:
@@ -78,6 +79,27 @@ def test_lambdas_environment_has_the_task_root_handler_and_an_active_trace(tmp_p
     assert environment["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.13"
     assert "Sampled=1" in environment["_X_AMZN_TRACE_ID"]
     assert "POWERTOOLS_TRACE_DISABLED" not in environment
+
+
+# The variables the benchmark points at its loopback stand-ins (or at its own names).
+REDIRECTED = {
+    "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
+    "TOKEN_PARAMETER",
+    "CREDENTIALS_PARAMETER",
+    "IDEMPOTENCY_TABLE",
+}
+
+
+def test_the_functions_get_the_templates_environment_pointed_at_the_loopback_server() -> None:
+    deployed = local_deployment(cold_start.TEMPLATE).environment
+    environment = cold_start.application_environment("http://127.0.0.1:8123")
+
+    # What the template sets and the benchmark does not redirect reaches the handlers as deployed.
+    kept = {name: value for name, value in deployed.items() if name not in REDIRECTED}
+    assert "PYDANTIC_DISABLE_PLUGINS" in kept
+    assert {name: environment[name] for name in kept} == kept
+    assert environment["IMS_ENDPOINT"] == "http://127.0.0.1:8123"
+    assert environment["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"] == "8123"
 
 
 IMPORTTIME = f"""import time: self [us] | cumulative | imported package

@@ -219,6 +219,21 @@ def test_globals_and_layer() -> None:
     assert "botocore" in makefile
 
 
+def test_the_functions_skip_pydantics_plugin_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The pinned pydantic honours the value the template sets: no entry-point scan on the first model build.
+    from pydantic.plugin import _loader
+
+    value = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["PYDANTIC_DISABLE_PLUGINS"]
+
+    def scan(**_: Any) -> Any:
+        raise AssertionError("pydantic scanned the entry points for plugins")
+
+    monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", value)
+    monkeypatch.setattr(_loader, "_plugins", None)
+    monkeypatch.setattr(_loader, "entry_points", scan)
+    assert list(_loader.get_plugins()) == []
+
+
 def test_idempotency_table_expires_items() -> None:
     table = RESOURCES["IdempotencyTable"]["Properties"]
     assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
