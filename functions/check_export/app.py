@@ -13,7 +13,7 @@ from ims_export.domain.jobs import JobStatus
 from ims_export.log_setup import quiet_sdk_loggers
 from ims_export.parsing import parse_model
 from ims_export.steps.check import check
-from ims_export.steps.states import Exporting
+from ims_export.steps.job_state import Exporting
 
 logger = Logger()
 metrics = Metrics()

@@ -33,7 +33,14 @@ class Context:  # what Powertools reads of a Lambda context
     invoked_function_arn = "arn:aws:lambda:eu-central-1:111122223333:function:probe"
     aws_request_id = "00000000-0000-4000-8000-000000000000"
 answer = app.lambda_handler(event, Context()) if event is not None else None
-print(json.dumps({"imported": imported, "invoked": sorted(sys.modules), "answer": answer}))
+def models(cls):  # every pydantic model class whose validator has been built
+    for sub in cls.__subclasses__():
+        if sub.__pydantic_complete__:
+            yield f"{sub.__module__}.{sub.__qualname__}"
+        yield from models(sub)
+from pydantic import BaseModel
+built = sorted(set(models(BaseModel)))
+print(json.dumps({"imported": imported, "invoked": sorted(sys.modules), "answer": answer, "built": built}))
 """
 # What a cold start must not load: the X-Ray SDK, boto3 and botocore's machinery (Powertools' user-agent
 # hook imports the bare ``botocore`` package when it exists: a few milliseconds, no client), Powertools
@@ -71,10 +78,14 @@ def _under(modules: set[str], *packages: str) -> list[str]:
     return sorted(m for m in modules if any(m == p or m.startswith(p + ".") for p in packages))
 
 
+# The start step's payloads and the trigger events they embed: the check step builds only its own models.
+START_ONLY_MODELS = ("ims_export.steps.states", "ims_export.triggers")
+
+
 def test_the_check_step_loads_no_verifier_no_idempotency_store_no_fleet_and_no_obs() -> None:
     modules = loaded_by("check_export")
 
-    assert "ims_export.steps.states" in modules  # the probe did import the handler
+    assert "ims_export.steps.check" in modules  # the probe did import the handler
     assert _under(modules, "cryptography") == []
     assert _under(modules, "aws_lambda_powertools.utilities.idempotency") == []
     assert (
@@ -88,6 +99,14 @@ def test_the_check_step_loads_no_verifier_no_idempotency_store_no_fleet_and_no_o
         )
         == []
     )
+    assert _under(modules, *START_ONLY_MODELS) == []
+
+
+def test_the_start_step_still_loads_its_payloads_and_the_trigger_events() -> None:
+    # The other side of the check step's lean import graph: the names it no longer loads are real.
+    modules = loaded_by("start_export")
+
+    assert set(START_ONLY_MODELS) <= modules
 
 
 @pytest.mark.parametrize("function", ["check_export", "start_export", "refresh_token", "select_images"])
@@ -134,3 +153,9 @@ def test_a_cold_poll_with_a_valid_cached_token_creates_no_boto3_client() -> None
     assert "ims_export.auth.cache" in invoked
     assert _under(invoked, *BOTO_AND_FRIENDS) == []
     assert _under(invoked, "ims_export.steps.export_guard", "ims_export.smn", "ims_export.fleet") == []
+    assert _under(invoked, *START_ONLY_MODELS) == []
+    # Only a token refresh reads credentials or an IAM answer: those models are not built for a poll.
+    built = set(polled["built"])
+    assert "ims_export.steps.job_state.JobState" in built
+    assert _under(built, "ims_export.cloud.iam", "ims_export.auth.credentials") == []
+    assert "ims_export.auth.cache.RefreshReport" not in built

@@ -69,7 +69,7 @@ SSM_DEFAULT_KMS_KEY = "alias/aws/ssm"
 class RefreshReport(BaseModel):
     """What the scheduled refresher did; JSON-safe and free of the token."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)  # only the refresher builds one
 
     refreshed: bool
     expires_at: datetime

@@ -29,7 +29,8 @@ NonEmpty = Annotated[str, Field(min_length=1)]
 class Credentials(BaseModel):
     """An IAM user (password authentication) and, optionally, the project to scope tokens to."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Built on first use: only a token refresh reads the credentials.
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     user_name: NonEmpty
     password: Annotated[SecretStr, Field(min_length=1)]

@@ -47,28 +47,30 @@ MAX_MESSAGE_LENGTH = 200
 _TRAILING_VERSION = re.compile(r"/v\d+(\.\d+)?$")
 
 
+# The answer models are built on first use (defer_build): only a token refresh reads an IAM answer, and
+# a cold start that finds a valid token in the cache never does.
 class _Endpoint(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     url: str
     interface: str | None = None
 
 
 class _CatalogEntry(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     type: str
     endpoints: list[_Endpoint] = []
 
 
 class _Project(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     id: str
 
 
 class _TokenBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     expires_at: datetime
     issued_at: Any = None  # informative only: never a reason to refuse the token
@@ -77,7 +79,7 @@ class _TokenBody(BaseModel):
 
 
 class _TokenResponse(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     token: _TokenBody
 

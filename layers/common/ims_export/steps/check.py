@@ -21,10 +21,7 @@ from ims_export.errors import (
     UnreadableJobAnswer,
 )
 from ims_export.runtime import Clients
-from ims_export.steps.states import (
-    Exporting,
-    JobState,
-)
+from ims_export.steps.job_state import Exporting, JobState
 
 logger = logging.getLogger(__name__)
 

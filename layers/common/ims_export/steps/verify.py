@@ -47,7 +47,7 @@ from ims_export.errors import (
 )
 from ims_export.runtime import Clients
 from ims_export.settings import Settings
-from ims_export.steps.states import ExportedObject, JobState, RetentionFailure, RetentionReport
+from ims_export.steps.job_state import ExportedObject, JobState, RetentionFailure, RetentionReport
 
 logger = logging.getLogger(__name__)
 

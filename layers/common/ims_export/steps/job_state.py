@@ -1,0 +1,102 @@
+"""The payload of a running export: the job descriptor the check step carries from poll to poll.
+
+Apart from the other payloads (``ims_export.steps.states``) so that the check step's cold start builds
+only these models and loads none of the start step's (trigger events, orders, outcomes).
+No field ever holds a token or a credential.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ims_export.domain.jobs import JobStatus
+
+
+class ExportedObject(BaseModel):
+    """The exported object as OBS shows it after SUCCESS (size, time and address; never a credential)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bucket: str
+    key: str
+    url: str  # the object's HTTPS address for the cloud and region (or the configured OBS endpoint)
+    size_bytes: int | None = Field(default=None, ge=0)
+    last_modified: datetime | None = None
+    etag: str | None = None
+    verification: Literal["verified", "unverified"]
+    verification_reason: str | None = None  # why unverified
+
+
+class RetentionFailure(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str
+    reason: str
+
+
+class RetentionReport(BaseModel):
+    """What the retention rule did after a verified export: deleted, would delete (dry run), failed.
+
+    The name lists are capped (the state payload is limited to 256 KB); the counts are complete."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    keep: int = Field(ge=0)
+    dry_run: bool = False
+    prefix: str = ""
+    deleted: list[str] = Field(default_factory=list)
+    would_delete: list[str] = Field(default_factory=list)
+    failed: list[RetentionFailure] = Field(default_factory=list)
+    deleted_count: int = Field(default=0, ge=0)
+    would_delete_count: int = Field(default=0, ge=0)
+    failed_count: int = Field(default=0, ge=0)
+    # Why nothing (or not everything) was done: not verified, listing failed, time budget used up.
+    skipped_reason: str | None = None
+
+
+class JobState(BaseModel):
+    """The job descriptor carried from poll to poll (and into a continued execution)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    job_id: str = Field(min_length=1, max_length=64)
+    image_id: str
+    image_name: str
+    image_size_bytes: int | None = None
+    bucket_url: str
+    file_format: str | None = None
+    is_quick_export: bool = False
+    started_at: datetime
+    deadline: datetime
+    max_polls_per_execution: int = Field(ge=1)
+    status: JobStatus = JobStatus.INIT
+    percent: float | None = None
+    polls: int = Field(default=0, ge=0)
+    polls_in_execution: int = Field(default=0, ge=0)
+    continuations: int = Field(default=0, ge=0)
+    elapsed_seconds: float = 0.0
+    next_wait_seconds: int = Field(default=1, ge=0)
+    finished_at: datetime | None = None
+    error_code: str | None = None
+    fail_reason: str | None = None
+    timed_out: bool = False
+    continue_as_new: bool = False
+    # Job answers in a row that showed no job state, and since when (reset by a readable one).
+    unreadable_answers: int = Field(default=0, ge=0)
+    unreadable_since: datetime | None = None
+    # After SUCCESS: the exported object as OBS shows it, and what retention did. Always present in
+    # the payload (null until then): the outcome copies them with JSONPath, which fails on a missing key.
+    object: ExportedObject | None = None
+    retention: RetentionReport | None = None
+
+
+class Exporting(BaseModel):
+    """The export runs: the state machine waits ``job.next_wait_seconds``, then calls ``check``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    phase: Literal["exporting"] = "exporting"
+    job: JobState
