@@ -742,8 +742,7 @@ def _run(args: argparse.Namespace, watch: RunWatch) -> int:
             via=args.via,
         )
 
-    # Function logs go to stderr with the progress: stdout carries only the final JSON.
-    with redirect_stdout(sys.stderr if args.verbose else MetricBlobFilter(sys.stderr)):
+    with function_logs(sys.stderr if args.verbose else None):
         if wants_real_cloud(os.environ):
             watch.real_cloud = True
             target = real_cloud_target(os.environ, on_wait=watch.real_wait)
@@ -766,6 +765,8 @@ def _run(args: argparse.Namespace, watch: RunWatch) -> int:
     if result.status != "SUCCEEDED":
         # An input the start step refused made no cloud call: that is a refusal, as the README says.
         return EXIT_REFUSED if result.error == "InvalidRequestError" else EXIT_FAILED
+    if isinstance(output, Mapping) and output.get("status") == "REFUSED":  # SMN: the execution succeeds
+        return EXIT_REFUSED
     # A fleet whose run succeeded may still have failed images: a script must see that.
     return EXIT_FAILED if fleet_line and output.get("failed_count") else EXIT_SUCCEEDED
 
@@ -790,26 +791,42 @@ def result_summary(result: ExecutionResult) -> dict[str, Any]:
     return {"status": result.status, "error": result.error, "cause": cause}
 
 
-class MetricBlobFilter(io.TextIOBase):
-    """Drops the CloudWatch EMF lines Powertools prints (its cold-start metric ignores
-    POWERTOOLS_METRICS_DISABLED) and passes everything else on to ``target``."""
-
-    def __init__(self, target: TextIO) -> None:
-        self._target = target
-        self._dropping = False
+class _Discard(io.TextIOBase):
+    """A text stream that keeps nothing."""
 
     def write(self, text: str) -> int:
-        if text.startswith('{"_aws"'):
-            self._dropping = not text.endswith("\n")
-            return len(text)
-        if self._dropping and text == "\n":
-            self._dropping = False
-            return len(text)
-        self._dropping = False
-        return self._target.write(text)
+        return len(text)
 
-    def flush(self) -> None:
-        self._target.flush()
+
+# The logger the layer's modules log under (logging.getLogger(__name__)).
+LAYER_LOGGER = "ims_export"
+
+
+@contextmanager
+def function_logs(stream: TextIO | None) -> Iterator[None]:
+    """Where the functions' log lines go while the workflow runs: to ``stream`` (--verbose, with the
+    progress), or nowhere, so that a plain run shows the runner's own sentences only.
+
+    Both kinds of log line are the functions' CloudWatch output in Lambda: what Powertools prints to
+    stdout (JSON records, and EMF blobs even with metrics disabled), caught here by redirecting stdout
+    while the handlers are imported, since Powertools binds the stream then; and the layer modules'
+    standard logging, which would otherwise reach stderr through logging's last-resort handler. The
+    final JSON is printed after this block: stdout then carries it alone."""
+    if stream is not None:
+        with redirect_stdout(stream):
+            yield
+        return
+    layer_logger = logging.getLogger(LAYER_LOGGER)
+    discard = logging.NullHandler()
+    propagates = layer_logger.propagate
+    layer_logger.addHandler(discard)
+    layer_logger.propagate = False
+    try:
+        with redirect_stdout(_Discard()):  # never closed: a handler keeps it as long as its module
+            yield
+    finally:
+        layer_logger.removeHandler(discard)
+        layer_logger.propagate = propagates
 
 
 def emulator_target(emulator: Emulator, clock: ManualClock, description: str | None = None) -> CloudTarget:

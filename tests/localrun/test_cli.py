@@ -240,3 +240,53 @@ def test_timeout_gives_up_waiting_and_says_how_to_follow(tmp_path: Path) -> None
             "BUCKET_URL=ims-export-demo:exports/manual-export.qcow2"
         )
     assert_no_traceback(completed)
+
+
+UNSIGNED_SMN_BODY = {"type": "Notification", "message": "{}"}
+SMN_TOPIC = "urn:smn:eu-de:0a41aaaabbbbccccddddeeeeffff0000:image-events"
+
+
+def _json_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.lstrip().startswith("{")]
+
+
+@pytest.mark.parametrize("verbose", [False, True], ids=["plain", "verbose"])
+def test_a_refused_smn_delivery_exits_2_and_shows_function_logs_only_when_verbose(
+    tmp_path: Path, verbose: bool
+) -> None:
+    body = tmp_path / "unsigned.json"
+    body.write_text(json.dumps(UNSIGNED_SMN_BODY), encoding="utf-8")
+    environment = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "SMN_ALLOWED_TOPIC_URNS": SMN_TOPIC}
+
+    completed = make("run", "VIA=smn", f"EVENT={body}", *(["VERBOSE=1"] if verbose else []), env=environment)
+
+    assert completed.returncode == MAKE_FAILED
+    assert re.search(r"^make: \*\*\* \[Makefile:\d+: run\] Error 2$", completed.stderr, re.MULTILINE)
+    assert json.loads(completed.stdout)["status"] == "REFUSED"
+    assert runner_lines(completed)[-1].startswith(
+        "refused, nothing exported: SmnMessageRefusedError: ValidationError: SMN delivery refused: "
+    )
+    records = [json.loads(line) for line in _json_lines(completed.stderr)]
+    if verbose:  # the start function's warning, as Lambda would log it
+        warning = {"level": "WARNING", "message": "SMN delivery refused"}.items()
+        assert any(warning <= record.items() for record in records), completed.stderr
+    else:
+        assert records == []
+    assert_no_traceback(completed)
+
+
+@pytest.mark.parametrize("verbose", [False, True], ids=["plain", "verbose"])
+def test_the_layers_warnings_are_function_logs_too(tmp_path: Path, verbose: bool) -> None:
+    # Nothing listens on port 9 (discard): the check step cannot verify the object and logs why.
+    environment = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "OBS_ENDPOINT": "http://127.0.0.1:9"}
+
+    completed = make("run", *(["VERBOSE=1"] if verbose else []), env=environment)
+
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stderr.splitlines()
+    assert "; object unverified: " in lines[-1]
+    logged = [line for line in lines[:-1] if "the exported object could not be verified" in line]
+    assert bool(logged) is verbose, completed.stderr
+    if not verbose:
+        assert _json_lines(completed.stderr) == []
+    assert_no_traceback(completed)
