@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from localdev.emulator import seed
+from localdev.run import CloudTarget, RunError, earlier_exports_step
 from tests.localrun.conftest import ROOT, emulator_process, os_variables, runner_process
 
 pytestmark = pytest.mark.slow
@@ -290,3 +291,65 @@ def test_the_layers_warnings_are_function_logs_too(tmp_path: Path, verbose: bool
     if not verbose:
         assert _json_lines(completed.stderr) == []
     assert_no_traceback(completed)
+
+
+PLANTED_LINE = re.compile(
+    r"^emulator: (\d+) earlier exports of image (\S+) put into OBS, oldest first: (.+)$"
+)
+
+
+def test_earlier_exports_let_a_run_show_retention_deleting(tmp_path: Path) -> None:
+    environment = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "RETENTION_COUNT": "2"}
+
+    completed = make("run", "EVENT=events/image-created.json", "EARLIER_EXPORTS=4", env=environment)
+
+    assert completed.returncode == 0, completed.stderr
+    [planted_line] = [match for line in completed.stderr.splitlines() if (match := PLANTED_LINE.match(line))]
+    assert (planted_line.group(1), planted_line.group(2)) == ("4", seed.CENTOS_APP_BASE)
+    planted = planted_line.group(3).split(", ")
+    output = json.loads(completed.stdout)
+    bucket, new_key = output["bucket_url"].split(":", 1)
+    assert all(url.startswith(f"{bucket}:exports/app-server-base-{seed.CENTOS_APP_BASE}-") for url in planted)
+    assert new_key not in planted and sorted(planted) == planted  # older by name, oldest first
+    # The newest 2 stay: the new export and the newest planted one.
+    assert output["retention"]["deleted"] == [url.split(":", 1)[1] for url in planted[:3]]
+    assert completed.stderr.splitlines()[-1].endswith("; retention deleted 3 older exports")
+    assert_no_traceback(completed)
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        (
+            ["EARLIER_EXPORTS=2"],  # events/manual.json names its object
+            "refused: EARLIER_EXPORTS: the event names its own object "
+            "(ims-export-demo:exports/manual-export.qcow2), and retention retires only exports named by "
+            "EXPORT_OBJECT_PATTERN: use an event without bucket_url, such as events/image-created.json",
+        ),
+        (
+            ["EARLIER_EXPORTS=2", "EVENT=events/fleet/schedule.json"],
+            "refused: EARLIER_EXPORTS needs an event that names one image (image_id), not a fleet",
+        ),
+        (["EARLIER_EXPORTS=many"], "error: argument --earlier-exports: 'many' is not a whole number"),
+    ],
+    ids=["own-object", "fleet", "not-a-number"],
+)
+def test_earlier_exports_that_cannot_apply_are_refused_with_exit_2(
+    variables: list[str], message: str
+) -> None:
+    completed = make("run", *variables)
+
+    assert completed.returncode == MAKE_FAILED
+    assert re.search(r"^make: \*\*\* \[Makefile:\d+: run\] Error 2$", completed.stderr, re.MULTILINE)
+    assert runner_lines(completed)[-1].startswith(message)
+    assert completed.stdout == ""
+    assert "execution arn:" not in completed.stderr
+    assert_no_traceback(completed)
+
+
+def test_earlier_exports_are_refused_for_the_real_cloud() -> None:
+    real_cloud = CloudTarget("real cloud", {}, {}, on_wait=lambda seconds: None, secrets=())
+
+    with pytest.raises(RunError, match="EARLIER_EXPORTS puts objects into the built-in emulator's OBS only"):
+        earlier_exports_step(2, {"image_id": seed.DEBIAN_SMALL}, real_cloud)
+    assert earlier_exports_step(0, {"image_id": seed.DEBIAN_SMALL}, real_cloud) is None
