@@ -1,8 +1,11 @@
-"""``make run`` and ``make follow`` as a person uses them: exit codes, bad arguments, heartbeats, Ctrl-C
-and picking the interrupted export up again; one closing line on stderr, never a traceback.
+"""``make run`` and ``make follow`` as a person uses them: every exit code (0, 1, 2, 124, 130), bad
+arguments, heartbeats, Ctrl-C and picking the interrupted export up again, plain runs that show the
+runner's own lines only, and earlier exports to watch retention; one closing line on stderr, never a
+traceback.
 
 GNU make ends with 2 whenever a command fails: the runner's own code is in make's last line
-(``Error 1``) and is the exit status of ``python -m localdev.run``, tested here too.
+(``Error 1``) and is the exit status of ``python -m localdev.run``, tested here too (130 only there:
+Ctrl-C stops make as well, which then reports the signal).
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import os
 import re
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import requests
 
-from localdev.emulator import seed
+from localdev.emulator import EmulatorConfig, seed
 from localdev.run import CloudTarget, RunError, earlier_exports_step
 from tests.localrun.conftest import ROOT, emulator_process, os_variables, runner_process
 
@@ -353,3 +358,127 @@ def test_earlier_exports_are_refused_for_the_real_cloud() -> None:
     with pytest.raises(RunError, match="EARLIER_EXPORTS puts objects into the built-in emulator's OBS only"):
         earlier_exports_step(2, {"image_id": seed.DEBIAN_SMALL}, real_cloud)
     assert earlier_exports_step(0, {"image_id": seed.DEBIAN_SMALL}, real_cloud) is None
+
+
+def start_export_job(emulator_url: str, image_id: str, bucket_url: str) -> str:
+    """An export job started as another tool (or an interrupted run) would: straight at IMS."""
+    config = EmulatorConfig()
+    user = {
+        "name": config.user_name,
+        "password": config.user_password,
+        "domain": {"name": config.domain_name},
+    }
+    issued = requests.post(
+        f"{emulator_url}/v3/auth/tokens",
+        json={
+            "auth": {
+                "identity": {"methods": ["password"], "password": {"user": user}},
+                "scope": {"project": {"name": config.project_name}},
+            }
+        },
+        timeout=HANG_GUARD_SECONDS,
+    )
+    issued.raise_for_status()
+    started = requests.post(
+        f"{emulator_url}/v1/cloudimages/{image_id}/file",
+        json={"bucket_url": bucket_url, "file_format": "qcow2"},
+        headers={"X-Auth-Token": issued.headers["X-Subject-Token"]},
+        timeout=HANG_GUARD_SECONDS,
+    )
+    started.raise_for_status()
+    return str(started.json()["job_id"])
+
+
+FAILING_TARGET = "ims-export-demo:exports/flaky-export-test.qcow2"
+
+
+def test_make_follow_of_a_job_that_fails_shows_heartbeats_and_reports_the_runners_exit_1(
+    tmp_path: Path,
+) -> None:
+    # The job fails at 40 % after about 35 emulated seconds: at speed 2, some 17 s of real waits.
+    with emulator_process(speed=2) as url:
+        job_id = start_export_job(url, seed.FAILING, FAILING_TARGET)
+        environment = {**os_variables(url, tmp_path), "POLL_MIN_SECONDS": "3", "POLL_MAX_SECONDS": "3"}
+        completed = make(
+            "follow", f"JOB={job_id}", f"BUCKET_URL={FAILING_TARGET}", "HEARTBEAT=1", env=environment
+        )
+
+    assert completed.returncode == MAKE_FAILED, completed.stderr
+    assert re.search(r"^make: \*\*\* \[Makefile:\d+: follow\] Error 1$", completed.stderr, re.MULTILINE)
+    output = json.loads(completed.stdout)
+    assert (output["error"], output["cause"]["job_id"], output["cause"]["image_id"]) == (
+        "ExportJobFailed",
+        job_id,
+        seed.FAILING,
+    )
+    lines = runner_lines(completed)
+    heartbeats = [line for line in lines if line.startswith("  .. ")]
+    assert heartbeats, completed.stderr
+    assert all(HEARTBEAT.match(line) for line in heartbeats), heartbeats
+    assert lines[-1].startswith(
+        f"export of image {seed.FAILING} (flaky-export-test) to {FAILING_TARGET} failed: "
+    )
+    assert_no_traceback(completed)
+
+
+def test_make_follow_gives_up_at_its_timeout_with_exit_124_and_ctrl_c_ends_it_with_130(
+    tmp_path: Path,
+) -> None:
+    with emulator_process(speed=0.5) as url:
+        job_id = start_export_job(url, seed.DEBIAN_SMALL, "ims-export-demo:exports/followed.qcow2")
+        environment = {**os_variables(url, tmp_path), "POLL_MIN_SECONDS": "60", "POLL_MAX_SECONDS": "60"}
+        gave_up = make("follow", f"JOB={job_id}", "TIMEOUT=3", env=environment)
+
+        # The runner itself: make, interrupted too, reports the signal and not the runner's code.
+        process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+            [sys.executable, "-m", "localdev.run", "--follow", job_id],
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=_default_sigint,  # noqa: PLW1509 - only resets a signal disposition
+        )
+        assert process.stderr is not None
+        seen: list[str] = []
+        for line in process.stderr:  # the first poll's line: the follow is under way
+            seen.append(line)
+            if JOB_LINE.search(line):
+                break
+        process.send_signal(signal.SIGINT)
+        stdout, rest = process.communicate(timeout=HANG_GUARD_SECONDS)
+
+    assert gave_up.returncode == MAKE_FAILED, gave_up.stderr
+    assert re.search(r"^make: \*\*\* \[Makefile:\d+: follow\] Error 124$", gave_up.stderr, re.MULTILINE)
+    assert runner_lines(gave_up)[-1].startswith("gave up after 3s (TIMEOUT): ")
+    assert_no_traceback(gave_up)
+
+    assert process.returncode == 130
+    assert stdout == ""
+    interrupted = "".join(seen) + rest
+    assert "Traceback" not in interrupted
+    assert interrupted.splitlines()[-1].startswith(
+        f"interrupted: export job {job_id} of image {seed.DEBIAN_SMALL} is still running in the cloud; "
+        f"follow it to its end with: make follow JOB={job_id} IMAGE={seed.DEBIAN_SMALL}"
+    )
+
+
+def test_a_bad_make_follow_variable_is_one_line_and_exit_2() -> None:
+    completed = make("follow", "JOB=4a3b2c1d", "TIMEOUT=-5")
+
+    assert completed.returncode == MAKE_FAILED
+    assert re.search(r"^make: \*\*\* \[Makefile:\d+: follow\] Error 2$", completed.stderr, re.MULTILINE)
+    (line,) = runner_lines(completed)
+    assert line.startswith("error: argument --timeout: '-5': give a number of seconds above 0")
+    assert completed.stdout == ""
+
+
+def test_make_run_that_gives_up_reports_the_runners_exit_124() -> None:
+    # Even the emulator's run takes longer than a hundredth of a second of real time.
+    completed = make("run", "TIMEOUT=0.01")
+
+    assert completed.returncode == MAKE_FAILED
+    assert re.search(r"^make: \*\*\* \[Makefile:\d+: run\] Error 124$", completed.stderr, re.MULTILINE)
+    assert runner_lines(completed)[-1].startswith("gave up after 0s (TIMEOUT): ")
+    assert completed.stdout == ""
+    assert_no_traceback(completed)
