@@ -73,8 +73,10 @@ RUN_OPTIONS = $(if $(filter 1 yes true,$(VERBOSE)),--verbose) $(if $(TIMEOUT),--
 	$(if $(HEARTBEAT),--heartbeat "$(HEARTBEAT)")
 RUNNER = $(BIN)/python -m localdev.run
 
-run: $(STAMP) ## run the export workflow locally (EVENT=file VIA=smn VERBOSE=1 TIMEOUT=s; OS_CLOUD/OS_* for the real cloud)
-	@$(RUNNER) --event "$(EVENT)" --via "$(VIA)" $(RUN_OPTIONS)
+# EARLIER_EXPORTS=N (the emulator): N earlier exports of the event's image in the bucket before the run.
+run: $(STAMP) ## run the export workflow locally (EVENT=file VIA=smn VERBOSE=1 TIMEOUT=s EARLIER_EXPORTS=n; OS_CLOUD/OS_* for the real cloud)
+	@$(RUNNER) --event "$(EVENT)" --via "$(VIA)" $(RUN_OPTIONS) \
+		$(if $(EARLIER_EXPORTS),--earlier-exports "$(EARLIER_EXPORTS)")
 
 follow: $(STAMP) ## follow a running IMS export job to its end in the real cloud (JOB=id [IMAGE=id BUCKET_URL=b:o])
 	@$(RUNNER) --follow "$(JOB)" $(if $(IMAGE),--image "$(IMAGE)") $(if $(BUCKET_URL),--bucket-url "$(BUCKET_URL)") \

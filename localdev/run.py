@@ -47,6 +47,8 @@ from localdev.watch import (
 
 if TYPE_CHECKING:
     from ims_export.runtime import Clients
+    from ims_export.settings import Settings
+    from ims_export.triggers.events import ExportOrder
     from localdev.emulator import Control, Emulator, EmulatorConfig, ManualClock
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,6 +60,8 @@ FLEET_STATE_MACHINE = "FleetStateMachine"
 FLEET_DEMO_THROTTLES = 3
 # The emulator's clock jumps over every wait: a run that lasts longer than this hangs (a guard, no budget).
 EMULATOR_HANG_GUARD_SECONDS = 900.0
+# --earlier-exports: a day apart, as the default pattern's {date} tells exports apart; enough to watch.
+MAX_EARLIER_EXPORTS = 30
 # Exit codes (README "Local runs"): 0 succeeded, 1 the execution failed, 2 refused before it started.
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 EXIT_GAVE_UP = 124  # TIMEOUT passed, the export goes on (as timeout(1) exits)
@@ -633,6 +637,16 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _earlier_exports_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value <= MAX_EARLIER_EXPORTS:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number from 0 to {MAX_EARLIER_EXPORTS}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m localdev.run", description=__doc__.splitlines()[0])
     parser.add_argument("--event", type=Path, default=DEFAULT_EVENT, help="trigger event (JSON file)")
@@ -654,6 +668,14 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds between the progress lines of a real wait (default %(default).0f)",
     )
     parser.add_argument("--verbose", action="store_true", help="show the functions' log lines")
+    parser.add_argument(
+        "--earlier-exports",
+        type=_earlier_exports_count,
+        default=0,
+        metavar="N",
+        help="the emulator only: put N earlier exports of the event's image into the bucket first, one a "
+        "day older each, named by EXPORT_OBJECT_PATTERN (with RETENTION_COUNT, watch retention delete)",
+    )
     parser.add_argument(
         "--via", choices=VIA_CHOICES, default="direct", help="smn: post the file as the SMN endpoint's body"
     )
@@ -740,10 +762,10 @@ def _run(args: argparse.Namespace, watch: RunWatch) -> int:
             timeout=timeout,
             watch=watch,
             via=args.via,
+            before_start=earlier_exports_step(args.earlier_exports, event, target),
         )
 
-    # Function logs go to stderr with the progress: stdout carries only the final JSON.
-    with redirect_stdout(sys.stderr if args.verbose else MetricBlobFilter(sys.stderr)):
+    with function_logs(sys.stderr if args.verbose else None):
         if wants_real_cloud(os.environ):
             watch.real_cloud = True
             target = real_cloud_target(os.environ, on_wait=watch.real_wait)
@@ -766,6 +788,8 @@ def _run(args: argparse.Namespace, watch: RunWatch) -> int:
     if result.status != "SUCCEEDED":
         # An input the start step refused made no cloud call: that is a refusal, as the README says.
         return EXIT_REFUSED if result.error == "InvalidRequestError" else EXIT_FAILED
+    if isinstance(output, Mapping) and output.get("status") == "REFUSED":  # SMN: the execution succeeds
+        return EXIT_REFUSED
     # A fleet whose run succeeded may still have failed images: a script must see that.
     return EXIT_FAILED if fleet_line and output.get("failed_count") else EXIT_SUCCEEDED
 
@@ -782,6 +806,78 @@ def _event_image_id(event: Any) -> str | None:
     return None
 
 
+def plant_earlier_exports(
+    control: Control, order: ExportOrder, settings: Settings, *, count: int
+) -> list[str]:
+    """Put ``count`` objects into the bucket as earlier exports of the order's image would have left
+    them: named as the start step names this order's object (same renderer, pattern, bucket and
+    format), each at a time one, two, ... days before the order's own (the object names carry it),
+    and last modified then. Returns their bucket_urls, oldest first (a pattern without a time field
+    names them all alike: one object)."""
+    from ims_export.domain.export_request import split_bucket_url
+    from ims_export.triggers.events import build_export_request
+
+    if order.bucket_url:
+        raise RunError(
+            f"EARLIER_EXPORTS: the event names its own object ({order.bucket_url}), and retention retires "
+            "only exports named by EXPORT_OBJECT_PATTERN: use an event without bucket_url, "
+            "such as events/image-created.json"
+        )
+    try:
+        image_name = str(control.image(order.image_id).get("name") or "")
+    except KeyError:
+        raise RunError(f"EARLIER_EXPORTS: the emulator has no image {order.image_id}") from None
+    now = datetime.fromtimestamp(control.now(), UTC)
+    reference = order.requested_at or now
+    reference = reference if reference.tzinfo else reference.replace(tzinfo=UTC)
+    planted: list[str] = []
+    for days in range(count, 0, -1):
+        exported_at = reference - timedelta(days=days)
+        earlier = order.model_copy(update={"requested_at": exported_at})
+        bucket_url = build_export_request(
+            earlier, image_name=image_name, settings=settings, now=now
+        ).bucket_url
+        bucket, name = split_bucket_url(bucket_url)
+        age = max((now - exported_at).total_seconds(), 0.0)
+        control.obs.plant_object(bucket, name, size_bytes=1024, age_seconds=age, image_id=order.image_id)
+        if bucket_url not in planted:
+            planted.append(bucket_url)
+    return planted
+
+
+def earlier_exports_step(
+    count: int, event: Any, target: CloudTarget
+) -> Callable[[LocalDeployment], object] | None:
+    """--earlier-exports as the run's ``before_start`` step; RunError where it cannot apply."""
+    from ims_export.triggers.events import order_named_by
+
+    if not count:
+        return None
+    if target.control is None:
+        raise RunError(
+            "EARLIER_EXPORTS puts objects into the built-in emulator's OBS only: unset OS_CLOUD/OS_AUTH_URL"
+        )
+    order = order_named_by(event) if isinstance(event, Mapping) else None
+    if order is None:
+        raise RunError(
+            "EARLIER_EXPORTS needs an event that names one image (image_id), not a fleet or an SMN body"
+        )
+    control = target.control
+
+    def plant(deployment: LocalDeployment) -> None:  # once the deployment's settings are known
+        from ims_export.settings import Settings
+
+        settings = Settings.from_env({**os.environ, **deployment.environment})
+        planted = plant_earlier_exports(control, order, settings, count=count)
+        _say(
+            sys.stderr,
+            f"emulator: {len(planted)} earlier exports of image {order.image_id} put into OBS, "
+            f"oldest first: {', '.join(planted)}",
+        )
+
+    return plant
+
+
 def result_summary(result: ExecutionResult) -> dict[str, Any]:
     """A failed execution's error and cause; the cause is the published outcome, shown as JSON, not text."""
     cause: Any = result.cause
@@ -790,26 +886,42 @@ def result_summary(result: ExecutionResult) -> dict[str, Any]:
     return {"status": result.status, "error": result.error, "cause": cause}
 
 
-class MetricBlobFilter(io.TextIOBase):
-    """Drops the CloudWatch EMF lines Powertools prints (its cold-start metric ignores
-    POWERTOOLS_METRICS_DISABLED) and passes everything else on to ``target``."""
-
-    def __init__(self, target: TextIO) -> None:
-        self._target = target
-        self._dropping = False
+class _Discard(io.TextIOBase):
+    """A text stream that keeps nothing."""
 
     def write(self, text: str) -> int:
-        if text.startswith('{"_aws"'):
-            self._dropping = not text.endswith("\n")
-            return len(text)
-        if self._dropping and text == "\n":
-            self._dropping = False
-            return len(text)
-        self._dropping = False
-        return self._target.write(text)
+        return len(text)
 
-    def flush(self) -> None:
-        self._target.flush()
+
+# The logger the layer's modules log under (logging.getLogger(__name__)).
+LAYER_LOGGER = "ims_export"
+
+
+@contextmanager
+def function_logs(stream: TextIO | None) -> Iterator[None]:
+    """Where the functions' log lines go while the workflow runs: to ``stream`` (--verbose, with the
+    progress), or nowhere, so that a plain run shows the runner's own sentences only.
+
+    Both kinds of log line are the functions' CloudWatch output in Lambda: what Powertools prints to
+    stdout (JSON records, and EMF blobs even with metrics disabled), caught here by redirecting stdout
+    while the handlers are imported, since Powertools binds the stream then; and the layer modules'
+    standard logging, which would otherwise reach stderr through logging's last-resort handler. The
+    final JSON is printed after this block: stdout then carries it alone."""
+    if stream is not None:
+        with redirect_stdout(stream):
+            yield
+        return
+    layer_logger = logging.getLogger(LAYER_LOGGER)
+    discard = logging.NullHandler()
+    propagates = layer_logger.propagate
+    layer_logger.addHandler(discard)
+    layer_logger.propagate = False
+    try:
+        with redirect_stdout(_Discard()):  # never closed: a handler keeps it as long as its module
+            yield
+    finally:
+        layer_logger.removeHandler(discard)
+        layer_logger.propagate = propagates
 
 
 def emulator_target(emulator: Emulator, clock: ManualClock, description: str | None = None) -> CloudTarget:

@@ -17,6 +17,8 @@ DEFAULT_HEARTBEAT_SECONDS = 60.0
 # What to do after the errors a person can act on (README "Troubleshooting" says more).
 ADVICE = {
     "InvalidRequestError": "fix the event (the message names the field)",
+    "SmnMessageRefusedError": "only signed deliveries of the topics in SMN_ALLOWED_TOPIC_URNS "
+    "(SmnAllowedTopicUrns) start an export; the message says what this one lacks",
     "ImageNotExportableError": "this image cannot be exported as asked (the message names the rule)",
     "ImageNotFoundError": "check the image id and the project (OS_PROJECT_NAME / ProjectName)",
     "ImageNotReadyError": "wait until the image is active, then run again",
@@ -209,6 +211,12 @@ def closing_sentence(status: str, output: Any, *, image_id: str | None = None) -
         return (
             f"{_image(outcome, image_id)} is being exported already (job {outcome.get('job_id')}, "
             f"by {outcome.get('original_execution') or 'another execution'}): no second export was started"
+        )
+    if status == "SUCCEEDED" and outcome.get("status") == "REFUSED":  # the SMN endpoint's refusals
+        error = str(outcome.get("error") or "refused")
+        advice = ADVICE.get(error)
+        return f"refused, nothing exported: {error}: {outcome.get('message')}" + (
+            f"; {advice}" if advice else ""
         )
     if status == "SUCCEEDED":
         return f"execution succeeded: {outcome.get('phase') or outcome.get('status') or 'done'}"

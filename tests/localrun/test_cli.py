@@ -1,8 +1,11 @@
-"""``make run`` and ``make follow`` as a person uses them: exit codes, bad arguments, heartbeats, Ctrl-C
-and picking the interrupted export up again; one closing line on stderr, never a traceback.
+"""``make run`` and ``make follow`` as a person uses them: every exit code (0, 1, 2, 124, 130), bad
+arguments, heartbeats, Ctrl-C and picking the interrupted export up again, plain runs that show the
+runner's own lines only, and earlier exports to watch retention; one closing line on stderr, never a
+traceback.
 
 GNU make ends with 2 whenever a command fails: the runner's own code is in make's last line
-(``Error 1``) and is the exit status of ``python -m localdev.run``, tested here too.
+(``Error 1``) and is the exit status of ``python -m localdev.run``, tested here too (130 only there:
+Ctrl-C stops make as well, which then reports the signal).
 """
 
 from __future__ import annotations
@@ -12,11 +15,14 @@ import os
 import re
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import requests
 
-from localdev.emulator import seed
+from localdev.emulator import EmulatorConfig, seed
+from localdev.run import CloudTarget, RunError, earlier_exports_step
 from tests.localrun.conftest import ROOT, emulator_process, os_variables, runner_process
 
 pytestmark = pytest.mark.slow
@@ -239,4 +245,240 @@ def test_timeout_gives_up_waiting_and_says_how_to_follow(tmp_path: Path) -> None
             f"; it goes on in IMS: follow it with make follow JOB={seen.group(1)} IMAGE={seed.DEBIAN_SMALL} "
             "BUCKET_URL=ims-export-demo:exports/manual-export.qcow2"
         )
+    assert_no_traceback(completed)
+
+
+UNSIGNED_SMN_BODY = {"type": "Notification", "message": "{}"}
+SMN_TOPIC = "urn:smn:eu-de:0a41aaaabbbbccccddddeeeeffff0000:image-events"
+
+
+def _json_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.lstrip().startswith("{")]
+
+
+@pytest.mark.parametrize("verbose", [False, True], ids=["plain", "verbose"])
+def test_a_refused_smn_delivery_exits_2_and_shows_function_logs_only_when_verbose(
+    tmp_path: Path, verbose: bool
+) -> None:
+    body = tmp_path / "unsigned.json"
+    body.write_text(json.dumps(UNSIGNED_SMN_BODY), encoding="utf-8")
+    environment = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "SMN_ALLOWED_TOPIC_URNS": SMN_TOPIC}
+
+    completed = make("run", "VIA=smn", f"EVENT={body}", *(["VERBOSE=1"] if verbose else []), env=environment)
+
+    assert completed.returncode == MAKE_FAILED
+    assert re.search(r"^make: \*\*\* \[Makefile:\d+: run\] Error 2$", completed.stderr, re.MULTILINE)
+    assert json.loads(completed.stdout)["status"] == "REFUSED"
+    assert runner_lines(completed)[-1].startswith(
+        "refused, nothing exported: SmnMessageRefusedError: ValidationError: SMN delivery refused: "
+    )
+    records = [json.loads(line) for line in _json_lines(completed.stderr)]
+    if verbose:  # the start function's warning, as Lambda would log it
+        warning = {"level": "WARNING", "message": "SMN delivery refused"}.items()
+        assert any(warning <= record.items() for record in records), completed.stderr
+    else:
+        assert records == []
+    assert_no_traceback(completed)
+
+
+@pytest.mark.parametrize("verbose", [False, True], ids=["plain", "verbose"])
+def test_the_layers_warnings_are_function_logs_too(tmp_path: Path, verbose: bool) -> None:
+    # Nothing listens on port 9 (discard): the check step cannot verify the object and logs why.
+    environment = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "OBS_ENDPOINT": "http://127.0.0.1:9"}
+
+    completed = make("run", *(["VERBOSE=1"] if verbose else []), env=environment)
+
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stderr.splitlines()
+    assert "; object unverified: " in lines[-1]
+    logged = [line for line in lines[:-1] if "the exported object could not be verified" in line]
+    assert bool(logged) is verbose, completed.stderr
+    if not verbose:
+        assert _json_lines(completed.stderr) == []
+    assert_no_traceback(completed)
+
+
+PLANTED_LINE = re.compile(
+    r"^emulator: (\d+) earlier exports of image (\S+) put into OBS, oldest first: (.+)$"
+)
+
+
+def test_earlier_exports_let_a_run_show_retention_deleting(tmp_path: Path) -> None:
+    environment = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "RETENTION_COUNT": "2"}
+
+    completed = make("run", "EVENT=events/image-created.json", "EARLIER_EXPORTS=4", env=environment)
+
+    assert completed.returncode == 0, completed.stderr
+    [planted_line] = [match for line in completed.stderr.splitlines() if (match := PLANTED_LINE.match(line))]
+    assert (planted_line.group(1), planted_line.group(2)) == ("4", seed.CENTOS_APP_BASE)
+    planted = planted_line.group(3).split(", ")
+    output = json.loads(completed.stdout)
+    bucket, new_key = output["bucket_url"].split(":", 1)
+    assert all(url.startswith(f"{bucket}:exports/app-server-base-{seed.CENTOS_APP_BASE}-") for url in planted)
+    assert new_key not in planted and sorted(planted) == planted  # older by name, oldest first
+    # The newest 2 stay: the new export and the newest planted one.
+    assert output["retention"]["deleted"] == [url.split(":", 1)[1] for url in planted[:3]]
+    assert completed.stderr.splitlines()[-1].endswith("; retention deleted 3 older exports")
+    assert_no_traceback(completed)
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        (
+            ["EARLIER_EXPORTS=2"],  # events/manual.json names its object
+            "refused: EARLIER_EXPORTS: the event names its own object "
+            "(ims-export-demo:exports/manual-export.qcow2), and retention retires only exports named by "
+            "EXPORT_OBJECT_PATTERN: use an event without bucket_url, such as events/image-created.json",
+        ),
+        (
+            ["EARLIER_EXPORTS=2", "EVENT=events/fleet/schedule.json"],
+            "refused: EARLIER_EXPORTS needs an event that names one image (image_id), not a fleet",
+        ),
+        (["EARLIER_EXPORTS=many"], "error: argument --earlier-exports: 'many' is not a whole number"),
+    ],
+    ids=["own-object", "fleet", "not-a-number"],
+)
+def test_earlier_exports_that_cannot_apply_are_refused_with_exit_2(
+    variables: list[str], message: str
+) -> None:
+    completed = make("run", *variables)
+
+    assert completed.returncode == MAKE_FAILED
+    assert re.search(r"^make: \*\*\* \[Makefile:\d+: run\] Error 2$", completed.stderr, re.MULTILINE)
+    assert runner_lines(completed)[-1].startswith(message)
+    assert completed.stdout == ""
+    assert "execution arn:" not in completed.stderr
+    assert_no_traceback(completed)
+
+
+def test_earlier_exports_are_refused_for_the_real_cloud() -> None:
+    real_cloud = CloudTarget("real cloud", {}, {}, on_wait=lambda seconds: None, secrets=())
+
+    with pytest.raises(RunError, match="EARLIER_EXPORTS puts objects into the built-in emulator's OBS only"):
+        earlier_exports_step(2, {"image_id": seed.DEBIAN_SMALL}, real_cloud)
+    assert earlier_exports_step(0, {"image_id": seed.DEBIAN_SMALL}, real_cloud) is None
+
+
+def start_export_job(emulator_url: str, image_id: str, bucket_url: str) -> str:
+    """An export job started as another tool (or an interrupted run) would: straight at IMS."""
+    config = EmulatorConfig()
+    user = {
+        "name": config.user_name,
+        "password": config.user_password,
+        "domain": {"name": config.domain_name},
+    }
+    issued = requests.post(
+        f"{emulator_url}/v3/auth/tokens",
+        json={
+            "auth": {
+                "identity": {"methods": ["password"], "password": {"user": user}},
+                "scope": {"project": {"name": config.project_name}},
+            }
+        },
+        timeout=HANG_GUARD_SECONDS,
+    )
+    issued.raise_for_status()
+    started = requests.post(
+        f"{emulator_url}/v1/cloudimages/{image_id}/file",
+        json={"bucket_url": bucket_url, "file_format": "qcow2"},
+        headers={"X-Auth-Token": issued.headers["X-Subject-Token"]},
+        timeout=HANG_GUARD_SECONDS,
+    )
+    started.raise_for_status()
+    return str(started.json()["job_id"])
+
+
+FAILING_TARGET = "ims-export-demo:exports/flaky-export-test.qcow2"
+
+
+def test_make_follow_of_a_job_that_fails_shows_heartbeats_and_reports_the_runners_exit_1(
+    tmp_path: Path,
+) -> None:
+    # The job fails at 40 % after about 35 emulated seconds: at speed 2, some 17 s of real waits.
+    with emulator_process(speed=2) as url:
+        job_id = start_export_job(url, seed.FAILING, FAILING_TARGET)
+        environment = {**os_variables(url, tmp_path), "POLL_MIN_SECONDS": "3", "POLL_MAX_SECONDS": "3"}
+        completed = make(
+            "follow", f"JOB={job_id}", f"BUCKET_URL={FAILING_TARGET}", "HEARTBEAT=1", env=environment
+        )
+
+    assert completed.returncode == MAKE_FAILED, completed.stderr
+    assert re.search(r"^make: \*\*\* \[Makefile:\d+: follow\] Error 1$", completed.stderr, re.MULTILINE)
+    output = json.loads(completed.stdout)
+    assert (output["error"], output["cause"]["job_id"], output["cause"]["image_id"]) == (
+        "ExportJobFailed",
+        job_id,
+        seed.FAILING,
+    )
+    lines = runner_lines(completed)
+    heartbeats = [line for line in lines if line.startswith("  .. ")]
+    assert heartbeats, completed.stderr
+    assert all(HEARTBEAT.match(line) for line in heartbeats), heartbeats
+    assert lines[-1].startswith(
+        f"export of image {seed.FAILING} (flaky-export-test) to {FAILING_TARGET} failed: "
+    )
+    assert_no_traceback(completed)
+
+
+def test_make_follow_gives_up_at_its_timeout_with_exit_124_and_ctrl_c_ends_it_with_130(
+    tmp_path: Path,
+) -> None:
+    with emulator_process(speed=0.5) as url:
+        job_id = start_export_job(url, seed.DEBIAN_SMALL, "ims-export-demo:exports/followed.qcow2")
+        environment = {**os_variables(url, tmp_path), "POLL_MIN_SECONDS": "60", "POLL_MAX_SECONDS": "60"}
+        gave_up = make("follow", f"JOB={job_id}", "TIMEOUT=3", env=environment)
+
+        # The runner itself: make, interrupted too, reports the signal and not the runner's code.
+        process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+            [sys.executable, "-m", "localdev.run", "--follow", job_id],
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=_default_sigint,  # noqa: PLW1509 - only resets a signal disposition
+        )
+        assert process.stderr is not None
+        seen: list[str] = []
+        for line in process.stderr:  # the first poll's line: the follow is under way
+            seen.append(line)
+            if JOB_LINE.search(line):
+                break
+        process.send_signal(signal.SIGINT)
+        stdout, rest = process.communicate(timeout=HANG_GUARD_SECONDS)
+
+    assert gave_up.returncode == MAKE_FAILED, gave_up.stderr
+    assert re.search(r"^make: \*\*\* \[Makefile:\d+: follow\] Error 124$", gave_up.stderr, re.MULTILINE)
+    assert runner_lines(gave_up)[-1].startswith("gave up after 3s (TIMEOUT): ")
+    assert_no_traceback(gave_up)
+
+    assert process.returncode == 130
+    assert stdout == ""
+    interrupted = "".join(seen) + rest
+    assert "Traceback" not in interrupted
+    assert interrupted.splitlines()[-1].startswith(
+        f"interrupted: export job {job_id} of image {seed.DEBIAN_SMALL} is still running in the cloud; "
+        f"follow it to its end with: make follow JOB={job_id} IMAGE={seed.DEBIAN_SMALL}"
+    )
+
+
+def test_a_bad_make_follow_variable_is_one_line_and_exit_2() -> None:
+    completed = make("follow", "JOB=4a3b2c1d", "TIMEOUT=-5")
+
+    assert completed.returncode == MAKE_FAILED
+    assert re.search(r"^make: \*\*\* \[Makefile:\d+: follow\] Error 2$", completed.stderr, re.MULTILINE)
+    (line,) = runner_lines(completed)
+    assert line.startswith("error: argument --timeout: '-5': give a number of seconds above 0")
+    assert completed.stdout == ""
+
+
+def test_make_run_that_gives_up_reports_the_runners_exit_124() -> None:
+    # Even the emulator's run takes longer than a hundredth of a second of real time.
+    completed = make("run", "TIMEOUT=0.01")
+
+    assert completed.returncode == MAKE_FAILED
+    assert re.search(r"^make: \*\*\* \[Makefile:\d+: run\] Error 124$", completed.stderr, re.MULTILINE)
+    assert runner_lines(completed)[-1].startswith("gave up after 0s (TIMEOUT): ")
+    assert completed.stdout == ""
     assert_no_traceback(completed)

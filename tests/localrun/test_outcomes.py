@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from localdev.emulator import seed
+from localdev.emulator import Control, seed
 from tests.localrun.conftest import ROOT, LocalRun, assert_no_secrets
 
 pytestmark = pytest.mark.slow
@@ -139,3 +140,77 @@ def test_a_start_failure_sample_names_image_target_error_and_advice(
     assert last.endswith("; check the image id and the project (OS_PROJECT_NAME / ProjectName)")
     assert result.control is not None
     assert result.control.export_jobs() == 0
+
+
+NEVER_READY = "5e1f0c3a-9b7d-4e2a-8c6f-1d2e3f4a5b6c"
+
+
+def _never_ready(control: Control) -> None:
+    control.add_image("still-saving", image_id=NEVER_READY, status="queued", activate_after_seconds=10**9)
+
+
+@dataclass(frozen=True)
+class StageFailure:
+    """An export that fails at ``stage`` with ``error``, and the image its outcome must name."""
+
+    event: Any  # a document, or the path of an event file
+    stage: str
+    error: str
+    image_id: str
+    image_name: str
+    prepare: Callable[[Control], object] | None = None
+    settings: dict[str, str] = field(default_factory=dict)
+
+
+# The start stage: test_a_start_failure_sample_names_image_target_error_and_advice.
+STAGE_FAILURES = [
+    StageFailure(
+        {"image_id": NEVER_READY},  # the object name left to the pattern: the start step renders it
+        "image_wait",
+        "ImageNotReadyError",
+        NEVER_READY,
+        "still-saving",
+        prepare=_never_ready,
+        settings={"MAX_IMAGE_CHECKS": "2"},
+    ),
+    StageFailure(
+        EVENTS_DIR / "export-failing.json", "export", "ExportJobFailed", seed.FAILING, "flaky-export-test"
+    ),
+    StageFailure(
+        {"image_id": seed.DEBIAN_SMALL},
+        "verify",
+        "ExportObjectMissing",
+        seed.DEBIAN_SMALL,
+        "debian-12-web",
+        prepare=lambda control: control.obs.set_exports(lost=True),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", STAGE_FAILURES, ids=[case.stage for case in STAGE_FAILURES])
+def test_a_failure_at_every_stage_after_the_start_names_image_target_format_error_and_message(
+    local_run: Callable[..., LocalRun], event_file: Callable[[Any], Path], case: StageFailure
+) -> None:
+    path = case.event if isinstance(case.event, Path) else event_file(case.event)
+
+    result = local_run(path, prepare=case.prepare, **case.settings)
+
+    assert result.exit_code == 1, result.stderr
+    assert (result.output["status"], result.output["error"]) == ("FAILED", case.error)
+    outcome = result.output["cause"]  # the published outcome, as JSON
+    assert (outcome["status"], outcome["stage"], outcome["error"]) == ("FAILED", case.stage, case.error)
+    assert (outcome["image_id"], outcome["image_name"], outcome["file_format"]) == (
+        case.image_id,
+        case.image_name,
+        "qcow2",
+    )
+    assert outcome["bucket_url"].startswith("ims-export-demo:exports/")
+    assert case.image_id in outcome["message"]
+    # A caught error's cause is structured; a failed job carries IMS's code and reason instead.
+    assert isinstance(outcome.get("cause", {}), dict)
+    assert "cause" in outcome or outcome["error_code"]
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith(
+        f"export of image {case.image_id} ({case.image_name}) to {outcome['bucket_url']} failed: {case.error}"
+    )
+    assert_no_secrets(result)

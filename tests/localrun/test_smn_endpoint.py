@@ -81,7 +81,7 @@ def test_a_body_that_is_not_a_signed_smn_message_is_refused_without_a_call(
 ) -> None:
     result = local_run(body_file(body), via="smn", SMN_ALLOWED_TOPIC_URNS=TOPIC_URN)
 
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 2, result.stderr  # refused before any cloud call, as the README says
     assert result.output["status"] == "REFUSED"
     assert result.output["error"] == "SmnMessageRefusedError"
     assert "the SMN endpoint (POST /smn)" in result.stderr
@@ -119,6 +119,7 @@ def test_the_smn_sample_is_refused_as_it_is_for_its_signature(
     result = local_run(SMN_SAMPLE, via="smn", SMN_ALLOWED_TOPIC_URNS=sample["topic_urn"])
 
     assert result.output["status"] == "REFUSED", result.stderr
+    assert result.exit_code == 2
     assert result.output["error"] == "SmnMessageRefusedError"
     assert "signature" in json.dumps(result.output["cause"])  # not its age: the test verifier allows it
     assert result.control is not None

@@ -119,7 +119,30 @@ def test_an_image_wait_failure_names_the_image_its_status_and_the_checks() -> No
         120,
     )
     assert (outcome["image_id"], outcome["bucket_url"], outcome["file_format"]) == (IMAGE_ID, TARGET, "qcow2")
+    assert "image_name" not in outcome  # an answer of an earlier release names none
     assert described.route == "ImageNotReady"
+
+
+def test_an_image_wait_failure_names_the_image_and_the_default_target_the_start_step_saw() -> None:
+    default_target = f"{BUCKET}:exports/web-{IMAGE_ID}-20261127.qcow2"
+    state = {
+        "phase": "waiting_for_image",
+        "order": {"trigger": "manual", "image_id": IMAGE_ID},  # the name left to the pattern
+        "image_name": "web",
+        "bucket_url": default_target,
+        "image_status": "queued",
+        "checks": 3,
+        "wait_seconds": 15,
+        "execution_started_at": "2026-11-27T09:00:00Z",
+        "failure": lambda_failure("ImageNotReadyError", f"image {IMAGE_ID} is still queued"),
+    }
+    outcome = published(describe(state))
+
+    assert (outcome["image_id"], outcome["image_name"], outcome["bucket_url"]) == (
+        IMAGE_ID,
+        "web",
+        default_target,
+    )
 
 
 def test_a_check_failure_names_the_job_and_its_progress() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -120,8 +122,44 @@ def test_the_smn_stage_is_throttled_by_parameters() -> None:
     resources = expanded_template()["Resources"]
     [stage] = [resource for resource in resources.values() if resource["Type"] == "AWS::ApiGateway::Stage"]
     [settings] = stage["Properties"]["MethodSettings"]
-    assert settings["ThrottlingRateLimit"] == {"Fn::Select": [0, {"Ref": "SmnThrottling"}]}
-    assert settings["ThrottlingBurstLimit"] == {"Fn::Select": [1, {"Ref": "SmnThrottling"}]}
+    assert settings["ThrottlingRateLimit"] == {
+        "Fn::Select": [0, {"Fn::Split": [",", {"Ref": "SmnThrottling"}]}]
+    }
+    assert settings["ThrottlingBurstLimit"] == {
+        "Fn::Select": [1, {"Fn::Split": [",", {"Ref": "SmnThrottling"}]}]
+    }
+
+
+def _smn_throttling_accepts(value: str) -> bool:
+    """What CloudFormation's parameter check says of ``value`` (AllowedPattern matches the whole value)."""
+    spec = expanded_template()["Parameters"]["SmnThrottling"]
+    return re.fullmatch(spec["AllowedPattern"], value) is not None
+
+
+@pytest.mark.parametrize("value", ["5,20", "2.5,10", "0,0", "10000,5000"])
+def test_smn_throttling_accepts_a_rate_and_a_burst_that_the_stage_reads_as_numbers(value: str) -> None:
+    assert _smn_throttling_accepts(value)
+    rate, burst = value.split(",")  # what !Select [0|1, !Split [",", ...]] picks: both indexes exist
+    assert float(rate) >= 0 and int(burst) >= 0
+
+
+# One value used to pass the parameter check and fail in the deploy (Fn::Select out of range).
+@pytest.mark.parametrize(
+    "value", ["5", "20", "5,", ",20", "5,20,1", "5, 20", "five,20", "5,2.5", "-1,20", ""]
+)
+def test_smn_throttling_refuses_anything_but_rate_comma_burst_at_parameter_validation(value: str) -> None:
+    spec = expanded_template()["Parameters"]["SmnThrottling"]
+    assert spec["Type"] == "String"  # a CommaDelimitedList takes any number of values
+    assert not _smn_throttling_accepts(value)
+    assert "rate,burst" in spec["ConstraintDescription"]
+
+
+def test_smn_throttling_default_is_valid_and_the_one_the_readme_gives() -> None:
+    default = expanded_template()["Parameters"]["SmnThrottling"]["Default"]
+    assert _smn_throttling_accepts(default)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    [row] = [line for line in readme.splitlines() if line.startswith("| `SmnThrottling` |")]
+    assert row.split("|")[3].strip() == f"`{default}`"
 
 
 NAMED = {

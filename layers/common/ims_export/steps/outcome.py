@@ -199,6 +199,8 @@ def _failed(
     elif state.phase == "waiting_for_image":
         fields.update(
             _order_fields(state.order, settings),
+            **({"image_name": state.image_name} if state.image_name else {}),
+            **({"bucket_url": state.bucket_url} if state.bucket_url else {}),
             stage="image_wait",
             image_status=state.image_status,
             image_checks=state.checks,

@@ -157,6 +157,8 @@ def _start_named_order(
             raise
         return WaitingForImage(
             order=order,
+            image_name=image.name,
+            bucket_url=request.bucket_url,
             image_status=image.status.value,
             checks=checks,
             wait_seconds=settings.poll_min_seconds,

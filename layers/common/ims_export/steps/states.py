@@ -27,6 +27,10 @@ class WaitingForImage(BaseModel):
 
     phase: Literal["waiting_for_image"] = "waiting_for_image"
     order: ExportOrder
+    # What the export will be, for an outcome if the image never becomes ready (empty in the answers
+    # of earlier releases, which an execution still waiting may hand back).
+    image_name: str = ""
+    bucket_url: str | None = None
     image_status: str
     checks: int = Field(ge=1)
     wait_seconds: int = Field(ge=1)
@@ -169,6 +173,8 @@ class EndedState(BaseModel):
     input: Any = None
     job: JobState | None = None
     order: ExportOrder | None = None
+    image_name: str | None = None
+    bucket_url: str | None = None
     image_status: str | None = None
     checks: int | None = None
     original_execution: str | None = None
