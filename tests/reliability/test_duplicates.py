@@ -6,8 +6,10 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 
+from benchmarks import polling
 from ims_export.errors import (
     ExportAlreadyRunningError,
     JobNotFoundError,
@@ -374,3 +376,65 @@ def test_a_duplicate_through_the_state_machine_names_the_original_status(
     assert first.output["status"] == "SUCCEEDED"
     assert second.output["status"] == "DUPLICATE"
     assert second.output["original_status"] == "SUCCEEDED"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("event", "claims"), [(MANUAL, 1), (IMAGE_CREATED, 2)], ids=["manual", "delivered"])
+def test_the_success_path_costs_the_transitions_the_poll_benchmark_counts(
+    guarded_workflow: LocalWorkflow, counting_ims: FakeIms, event: Any, claims: int
+) -> None:
+    counting_ims.script_jobs([make_job("SUCCESS")])
+    result = run(guarded_workflow, event)
+    entered = entered_states(guarded_workflow, result.arn)
+
+    assert result.status == "SUCCEEDED"
+    polls = entered.count("CheckExport")
+    counted = [state for state in entered if state != "NotifyTopic"]  # optional: the benchmark leaves it out
+    # Each further claim (the delivery's) costs ClaimRecord, StartExport, IsImageReady, RecordOnClaim.
+    extra = 4 * (claims - 1)
+    assert len(counted) == polling.FIXED_TRANSITIONS + extra + polling.TRANSITIONS_PER_POLL * polls
+    assert entered.count("ClaimRecord") == claims
+    assert entered.count("RecordOnClaim") == claims
+
+
+@pytest.mark.slow
+def test_a_failed_release_never_loses_the_outcome(
+    guarded_workflow: LocalWorkflow, counting_ims: FakeIms
+) -> None:
+    counting_ims.script_jobs([make_job("FAIL", error_code="IMG.0069", fail_reason="no access")])
+    original_get_job = counting_ims.get_job
+
+    def get_job_after_the_table_is_gone(job_id: str) -> Any:
+        boto3.client("dynamodb").delete_table(TableName=TABLE)  # ReleaseExport then fails
+        counting_ims.get_job = original_get_job  # type: ignore[method-assign]
+        return original_get_job(job_id)
+
+    counting_ims.get_job = get_job_after_the_table_is_gone  # type: ignore[method-assign]
+    result = run(guarded_workflow, MANUAL)
+
+    assert result.status == "FAILED"
+    assert result.error == "ExportJobFailed"
+    [published] = guarded_workflow.published_events(BUS)
+    assert published["detail"]["release_error"] == "DynamoDB.ResourceNotFoundException"
+    assert published["detail"]["error_code"] == "IMG.0069"
+    entered = entered_states(guarded_workflow, result.arn)
+    assert (
+        entered.index("ReleaseExport") < entered.index("NoteReleaseError") < entered.index("PutOutcomeEvent")
+    )
+
+
+@pytest.mark.slow
+def test_a_refused_export_through_the_state_machine_leaves_no_claim(
+    guarded_workflow: LocalWorkflow, counting_ims: FakeIms
+) -> None:
+    counting_ims.fail_next(
+        "export_image", ObjectAlreadyExistsError("IMG.0070: the object exists", code="IMG.0070")
+    )
+    refused = run(guarded_workflow, IMAGE_CREATED)
+    again = run(guarded_workflow, IMAGE_CREATED)  # the same delivery, once the object is moved away
+
+    assert refused.status == "FAILED"
+    assert "ReleaseExport" in entered_states(guarded_workflow, refused.arn)
+    assert again.status == "SUCCEEDED"
+    assert again.output["status"] == "SUCCEEDED"
+    assert len(counting_ims.calls_to("export_image")) == 2
