@@ -8,7 +8,9 @@ A loopback HTTP server answers IMS (image, export, job), SSM (the JSON protocol,
 AWS_ENDPOINT_URL_SSM: the SDK's access key; and as the Parameters and Secrets Lambda Extension's local
 endpoint, through PARAMETERS_SECRETS_EXTENSION_HTTP_PORT as template.yaml sets it with
 ParametersExtensionLayerArn set: our valid token) and
-DynamoDB; a loopback UDP socket stands in for the X-Ray daemon (the vendor variant keeps Powertools
+DynamoDB (for a start that writes its duplicate records itself; ours leaves them to the state machine,
+and its start is measured through the call that POSTs: benchmarks/_cold_probe.py); a loopback UDP
+socket stands in for the X-Ray daemon (the vendor variant keeps Powertools
 Tracer, the conventional setup the targets are measured against). The variants run interleaved, in a
 shuffled order each round, so a machine's changing load falls on all of them alike. A second pass runs
 every variant with no bytecode in its function and layer (the runtime's boto3 keeps its own, as on
@@ -152,7 +154,7 @@ class _FakeCloud(BaseHTTPRequestHandler):
             else:
                 self._reply(400, {"__type": "ParameterNotFound"}, "application/x-amz-json-1.1")
         elif self.headers.get("X-Amz-Target", "").startswith("DynamoDB_20120810."):
-            # The start step's idempotency records (put, update): conditions always hold, no item exists.
+            # Idempotency records written by a step itself (put, update): conditions hold, no item exists.
             self._reply(200, {}, "application/x-amz-json-1.0")
         elif urlsplit(self.path).path.endswith("/file"):
             self._reply(200, {"job_id": JOB_ID})

@@ -172,7 +172,9 @@ def exited_job(event: Mapping[str, Any]) -> dict[str, Any] | None:
     details = event["stateExitedEventDetails"]
     if details["name"] not in ("CheckExport", "StartExport"):
         return None
-    job = json.loads(details.get("output") or "{}").get("job")
+    output = json.loads(details.get("output") or "{}")
+    # A start that POSTed hands its job on through RecordJob (``then``: what is polled next).
+    job = output.get("job") or (output.get("then") or {}).get("job")
     return job if isinstance(job, dict) and job else None
 
 

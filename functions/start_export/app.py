@@ -1,21 +1,20 @@
 """Start step of the export state machine: normalize the trigger, check the image, start the export.
 
 The same function stores a running job for its continuation (``hand_over``) and builds the outcome of
-the state an export ended in (``outcome``), forgetting a failed export as a duplicate: the state
-machine's own states send those payloads.
+the state an export ended in (``outcome``), saying which duplicate records the state machine drops for a
+failed export: the state machine's own states send those payloads.
 Errors propagate: Step Functions sees the exception's class name as the error name (Retry/Catch).
-The SMN verifier (with its certificate cache), the export guard and the hand-over store live as long
-as the execution environment, so warm invocations reuse them. The guard and the store are built on first
-use: each brings Powertools Idempotency, boto3 and a DynamoDB client (about 250 ms of a cold start), which
-a start that refuses its trigger, waits for its image or handles an SMN message never needs, and an export
-needs only the guard.
+The duplicate guard holds no client: the function decides, the state machine's DynamoDB tasks write.
+The SMN verifier (with its certificate cache) and the hand-over store live as long as the execution
+environment, so warm invocations reuse them. The store is built on first use: it brings boto3 and a
+DynamoDB client, which only a continuation (continue-as-new) needs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -30,32 +29,31 @@ from ims_export.settings import Settings
 from ims_export.smn.certs import DEFAULT_CERT_URL_PATTERN
 from ims_export.smn.messages import handle_smn_message, new_smn_verifier
 from ims_export.steps.continuation import hand_over
+from ims_export.steps.export_guard import export_claims
 from ims_export.steps.handover import HandOverStore, dynamodb_handover_store
 from ims_export.steps.outcome import build_outcome
 from ims_export.steps.release import release_failed_export
 from ims_export.steps.start import SmnHandler, start
 from ims_export.steps.states import (
+    Claiming,
     Duplicate,
     HandOverRequest,
     NotificationHandled,
     OutcomeRequest,
+    Recording,
     StartInput,
     StartResult,
     StartStepRequest,
+    WaitingForClaim,
     WaitingForImage,
 )
 from ims_export.triggers.events import event_kind
-
-if TYPE_CHECKING:
-    from ims_export.domain.export_request import ExportRequest
-    from ims_export.steps.export_guard import ExportGuard, GuardedExport, StartExport, StatusOf
 
 logger = Logger()
 metrics = Metrics()
 quiet_sdk_loggers()
 
 # Built on first use from the settings they depend on; rebuilt only if those change (tests do that).
-_guards: dict[tuple[str | None, int], ExportGuard] = {}
 _smn_handlers: dict[tuple[tuple[str, ...], str | None], SmnHandler] = {}
 _handovers: dict[str, HandOverStore] = {}
 
@@ -74,42 +72,6 @@ class _OnFirstUse(Generic[Built]):
         return self._built
 
 
-class GuardOnFirstUse(_OnFirstUse["ExportGuard"]):
-    """An ``ExportGuard`` built on its first export or release; the Lambda context is passed on then."""
-
-    def __init__(self, build: Callable[[], ExportGuard]) -> None:
-        super().__init__(build)
-        self._context: LambdaContext | None = None
-
-    def built(self) -> ExportGuard:
-        fresh = self._built is None
-        guard = super().built()
-        if fresh and self._context is not None:
-            guard.register_lambda_context(self._context)
-        return guard
-
-    def register_lambda_context(self, context: LambdaContext) -> None:
-        self._context = context
-        if self._built is not None:
-            self._built.register_lambda_context(context)
-
-    def run(
-        self,
-        request: ExportRequest,
-        *,
-        execution: str | None,
-        start: StartExport,
-        delivery: str | None = None,
-        status_of: StatusOf | None = None,
-    ) -> GuardedExport:
-        return self.built().run(
-            request, execution=execution, start=start, delivery=delivery, status_of=status_of
-        )
-
-    def release(self, job: Mapping[str, Any]) -> bool:
-        return self.built().release(job)
-
-
 class HandOverStoreOnFirstUse(_OnFirstUse[HandOverStore]):
     """A ``HandOverStore`` built on its first put or claim."""
 
@@ -118,22 +80,6 @@ class HandOverStoreOnFirstUse(_OnFirstUse[HandOverStore]):
 
     def claim(self, ticket: str, *, execution_name: str, now: int) -> Mapping[str, Any] | None:
         return self.built().claim(ticket, execution_name=execution_name, now=now)
-
-
-def _build_export_guard(table: str | None, expires_after_seconds: int) -> ExportGuard:
-    from ims_export.steps.export_guard import UnguardedExport, dynamodb_export_guard  # noqa: PLC0415
-
-    if not table:
-        return UnguardedExport()
-    return dynamodb_export_guard(table, expires_after_seconds=expires_after_seconds)
-
-
-def export_guard(settings: Settings) -> ExportGuard:
-    """The process-wide guard of the export call (none without an idempotency table)."""
-    key = (settings.idempotency_table, settings.export_idempotency_seconds)
-    if key not in _guards:
-        _guards[key] = GuardOnFirstUse(partial(_build_export_guard, *key))
-    return _guards[key]
 
 
 def handover_store(settings: Settings) -> HandOverStore | None:
@@ -162,7 +108,16 @@ def smn_handler(settings: Settings) -> SmnHandler:
 
 
 def _log_result(start_input: StartInput, result: StartResult) -> None:
-    if isinstance(result, WaitingForImage):
+    if isinstance(result, Recording):  # the state machine records the job on the claims first
+        result = result.then
+    if isinstance(result, Claiming):
+        logger.debug("claiming the export", extra={"claiming": result.pending.claiming})
+    elif isinstance(result, WaitingForClaim):
+        logger.info(
+            "another execution is starting this export: waiting for its claim",
+            extra={"image_id": result.pending.request.image_id, "wait_seconds": result.wait_seconds},
+        )
+    elif isinstance(result, WaitingForImage):
         logger.info(
             "image not ready yet",
             extra={
@@ -200,17 +155,14 @@ def _log_result(start_input: StartInput, result: StartResult) -> None:
         )
 
 
-def _start(start_input: StartInput, context: LambdaContext) -> StartResult:
+def _start(start_input: StartInput) -> StartResult:
     with runtime.counting_upstream_events(metrics):
         clients = runtime.get_clients()
-        guard = export_guard(clients.settings)
-        guard.register_lambda_context(context)  # a timeout then frees the in-progress record
         try:
             result = start(
                 start_input,
                 clients,
                 now=clients.clock(),
-                guard=guard,
                 smn=smn_handler(clients.settings),
                 handovers=handover_store(clients.settings),
             )
@@ -235,12 +187,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return handed.model_dump(mode="json")
     if isinstance(request, OutcomeRequest):
         clients = runtime.get_clients()
-        described = build_outcome(request.outcome, now=clients.clock(), settings=clients.settings)
-        described = release_failed_export(described, export_guard(clients.settings))
+        ended = request.outcome
+        described = build_outcome(ended, now=clients.clock(), settings=clients.settings)
+        described = release_failed_export(
+            described, ended.state, export_claims(clients.settings), execution=ended.execution_id
+        )
         outcome = described.outcome
         logger.info(
             "export outcome",
             extra={"status": outcome.status, "error": outcome.error, "route": described.route},
         )
         return described.model_dump(mode="json", exclude_none=True)
-    return _start(request, context).model_dump(mode="json")
+    return _start(request).model_dump(mode="json")

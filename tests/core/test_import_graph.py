@@ -135,6 +135,29 @@ def exporting_event() -> dict[str, Any]:
     return Exporting(job=job).model_dump(mode="json")
 
 
+def test_a_cold_export_start_imports_no_boto3_and_no_powertools_idempotency() -> None:
+    # The duplicate guard's claims are the state machine's DynamoDB tasks: the start function only
+    # builds their requests, so an export start (check, claim, POST) needs no DynamoDB client.
+    reads: dict[str, int] = {}
+    with cold_start.fake_cloud(reads) as endpoint:
+        environment = {
+            **cold_start.application_environment(endpoint),
+            "AWS_SESSION_TOKEN": "session-token",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+        claiming = probe("start_export", cold_start.START_EVENT, environment)
+        claimed = {"state": {**claiming["answer"], "claimed": {}}, "execution_id": "e-1"}
+        posted = probe("start_export", claimed, environment)
+
+    assert claiming["answer"]["phase"] == "claiming"
+    assert claiming["answer"]["claim"]["TableName"] == environment["IDEMPOTENCY_TABLE"]
+    assert posted["answer"]["phase"] == "recording"
+    assert posted["answer"]["then"]["job"]["job_id"] == cold_start.JOB_ID  # the POST did run
+    for run in (claiming, posted):
+        assert _under(set(run["invoked"]), *BOTO_AND_FRIENDS) == []
+
+
 def test_a_cold_poll_with_a_valid_cached_token_creates_no_boto3_client() -> None:
     reads: dict[str, int] = {}
     with cold_start.fake_cloud(reads) as endpoint:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +13,21 @@ from moto import mock_aws
 from ims_export import runtime
 from ims_export.auth.cache import RefreshReport
 from ims_export.auth.tokens import IssuedToken
+from ims_export.errors import ImsExportError
 from ims_export.settings import Settings
+from ims_export.steps.export_guard import export_claims
+from ims_export.steps.outcome import build_outcome
+from ims_export.steps.release import release_failed_export
+from ims_export.steps.start import start
+from ims_export.steps.states import (
+    CaughtError,
+    Claiming,
+    EndedState,
+    OutcomeInput,
+    Recording,
+    StartInput,
+    StartResult,
+)
 from localdev.stepfunctions import LocalWorkflow, load_function_module, load_handler
 from tests.workflow.conftest import BUS, DEFINITION, FUNCTIONS, TOPIC
 from tests.workflow.fakes import FakeIms, FakeTokens, make_clients, make_image, make_settings
@@ -51,15 +66,66 @@ def stored_items(name: str = TABLE) -> list[dict[str, Any]]:
     return items
 
 
+def _without_metadata(answer: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in answer.items() if key != "ResponseMetadata"}
+
+
+def start_as_the_state_machine_does(
+    start_input: StartInput, clients: runtime.Clients, *, now: Any
+) -> StartResult:
+    """The start step with its claims run on the (moto) table as ClaimRecord, ReadClaim and RecordJob
+    run them; a start that fails has its claims dropped as DescribeOutcome and ReleaseExport do.
+    Ends at the first answer that is not a claim: Exporting, Duplicate, WaitingForClaim, ..."""
+    dynamodb = boto3.client("dynamodb")
+    result = start(start_input, clients, now=now)
+    while isinstance(result, Claiming):
+        state = result.model_dump(mode="json")
+        try:
+            state["claimed"] = _without_metadata(dynamodb.put_item(**state["claim"]))
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            key = {"id": state["claim"]["Item"]["id"]}
+            found = dynamodb.get_item(TableName=state["claim"]["TableName"], Key=key, ConsistentRead=True)
+            state["found"] = _without_metadata(found)
+        again = start_input.model_copy(update={"state": Claiming.model_validate(state)})
+        try:
+            result = start(again, clients, now=now)
+        except ImsExportError as error:
+            _release(state, error, start_input.execution_id, clients, now)
+            raise
+    if isinstance(result, Recording):
+        for record in result.records:
+            with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
+                dynamodb.update_item(**record)  # RecordJob goes on if it cannot
+        return result.then
+    return result
+
+
+def _release(
+    state: dict[str, Any], error: Exception, execution: str | None, clients: runtime.Clients, now: Any
+) -> None:
+    failure = CaughtError(Error=type(error).__name__, Cause=str(error))
+    ended = EndedState.model_validate({**state, "failure": failure.model_dump()})
+    request = OutcomeInput(state=ended, execution_id=execution)
+    described = build_outcome(request, now=now, settings=clients.settings)
+    released = release_failed_export(described, ended, export_claims(clients.settings), execution=execution)
+    run_release(released.release.deletes if released.release else [])
+
+
+def run_release(deletes: list[dict[str, Any]]) -> None:
+    """What ReleaseExport does with the deletes DescribeOutcome names."""
+    dynamodb = boto3.client("dynamodb")
+    for delete in deletes:
+        with contextlib.suppress(dynamodb.exceptions.ConditionalCheckFailedException):
+            dynamodb.delete_item(**delete)  # not held any more: left alone
+
+
 @pytest.fixture
 def start_app() -> Iterator[Any]:
-    """The real start function's module; its process-wide guard and SMN handler are reset around a test
-    (they hold AWS clients and verifiers bound to one test's moto and keys)."""
+    """The real start function's module; its process-wide SMN handlers are reset around a test
+    (they hold verifiers bound to one test's keys)."""
     module = load_function_module(FUNCTIONS["StartExportFunction"])
-    module._guards.clear()
     module._smn_handlers.clear()
     yield module
-    module._guards.clear()
     module._smn_handlers.clear()
 
 

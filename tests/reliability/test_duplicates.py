@@ -3,30 +3,28 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
-from moto import mock_aws
 
+from benchmarks import polling
 from ims_export.errors import (
     ExportAlreadyRunningError,
-    IdempotencyStoreError,
     JobNotFoundError,
     ObjectAlreadyExistsError,
-    TransientError,
     UpstreamUnavailableError,
 )
-from ims_export.steps.export_guard import IdempotentExportGuard, dynamodb_export_guard
-from ims_export.steps.start import start
-from ims_export.steps.states import Duplicate, Exporting, ReceivedInput, StartInput
+from ims_export.steps.export_guard import IN_PROGRESS_SECONDS
+from ims_export.steps.states import Duplicate, Exporting, ReceivedInput, StartInput, WaitingForClaim
 from localdev.stepfunctions import ExecutionResult, LocalWorkflow, load_handler
 from tests.reliability.conftest import (
     TABLE,
     create_idempotency_table,
     guarded_settings,
     local_workflow,
+    start_as_the_state_machine_does,
     stored_items,
 )
 from tests.workflow.conftest import BUS, FUNCTIONS
@@ -52,19 +50,18 @@ def start_input(event: Any, execution: str | None) -> StartInput:
     return StartInput(state=ReceivedInput(input=event), execution_id=execution)
 
 
-def guard() -> IdempotentExportGuard:
-    return dynamodb_export_guard(TABLE, expires_after_seconds=3600)
+def start(start_input: StartInput, clients: Any, *, now: datetime) -> Any:
+    return start_as_the_state_machine_does(start_input, clients, now=now)
 
 
-# --- the guard on DynamoDB (moto) -----------------------------------------------------------------
+# --- the claims on DynamoDB (moto), written as the state machine writes them ------------------------
 
 
 @pytest.mark.usefixtures("dynamodb")
 def test_a_duplicate_trigger_gets_the_first_job_and_no_second_export(counting_ims: FakeIms) -> None:
     clients = make_clients(counting_ims, guarded_settings())
-    shared = guard()
-    first = start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
-    second = start(start_input(MANUAL, "execution-2"), clients, now=NOW, guard=shared)
+    first = start(start_input(MANUAL, "execution-1"), clients, now=NOW)
+    second = start(start_input(MANUAL, "execution-2"), clients, now=NOW)
 
     assert isinstance(first, Exporting)
     assert isinstance(second, Duplicate)
@@ -76,9 +73,9 @@ def test_a_duplicate_trigger_gets_the_first_job_and_no_second_export(counting_im
 @pytest.mark.usefixtures("dynamodb")
 def test_a_retried_step_of_the_same_execution_polls_the_same_job(counting_ims: FakeIms) -> None:
     clients = make_clients(counting_ims, guarded_settings())
-    first = start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=guard())
+    first = start(start_input(MANUAL, "execution-1"), clients, now=NOW)
     # A new process (another Lambda instance) retries the step: only the table remembers.
-    retried = start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=guard())
+    retried = start(start_input(MANUAL, "execution-1"), clients, now=NOW)
 
     assert isinstance(first, Exporting)
     assert isinstance(retried, Exporting)
@@ -89,8 +86,8 @@ def test_a_retried_step_of_the_same_execution_polls_the_same_job(counting_ims: F
 @pytest.mark.usefixtures("dynamodb")
 def test_a_replay_without_an_execution_id_is_a_duplicate(counting_ims: FakeIms) -> None:
     clients = make_clients(counting_ims, guarded_settings())
-    start(start_input(MANUAL, None), clients, now=NOW, guard=guard())
-    replayed = start(start_input(MANUAL, None), clients, now=NOW, guard=guard())
+    start(start_input(MANUAL, None), clients, now=NOW)
+    replayed = start(start_input(MANUAL, None), clients, now=NOW)
 
     assert isinstance(replayed, Duplicate)  # never two pollers of one job
     assert len(counting_ims.calls_to("export_image")) == 1
@@ -109,9 +106,8 @@ def test_another_destination_or_format_is_another_export(
     counting_ims: FakeIms, change: dict[str, Any]
 ) -> None:
     clients = make_clients(counting_ims, guarded_settings())
-    shared = guard()
-    start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
-    other = start(start_input({**MANUAL, **change}, "execution-2"), clients, now=NOW, guard=shared)
+    start(start_input(MANUAL, "execution-1"), clients, now=NOW)
+    other = start(start_input({**MANUAL, **change}, "execution-2"), clients, now=NOW)
 
     assert isinstance(other, Exporting)
     assert len(counting_ims.calls_to("export_image")) == 2
@@ -120,11 +116,8 @@ def test_another_destination_or_format_is_another_export(
 @pytest.mark.usefixtures("dynamodb")
 def test_duplicate_events_name_the_same_default_object_across_midnight(counting_ims: FakeIms) -> None:
     clients = make_clients(counting_ims, guarded_settings())
-    shared = guard()
-    before = start(start_input(IMAGE_CREATED, "execution-1"), clients, now=NOW, guard=shared)
-    after = start(
-        start_input(IMAGE_CREATED, "execution-2"), clients, now=datetime(2026, 11, 27, 0, 0, 3), guard=shared
-    )
+    before = start(start_input(IMAGE_CREATED, "execution-1"), clients, now=NOW)
+    after = start(start_input(IMAGE_CREATED, "execution-2"), clients, now=datetime(2026, 11, 27, 0, 0, 3))
 
     assert isinstance(before, Exporting)
     assert "20261126" in before.job.bucket_url  # rendered at the event's time, not the step's
@@ -135,11 +128,10 @@ def test_duplicate_events_name_the_same_default_object_across_midnight(counting_
 @pytest.mark.usefixtures("dynamodb")
 def test_a_refused_export_frees_its_key(counting_ims: FakeIms) -> None:
     clients = make_clients(counting_ims, guarded_settings())
-    shared = guard()
     counting_ims.fail_next("export_image", UpstreamUnavailableError("IMS answered 503", status=503))
     with pytest.raises(UpstreamUnavailableError):
-        start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
-    again = start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
+        start(start_input(MANUAL, "execution-1"), clients, now=NOW)
+    again = start(start_input(MANUAL, "execution-1"), clients, now=NOW)
 
     assert isinstance(again, Exporting)
     assert len(counting_ims.calls_to("export_image")) == 2
@@ -147,31 +139,49 @@ def test_a_refused_export_frees_its_key(counting_ims: FakeIms) -> None:
 
 
 @pytest.mark.usefixtures("dynamodb")
-def test_a_start_still_in_progress_elsewhere_is_retryable(counting_ims: FakeIms) -> None:
+def test_a_start_still_in_progress_elsewhere_waits_for_its_claim(counting_ims: FakeIms) -> None:
     clients = make_clients(counting_ims, guarded_settings())
-    shared = guard()
-    seen: list[BaseException] = []
+    seen: list[Any] = []
     original_export = counting_ims.export_image
 
     def export_while_another_starts(request: Any) -> str:
-        try:  # the duplicate arrives while the first call is still waiting for IMS
-            start(start_input(MANUAL, "execution-2"), clients, now=NOW, guard=shared)
-        except IdempotencyAlreadyInProgressError as error:
-            seen.append(error)
+        # the duplicate arrives while the first call is still waiting for IMS
+        seen.append(start(start_input(MANUAL, "execution-2"), clients, now=NOW))
         return original_export(request)
 
     counting_ims.export_image = export_while_another_starts  # type: ignore[method-assign]
-    first = start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
+    first = start(start_input(MANUAL, "execution-1"), clients, now=NOW)
+    counting_ims.export_image = original_export  # type: ignore[method-assign]
+    [waiting] = seen
+    claimed_again = start(StartInput(state=waiting, execution_id="execution-2"), clients, now=NOW)
 
     assert isinstance(first, Exporting)
-    assert len(seen) == 1
+    assert isinstance(waiting, WaitingForClaim)
+    assert 1 <= waiting.wait_seconds <= IN_PROGRESS_SECONDS + 1  # never past the claim's expiry
+    assert isinstance(claimed_again, Duplicate)  # by then the first start recorded its job
+    assert claimed_again.job == first.job
     assert len(counting_ims.calls_to("export_image")) == 1
+
+
+@pytest.mark.usefixtures("dynamodb")
+def test_a_claim_left_in_progress_blocks_others_until_its_expiry(counting_ims: FakeIms) -> None:
+    clients = make_clients(counting_ims, guarded_settings())
+    counting_ims.fail_next("export_image", RuntimeError("the start step died mid-POST"))
+    with pytest.raises(RuntimeError):  # no outcome step: the claim stays in progress
+        start(start_input(MANUAL, "execution-1"), clients, now=NOW)
+    blocked = start(start_input(MANUAL, "execution-2"), clients, now=NOW)
+    later = NOW + timedelta(seconds=IN_PROGRESS_SECONDS + 1)
+    after_expiry = start(start_input(MANUAL, "execution-3"), clients, now=later)
+
+    assert isinstance(blocked, WaitingForClaim)
+    assert isinstance(after_expiry, Exporting)
+    assert len(counting_ims.calls_to("export_image")) == 2
 
 
 @pytest.mark.usefixtures("dynamodb")
 def test_the_record_holds_ids_and_never_a_token(counting_ims: FakeIms) -> None:
     clients = make_clients(counting_ims, guarded_settings())
-    start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=guard())
+    start(start_input(MANUAL, "execution-1"), clients, now=NOW)
 
     [item] = stored_items()
     assert item["id"]["S"].startswith("ims-export-start#")
@@ -179,13 +189,18 @@ def test_the_record_holds_ids_and_never_a_token(counting_ims: FakeIms) -> None:
     assert SECRET_TOKEN not in json.dumps(item)
 
 
-def test_an_unavailable_table_is_a_named_transient_error(counting_ims: FakeIms) -> None:
-    clients = make_clients(counting_ims, guarded_settings())
-    with mock_aws(), pytest.raises(IdempotencyStoreError) as raised:  # no table: every write fails
-        start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=guard())
+@pytest.mark.usefixtures("dynamodb")
+def test_a_claim_never_holds_a_token_and_names_the_table(counting_ims: FakeIms) -> None:
+    from ims_export.steps.start import start as start_step
 
-    assert isinstance(raised.value, TransientError)
-    assert counting_ims.calls_to("export_image") == []
+    clients = make_clients(counting_ims, guarded_settings())
+    claiming = start_step(start_input(MANUAL, "execution-1"), clients, now=NOW)
+
+    assert claiming.phase == "claiming"
+    assert claiming.claim["TableName"] == TABLE
+    assert claiming.claim["ConditionExpression"] == "attribute_not_exists(id) OR expiration < :now"
+    assert SECRET_TOKEN not in json.dumps(claiming.model_dump(mode="json"))
+    assert counting_ims.calls_to("export_image") == []  # nothing is exported before the claim
 
 
 # --- through the state machine -------------------------------------------------------------------
@@ -231,27 +246,26 @@ LambdaUnknown = type("Lambda.Unknown", (LostResponse,), {})
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("guarded_clients", "start_app")
-def test_a_start_step_retried_after_a_lost_response_polls_the_first_job(counting_ims: FakeIms) -> None:
+def test_a_start_step_retried_after_a_lost_response_exports_once(counting_ims: FakeIms) -> None:
     real_start = load_handler(FUNCTIONS["StartExportFunction"])
     answers: list[Any] = []
 
-    def start_losing_its_first_answer(event: Any, context: Any) -> Any:
+    def start_losing_an_answer(event: Any, context: Any) -> Any:
         answer = real_start(event, context)
         if "outcome" in event:  # the same function builds the outcome: not a start
             return answer
         answers.append(answer)
-        if len(answers) == 1:
+        if len(answers) == 1:  # the answer that asks for the claim
             raise LambdaUnknown("the invocation's response was lost")
         return answer
 
-    with local_workflow(handlers={"StartExportFunction": start_losing_its_first_answer}) as workflow_:
+    with local_workflow(handlers={"StartExportFunction": start_losing_an_answer}) as workflow_:
         create_idempotency_table()
         result = run(workflow_, MANUAL)
 
     assert result.status == "SUCCEEDED"
     assert result.output["job_id"] == JOB_ID
-    assert len(answers) == 2
-    assert answers[0] == answers[1]
+    assert [answer["phase"] for answer in answers][:3] == ["claiming", "claiming", "recording"]
     assert len(counting_ims.calls_to("export_image")) == 1
 
 
@@ -287,9 +301,8 @@ def test_already_exporting_and_already_exported_are_distinct_named_outcomes(
 def test_a_duplicate_of_a_running_export_names_its_status(counting_ims: FakeIms) -> None:
     counting_ims.script_jobs([make_job("RUNNING")])
     clients = make_clients(counting_ims, guarded_settings())
-    shared = guard()
-    start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
-    second = start(start_input(MANUAL, "execution-2"), clients, now=NOW, guard=shared)
+    start(start_input(MANUAL, "execution-1"), clients, now=NOW)
+    second = start(start_input(MANUAL, "execution-2"), clients, now=NOW)
 
     assert isinstance(second, Duplicate)
     assert second.original_status == "RUNNING"
@@ -300,9 +313,8 @@ def test_a_duplicate_of_a_running_export_names_its_status(counting_ims: FakeIms)
 def test_a_trigger_after_a_failed_job_exports_again(counting_ims: FakeIms) -> None:
     counting_ims.script_jobs([make_job("FAIL", error_code="IMG.0069")])
     clients = make_clients(counting_ims, guarded_settings())
-    shared = guard()
-    start(start_input(MANUAL, "execution-1"), clients, now=NOW, guard=shared)
-    again = start(start_input(MANUAL, "execution-2"), clients, now=NOW, guard=shared)
+    start(start_input(MANUAL, "execution-1"), clients, now=NOW)
+    again = start(start_input(MANUAL, "execution-2"), clients, now=NOW)
 
     assert isinstance(again, Exporting)
     assert len(counting_ims.calls_to("export_image")) == 2
@@ -313,14 +325,11 @@ def test_a_redelivered_event_never_exports_twice_whatever_the_object_pattern(cou
     counting_ims.script_jobs([make_job("FAIL")])  # even after a failure: it is the same delivery
     settings = guarded_settings(export_object_pattern="exports/{image_id}-{timestamp}.{format}")
     clients = make_clients(counting_ims, settings)
-    shared = guard()
     event = {key: value for key, value in IMAGE_CREATED.items() if key != "time"}  # named at step time
-    first = start(start_input(event, "execution-1"), clients, now=NOW, guard=shared)
+    first = start(start_input(event, "execution-1"), clients, now=NOW)
     later = NOW.replace(hour=NOW.hour + 1)
-    again = start(start_input(event, "execution-2"), clients, now=later, guard=shared)
-    other = start(
-        start_input({**event, "id": "another-event"}, "execution-3"), clients, now=later, guard=shared
-    )
+    again = start(start_input(event, "execution-2"), clients, now=later)
+    other = start(start_input({**event, "id": "another-event"}, "execution-3"), clients, now=later)
 
     assert isinstance(first, Exporting)
     assert isinstance(again, Duplicate)
@@ -367,3 +376,65 @@ def test_a_duplicate_through_the_state_machine_names_the_original_status(
     assert first.output["status"] == "SUCCEEDED"
     assert second.output["status"] == "DUPLICATE"
     assert second.output["original_status"] == "SUCCEEDED"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("event", "claims"), [(MANUAL, 1), (IMAGE_CREATED, 2)], ids=["manual", "delivered"])
+def test_the_success_path_costs_the_transitions_the_poll_benchmark_counts(
+    guarded_workflow: LocalWorkflow, counting_ims: FakeIms, event: Any, claims: int
+) -> None:
+    counting_ims.script_jobs([make_job("SUCCESS")])
+    result = run(guarded_workflow, event)
+    entered = entered_states(guarded_workflow, result.arn)
+
+    assert result.status == "SUCCEEDED"
+    polls = entered.count("CheckExport")
+    counted = [state for state in entered if state != "NotifyTopic"]  # optional: the benchmark leaves it out
+    # Each further claim (the delivery's) costs ClaimRecord, StartExport, IsImageReady, RecordOnClaim.
+    extra = 4 * (claims - 1)
+    assert len(counted) == polling.FIXED_TRANSITIONS + extra + polling.TRANSITIONS_PER_POLL * polls
+    assert entered.count("ClaimRecord") == claims
+    assert entered.count("RecordOnClaim") == claims
+
+
+@pytest.mark.slow
+def test_a_failed_release_never_loses_the_outcome(
+    guarded_workflow: LocalWorkflow, counting_ims: FakeIms
+) -> None:
+    counting_ims.script_jobs([make_job("FAIL", error_code="IMG.0069", fail_reason="no access")])
+    original_get_job = counting_ims.get_job
+
+    def get_job_after_the_table_is_gone(job_id: str) -> Any:
+        boto3.client("dynamodb").delete_table(TableName=TABLE)  # ReleaseExport then fails
+        counting_ims.get_job = original_get_job  # type: ignore[method-assign]
+        return original_get_job(job_id)
+
+    counting_ims.get_job = get_job_after_the_table_is_gone  # type: ignore[method-assign]
+    result = run(guarded_workflow, MANUAL)
+
+    assert result.status == "FAILED"
+    assert result.error == "ExportJobFailed"
+    [published] = guarded_workflow.published_events(BUS)
+    assert published["detail"]["release_error"] == "DynamoDB.ResourceNotFoundException"
+    assert published["detail"]["error_code"] == "IMG.0069"
+    entered = entered_states(guarded_workflow, result.arn)
+    assert (
+        entered.index("ReleaseExport") < entered.index("NoteReleaseError") < entered.index("PutOutcomeEvent")
+    )
+
+
+@pytest.mark.slow
+def test_a_refused_export_through_the_state_machine_leaves_no_claim(
+    guarded_workflow: LocalWorkflow, counting_ims: FakeIms
+) -> None:
+    counting_ims.fail_next(
+        "export_image", ObjectAlreadyExistsError("IMG.0070: the object exists", code="IMG.0070")
+    )
+    refused = run(guarded_workflow, IMAGE_CREATED)
+    again = run(guarded_workflow, IMAGE_CREATED)  # the same delivery, once the object is moved away
+
+    assert refused.status == "FAILED"
+    assert "ReleaseExport" in entered_states(guarded_workflow, refused.arn)
+    assert again.status == "SUCCEEDED"
+    assert again.output["status"] == "SUCCEEDED"
+    assert len(counting_ims.calls_to("export_image")) == 2

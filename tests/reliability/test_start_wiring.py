@@ -1,4 +1,5 @@
-"""The start function builds its export guard and hand-over store (DynamoDB clients) on first use only."""
+"""The start function holds no DynamoDB client for its duplicate guard, and builds its hand-over store on
+first use only."""
 
 from __future__ import annotations
 
@@ -7,35 +8,20 @@ from typing import Any
 
 import pytest
 
-from ims_export.steps.export_guard import ExportGuard, UnguardedExport
 from localdev.stepfunctions import FakeLambdaContext
+from tests.reliability.conftest import TABLE
 from tests.workflow.fakes import BUCKET, IMAGE_ID, FakeIms, make_image
 
 CONTEXT = FakeLambdaContext("start", "arn:aws:lambda:eu-central-1:111122223333:function:start")
 
 
-class RecordingGuard(UnguardedExport):
-    def __init__(self) -> None:
-        self.contexts: list[Any] = []
-
-    def register_lambda_context(self, context: Any) -> None:
-        self.contexts.append(context)
-
-
 class Builds:
-    """Stands in for the DynamoDB builders of the start function; counts what was built."""
+    """Stands in for the DynamoDB builder of the start function's hand-over store; counts builds."""
 
     def __init__(self, start_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.guards: list[RecordingGuard] = []
         self.stores: list[str] = []
-        monkeypatch.setattr(start_app, "_build_export_guard", self.guard)
         monkeypatch.setattr(start_app, "dynamodb_handover_store", self.store)
         monkeypatch.setattr(start_app, "_handovers", {})
-
-    def guard(self, table: str | None, expires_after_seconds: int) -> ExportGuard:
-        del table, expires_after_seconds
-        self.guards.append(RecordingGuard())
-        return self.guards[-1]
 
     def store(self, table: str) -> Any:
         self.stores.append(table)
@@ -49,7 +35,7 @@ def start_event(image_id: str = IMAGE_ID) -> dict[str, Any]:
 
 
 @pytest.mark.usefixtures("guarded_clients")
-def test_a_start_waiting_for_its_image_builds_no_guard_and_no_store(
+def test_a_start_waiting_for_its_image_builds_no_store(
     start_app: Any, counting_ims: FakeIms, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     builds = Builds(start_app, monkeypatch)
@@ -58,24 +44,20 @@ def test_a_start_waiting_for_its_image_builds_no_guard_and_no_store(
     answer = start_app.lambda_handler(start_event("0e2b5c1d-8f3a-4b6c-9d7e-2a1b3c4d5e6f"), CONTEXT)
 
     assert answer["phase"] == "waiting_for_image"
-    assert builds.guards == []
     assert builds.stores == []
 
 
 @pytest.mark.usefixtures("guarded_clients")
-def test_an_export_builds_the_guard_once_with_the_lambda_context_and_no_store(
+def test_an_export_answers_with_its_claim_for_the_state_machine_and_builds_no_store(
     start_app: Any, counting_ims: FakeIms, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     builds = Builds(start_app, monkeypatch)
 
-    first = start_app.lambda_handler(start_event(), CONTEXT)
-    second = start_app.lambda_handler(start_event(), CONTEXT)
+    answer = start_app.lambda_handler(start_event(), CONTEXT)
 
-    assert first["phase"] == second["phase"] == "exporting"
-    assert len(counting_ims.calls_to("export_image")) == 2  # the recording guard lets both through
-    (guard,) = builds.guards
-    # Registered before the guard existed, passed on when it was built, then registered directly.
-    assert guard.contexts == [CONTEXT, CONTEXT]
+    assert answer["phase"] == "claiming"
+    assert answer["claim"]["TableName"] == TABLE
+    assert counting_ims.calls_to("export_image") == []  # the POST waits for the claim
     assert builds.stores == []
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from ims_export.steps import outcome as outcome_module
+from ims_export.steps.export_guard import ExportClaims, export_record_id
 from ims_export.steps.outcome import build_outcome, structured_cause
 from ims_export.steps.release import release_failed_export
 from ims_export.steps.states import CaughtError, DescribedOutcome, OutcomeInput
@@ -299,32 +300,28 @@ def test_an_ending_without_job_or_error_is_still_an_outcome() -> None:
     assert described.route == "WorkflowFailed"
 
 
-class RecordingGuard:
-    def __init__(self, error: Exception | None = None) -> None:
-        self.released: list[dict[str, Any]] = []
-        self.error = error
-
-    def release(self, job: Mapping[str, Any]) -> bool:
-        self.released.append(dict(job))
-        if self.error is not None:
-            raise self.error
-        return True
+CLAIMS = ExportClaims("ims-export-idempotency", expires_after_seconds=3600)
 
 
-def test_a_failed_export_is_released_with_its_request() -> None:
-    described = describe({"phase": "exporting", "job": {**JOB, "status": "FAIL"}})
-    guard = RecordingGuard()
+def released(state: dict[str, Any], execution: str | None = EXECUTION) -> DescribedOutcome:
+    request = OutcomeInput.model_validate({"state": state, "execution_id": execution})
+    described = build_outcome(request, now=NOW, settings=make_settings())
+    return release_failed_export(described, request.state, CLAIMS, execution=execution)
 
-    assert release_failed_export(described, guard) == described
-    assert guard.released == [
-        {
-            "job_id": JOB_ID,
-            "image_id": IMAGE_ID,
-            "bucket_url": TARGET,
-            "file_format": "qcow2",
-            "is_quick_export": False,
-        }
-    ]
+
+def test_a_failed_export_is_released_if_its_record_still_holds_the_job() -> None:
+    described = released({"phase": "exporting", "job": {**JOB, "status": "FAIL"}})
+
+    assert described.release is not None
+    [delete] = described.release.deletes
+    key = {"image_id": IMAGE_ID, "bucket_url": TARGET, "file_format": "qcow2", "is_quick_export": False}
+    assert delete == {
+        "TableName": "ims-export-idempotency",
+        "Key": {"id": {"S": export_record_id(key)}},
+        "ConditionExpression": "job_id = :job_id",
+        "ExpressionAttributeValues": {":job_id": {"S": JOB_ID}},
+    }
+    assert described.outcome.status == "FAILED"  # the outcome itself is unchanged
 
 
 @pytest.mark.parametrize(
@@ -333,21 +330,44 @@ def test_a_failed_export_is_released_with_its_request() -> None:
         {"phase": "exporting", "job": {**JOB, "status": "SUCCESS"}},
         {"input": {"image_id": IMAGE_ID}, "failure": lambda_failure("ImageNotFoundError", "no such image")},
     ],
-    ids=["success", "failure-without-job"],
+    ids=["success", "failure-without-job-or-claims"],
 )
-def test_only_a_failed_job_is_released(state: dict[str, Any]) -> None:
-    guard = RecordingGuard()
-    release_failed_export(describe(state), guard)
-    assert guard.released == []
+def test_only_a_failed_job_or_a_failed_claiming_start_is_released(state: dict[str, Any]) -> None:
+    assert released(state).release is None
 
 
-def test_a_failed_release_never_loses_the_outcome() -> None:
-    described = describe({"phase": "exporting", "job": {**JOB, "status": "FAIL"}})
-    released = release_failed_export(described, RecordingGuard(ConnectionError("dynamodb down")))
+def test_without_an_idempotency_table_nothing_is_released() -> None:
+    request = OutcomeInput.model_validate({"state": {"phase": "exporting", "job": {**JOB, "status": "FAIL"}}})
+    described = build_outcome(request, now=NOW, settings=make_settings())
+    assert release_failed_export(described, request.state, None, execution=EXECUTION) == described
 
-    assert released.outcome.release_error == "ConnectionError"
-    assert released.outcome.model_copy(update={"release_error": None}) == described.outcome
-    assert released.route == described.route
+
+def test_a_start_that_failed_while_claiming_drops_the_claims_it_holds_and_names_the_export() -> None:
+    pending = {
+        "request": {"image_id": IMAGE_ID, "bucket_url": TARGET, "file_format": "qcow2"},
+        "image_name": "web",
+        "deadline": "2026-11-29T08:00:00Z",
+        "delivery_id": "smn:m-1",
+        "claiming": "export",
+        "held": ["ims-export-delivery#d"],
+    }
+    failure = lambda_failure("ExportAlreadyRunningError", "IMG.0148: the image is being exported")
+    described = released({"phase": "claiming", "pending": pending, "claim": {}, "failure": failure})
+
+    assert described.release is not None
+    deleted = [delete["Key"]["id"]["S"] for delete in described.release.deletes]
+    assert deleted[0] == "ims-export-delivery#d"
+    assert deleted[1].startswith("ims-export-start#")  # the claim in flight, if it was made
+    for delete in described.release.deletes:  # only while this execution holds it, in progress
+        assert delete["ConditionExpression"] == "started_by = :execution AND claim_state = :in_progress"
+        assert delete["ExpressionAttributeValues"][":execution"] == {"S": EXECUTION}
+    outcome = described.outcome
+    assert (outcome.stage, outcome.image_id, outcome.bucket_url, outcome.image_name) == (
+        "start",
+        IMAGE_ID,
+        TARGET,
+        "web",
+    )
 
 
 def test_times_are_those_of_the_clock_given() -> None:

@@ -208,4 +208,10 @@ class HandOverNotFoundError(InvalidRequestError):
 
 
 class IdempotencyStoreError(TransientError):
-    """The idempotency table could not be read or written before the export was started."""
+    """The idempotency table could not be read or written before the export was started, or a
+    record in it cannot be read."""
+
+
+class IdempotencyAlreadyInProgressError(ImsExportError):
+    """Another execution still held the claim of this export after every wait for it (the state
+    machine waits for a claim itself: a retry of the step would find the same claim)."""

@@ -1,58 +1,66 @@
 """At most one IMS export per request, whatever is delivered or retried twice.
 
 EventBridge delivers at least once, SMN may deliver a message twice, and a start step whose answer
-was lost is retried: each would POST the export again. The export call therefore runs under
-Powertools Idempotency (DynamoDB), keyed twice:
+was lost is retried: each would POST the export again. The export call therefore waits for two claims
+in the stack's idempotency table (partition key ``id``, TTL attribute ``expiration``):
 
-- on the export (``export_key``): image, destination (``bucket_url``), format and quick flag. A
-  trigger for an identical export is a duplicate only while that export runs or after it succeeded
-  (``original_status`` asks IMS); after it failed the record is dropped and the export started
-  again. The state machine also drops it (``release``) when an export ends in failure.
 - on the delivery (``delivery``: an SMN message id, EventBridge event id or CTS trace id), when the
   trigger has one: a redelivery is a duplicate whatever its outcome was and whatever object name
-  the pattern renders (``{time}``, say). These records are never released; they expire.
+  the pattern renders (``{time}``, say). These records are never released; they expire
+  (EXPORT_IDEMPOTENCY_SECONDS).
+- on the export (``export_key``): image, destination (``bucket_url``), format and quick flag. A
+  trigger for an identical export is a duplicate only while that export runs or after it succeeded
+  (``original_status`` asks IMS); after it failed the record is replaced and the export started
+  again. The outcome step also drops it (``release_request``) when an export ends in failure, if
+  the record still holds that job.
 
-Records keep the job descriptor (ids, names, times; never a token) and the execution that started
-it, so the caller can tell a retry of its own step (same execution: poll the same job) from a
-duplicate trigger (another execution).
+The start step decides, the state machine writes: this module builds the DynamoDB requests (attribute
+maps for the state machine's optimized ``dynamodb:putItem/getItem/updateItem/deleteItem`` tasks) and
+decides what a claim's answer means; the function holds no DynamoDB client. Records keep the job
+descriptor (ids, names, times; never a token) and the execution that started it, so a retry of the
+step in its own execution polls the job it started, and a duplicate trigger (another execution) ends.
 
-- An export that raises deletes its records (Powertools does): a refused export may be tried again.
-- A start step killed by a Lambda timeout leaves an INPROGRESS record until the timeout's end (the
-  Lambda context is registered); meanwhile a repeat gets IdempotencyAlreadyInProgressError, which
-  the state machine retries. Afterwards IMS itself answers IMG.0148 while that export still runs.
+- A claim is in progress until the job is recorded on it, for ``IN_PROGRESS_SECONDS`` at most (the
+  start task's TimeoutSeconds): a start step that died mid-POST blocks others that long; meanwhile a
+  repeat waits in the state machine (``WaitingForClaim``) and claims again.
+- A start that fails (refused, error) has its claims deleted by the outcome step: a refused export
+  may be tried again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import (
-    BasePersistenceLayer,
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyItemNotFoundError,
-    IdempotencyPersistenceLayerError,
-)
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from ims_export.auth.refresh_lock import FixedDeadline
 from ims_export.domain.export_request import ExportRequest
-from ims_export.errors import IdempotencyStoreError
+from ims_export.errors import IdempotencyAlreadyInProgressError, IdempotencyStoreError
+from ims_export.settings import Settings
+from ims_export.steps.states import (
+    Claiming,
+    Duplicate,
+    DynamoDBRequest,
+    Exporting,
+    JobState,
+    PendingExport,
+    Recording,
+    WaitingForClaim,
+)
 
 # Distinct from the token refresh lock's prefix: all live in the stack's idempotency table.
 KEY_PREFIX = "ims-export-start"
 DELIVERY_KEY_PREFIX = "ims-export-delivery"
-# Without a Lambda context, an export call that died half-way frees its key after this long
-# (the start task's TimeoutSeconds).
-DEFAULT_IN_PROGRESS_SECONDS = 120
-
-StartExport = Callable[[], Mapping[str, Any]]
+# A claim whose export call died half-way frees its key after this long (the start task's TimeoutSeconds).
+IN_PROGRESS_SECONDS = 120
+IN_PROGRESS = "INPROGRESS"
+COMPLETED = "COMPLETED"
+# Waits for another execution's claim: 5 s doubling, never past the claim's expiry; a bound for safety.
+FIRST_CLAIM_WAIT_SECONDS = 5
+MAX_CLAIM_WAITS = 12
 
 
 class OriginalStatus(StrEnum):
@@ -68,7 +76,7 @@ StatusOf = Callable[[Mapping[str, Any]], OriginalStatus]
 
 
 def export_key(request: ExportRequest) -> dict[str, Any]:
-    """What makes two requests the same export (hashed by Powertools into the record's key)."""
+    """What makes two requests the same export (hashed into the record's id)."""
     return {
         "image_id": request.image_id,
         "bucket_url": request.bucket_url,
@@ -82,185 +90,295 @@ def export_key_of_job(job: Mapping[str, Any]) -> dict[str, Any]:
     return {name: job.get(name) for name in ("image_id", "bucket_url", "file_format", "is_quick_export")}
 
 
+def record_id(prefix: str, key: Mapping[str, Any]) -> str:
+    canonical = json.dumps(dict(key), sort_keys=True, separators=(",", ":"))
+    return f"{prefix}#{hashlib.sha256(canonical.encode()).hexdigest()}"
+
+
+def export_record_id(key: Mapping[str, Any]) -> str:
+    return record_id(KEY_PREFIX, key)
+
+
+def delivery_record_id(delivery: str) -> str:
+    return record_id(DELIVERY_KEY_PREFIX, {"delivery": delivery})
+
+
+def claiming_record_id(pending: PendingExport) -> str:
+    """The record the claim in flight is for."""
+    if pending.claiming == "delivery" and pending.delivery_id is not None:
+        return delivery_record_id(pending.delivery_id)
+    return export_record_id(export_key(pending.request))
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _number(value: int) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+def _string(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _ours(execution: str | None) -> tuple[str, dict[str, Any]]:
+    """A condition that the record was claimed by ``execution`` (no execution: claimed without one)."""
+    if execution is None:
+        return "attribute_not_exists(started_by)", {}
+    return "started_by = :execution", {":execution": _string(execution)}
+
+
 @dataclass(frozen=True)
-class GuardedExport:
-    """The job record of the export, and whether this call started it or found it."""
+class StoredClaim:
+    """A record as getItem found it."""
 
-    record: Mapping[str, Any]
     execution: str | None
-    replayed: bool
-    original_status: OriginalStatus | None = None
+    in_progress: bool
+    expires_at: int
+    job: dict[str, Any] | None
 
 
-class ExportGuard(Protocol):
-    def run(
+def read_claim(found: Mapping[str, Any] | None) -> StoredClaim | None:
+    """The record of a getItem answer (None: there is none any more)."""
+    item = (found or {}).get("Item")
+    if not isinstance(item, Mapping):
+        return None
+
+    def text(name: str) -> str | None:
+        value = item.get(name)
+        return value.get("S") if isinstance(value, Mapping) else None
+
+    expiration = item.get("expiration")
+    try:
+        expires_at = int(expiration["N"]) if isinstance(expiration, Mapping) else 0
+    except (KeyError, ValueError):
+        expires_at = 0
+    job_text = text("job")
+    try:
+        job = json.loads(job_text) if job_text else None
+    except ValueError:
+        job = None
+    return StoredClaim(
+        execution=text("started_by"),
+        in_progress=text("claim_state") != COMPLETED,
+        expires_at=expires_at,
+        job=job if isinstance(job, dict) else None,
+    )
+
+
+@dataclass(frozen=True)
+class PostExport:
+    """Every claim is held: the start step POSTs the export now."""
+
+    pending: PendingExport
+
+
+GuardStep = Claiming | WaitingForClaim | Recording | Exporting | Duplicate | PostExport
+
+
+def export_claims(settings: Settings) -> ExportClaims | None:
+    """The claims of the stack's idempotency table (none configured: every trigger exports)."""
+    if not settings.idempotency_table:
+        return None
+    return ExportClaims(settings.idempotency_table, settings.export_idempotency_seconds)
+
+
+@dataclass(frozen=True)
+class ExportClaims:
+    """The duplicate claims of exports in one table: requests to run and what their answers mean."""
+
+    table: str
+    expires_after_seconds: int
+    in_progress_seconds: int = IN_PROGRESS_SECONDS
+
+    # --- the requests ---------------------------------------------------------------------------
+
+    def claim(self, pending: PendingExport, *, execution: str | None, now: datetime) -> Claiming:
+        """The conditional putItem of the claim in flight: free, expired, or holding the failed job."""
+        item: dict[str, Any] = {
+            "id": _string(claiming_record_id(pending)),
+            "expiration": _number(_epoch(now) + self.in_progress_seconds),
+            "claim_state": _string(IN_PROGRESS),
+        }
+        if execution is not None:
+            item["started_by"] = _string(execution)
+        condition = "attribute_not_exists(id) OR expiration < :now"
+        values: dict[str, Any] = {":now": _number(_epoch(now))}
+        if pending.claiming == "export" and pending.failed_job_id is not None:
+            condition += " OR job_id = :failed_job"
+            values[":failed_job"] = _string(pending.failed_job_id)
+        request = {
+            "TableName": self.table,
+            "Item": item,
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+        }
+        return Claiming(pending=pending, claim=request)
+
+    def _record(
         self,
-        request: ExportRequest,
+        record: str,
+        job: Mapping[str, Any],
         *,
         execution: str | None,
-        start: StartExport,
-        delivery: str | None = None,
-        status_of: StatusOf | None = None,
-    ) -> GuardedExport:
-        """Call ``start`` unless ``request`` (or ``delivery``) was started already; return the job record."""
-        ...
+        started_by: str | None,
+        now: datetime,
+    ) -> DynamoDBRequest:
+        condition, values = _ours(execution)
+        values.update(
+            {
+                ":completed": _string(COMPLETED),
+                ":job": _string(json.dumps(dict(job), sort_keys=True)),
+                ":job_id": _string(str(job.get("job_id"))),
+                ":expires": _number(_epoch(now) + self.expires_after_seconds),
+            }
+        )
+        update = "SET claim_state = :completed, job = :job, job_id = :job_id, expiration = :expires"
+        if started_by is not None:
+            update += ", started_by = :started_by"
+            values[":started_by"] = _string(started_by)
+        else:
+            update += " REMOVE started_by"
+        return {
+            "TableName": self.table,
+            "Key": {"id": _string(record)},
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+        }
 
-    def release(self, job: Mapping[str, Any]) -> bool:
-        """Forget the export of ``job`` (it failed): a new trigger exports again. True if dropped."""
-        ...
+    def recorded(
+        self, pending: PendingExport, job: JobState, *, execution: str | None, now: datetime
+    ) -> Recording:
+        """After the POST: the job on every claim this execution holds, then poll it."""
+        stored = job.model_dump(mode="json")
+        records = [
+            self._record(record, stored, execution=execution, started_by=execution, now=now)
+            for record in pending.held
+        ]
+        return Recording(records=records, then=Exporting(job=job))
 
-    def register_lambda_context(self, context: LambdaContext) -> None:
-        """Let a Lambda timeout free the in-progress record (nothing to do without a store)."""
-        ...
+    def release_request(self, job: Mapping[str, Any]) -> DynamoDBRequest:
+        """Drop the export record of a failed ``job``, if it still holds that job."""
+        return {
+            "TableName": self.table,
+            "Key": {"id": _string(export_record_id(export_key_of_job(job)))},
+            "ConditionExpression": "job_id = :job_id",
+            "ExpressionAttributeValues": {":job_id": _string(str(job.get("job_id")))},
+        }
 
+    def abandon_requests(self, pending: PendingExport, *, execution: str | None) -> list[DynamoDBRequest]:
+        """Drop the claims a start that failed holds (or may hold: the one in flight), while in progress."""
+        condition, values = _ours(execution)
+        values[":in_progress"] = _string(IN_PROGRESS)
+        records = dict.fromkeys([*pending.held, claiming_record_id(pending)])
+        return [
+            {
+                "TableName": self.table,
+                "Key": {"id": _string(record)},
+                "ConditionExpression": f"{condition} AND claim_state = :in_progress",
+                "ExpressionAttributeValues": values,
+            }
+            for record in records
+        ]
 
-class UnguardedExport:
-    """No idempotency table configured: every call starts an export."""
+    # --- the decisions --------------------------------------------------------------------------
 
-    def register_lambda_context(self, context: LambdaContext) -> None:
-        del context
+    def proceed(
+        self, claiming: Claiming, *, execution: str | None, now: datetime, status_of: StatusOf
+    ) -> GuardStep:
+        """What the answer to ``claiming`` means: claim the next record, POST, wait, replay or end."""
+        pending = claiming.pending
+        if claiming.found is None and claiming.claimed is None:  # neither answer: claim (again)
+            return self.claim(pending, execution=execution, now=now)
+        if claiming.found is None:  # the putItem succeeded (claimed)
+            return self._held(pending, execution=execution, now=now)
+        stored = read_claim(claiming.found)
+        if stored is None:  # gone since the putItem (expired, released): claim again
+            return self.claim(self._counted(pending), execution=execution, now=now)
+        return self._found(pending, stored, execution=execution, now=now, status_of=status_of)
 
-    def run(
+    def _found(
         self,
-        request: ExportRequest,
+        pending: PendingExport,
+        stored: StoredClaim,
         *,
         execution: str | None,
-        start: StartExport,
-        delivery: str | None = None,
-        status_of: StatusOf | None = None,
-    ) -> GuardedExport:
-        del request, delivery, status_of
-        return GuardedExport(record=start(), execution=execution, replayed=False)
+        now: datetime,
+        status_of: StatusOf,
+    ) -> GuardStep:
+        """Someone holds the claim: this execution (a retry), another one starting or done with it."""
+        if execution is not None and stored.execution == execution:
+            if stored.in_progress:  # our own claim (a retried putItem): it is held
+                return self._held(pending, execution=execution, now=now)
+            return Exporting(job=self._job(stored))  # a retried step of this execution: poll its job
+        if stored.in_progress:
+            counted = self._counted(pending)
+            wait = min(
+                max(stored.expires_at - _epoch(now) + 1, 1), FIRST_CLAIM_WAIT_SECONDS * 2**pending.claim_waits
+            )
+            return WaitingForClaim(pending=counted, wait_seconds=wait)
+        job = self._job(stored)
+        status = status_of(job.model_dump(mode="json"))
+        if pending.claiming == "export" and status is OriginalStatus.FAILED:
+            # The identical export failed: this trigger exports again, replacing its record.
+            retry = pending.model_copy(update={"failed_job_id": job.job_id})
+            return self.claim(retry, execution=execution, now=now)
+        duplicate = Duplicate(job=job, original_execution=stored.execution, original_status=status.value)
+        if not pending.held:
+            return duplicate
+        # The delivery claimed on the way remembers what it turned out to be: the found export.
+        records = [
+            self._record(
+                record, job.model_dump(mode="json"), execution=execution, started_by=stored.execution, now=now
+            )
+            for record in pending.held
+        ]
+        return Recording(records=records, then=duplicate)
 
-    def release(self, job: Mapping[str, Any]) -> bool:
-        del job
-        return False
-
-
-class _Claims:
-    """One kind of record (one key prefix) on its own persistence layer: Powertools binds the
-    prefix to the layer at each call, so nested claims of two kinds need two layers."""
-
-    def __init__(self, store: BasePersistenceLayer, prefix: str, config: IdempotencyConfig) -> None:
-        self.store = store
-        self.prefix = prefix
-        self.config = config
-
-    def once(
-        self, key: Mapping[str, Any], execution: str | None, produce: Callable[[], GuardedExport]
-    ) -> GuardedExport:
-        produced: list[GuardedExport] = []
-
-        def claimed(*, claim: Mapping[str, Any]) -> dict[str, Any]:
-            del claim  # only its hash, the key, matters
-            result = produce()
-            produced.append(result)
-            return {"job": dict(result.record), "execution": result.execution}
-
-        guarded = idempotent_function(
-            claimed,
-            data_keyword_argument="claim",
-            persistence_store=self.store,
-            config=self.config,
-            key_prefix=self.prefix,
+    def _held(self, pending: PendingExport, *, execution: str | None, now: datetime) -> GuardStep:
+        held = pending.model_copy(
+            update={
+                "held": [*pending.held, claiming_record_id(pending)],
+                "claim_waits": 0,
+                "failed_job_id": None,
+            }
         )
+        if pending.claiming == "delivery":
+            return self.claim(held.model_copy(update={"claiming": "export"}), execution=execution, now=now)
+        return PostExport(held)
+
+    @staticmethod
+    def _counted(pending: PendingExport) -> PendingExport:
+        if pending.claim_waits >= MAX_CLAIM_WAITS:
+            raise IdempotencyAlreadyInProgressError(
+                "another execution still holds the claim of this export; try again in a few minutes"
+            )
+        return pending.model_copy(update={"claim_waits": pending.claim_waits + 1})
+
+    @staticmethod
+    def _job(stored: StoredClaim) -> JobState:
         try:
-            stored = guarded(claim=dict(key))
-        except IdempotencyPersistenceLayerError:
-            if produced:  # the export was started; only remembering it failed
-                return produced[0]
-            raise IdempotencyStoreError("the idempotency table could not be read or written") from None
-        if produced:
-            return produced[0]
-        return GuardedExport(record=stored["job"], execution=stored.get("execution"), replayed=True)
-
-    def drop(self, key: Mapping[str, Any], job_id: Any) -> bool:
-        """Delete the record of ``key`` if it still holds the job ``job_id``."""
-        self.store.configure(self.config, None, self.prefix)
-        try:
-            record = self.store.get_record(dict(key))
-        except IdempotencyItemNotFoundError:
-            return False
-        except IdempotencyPersistenceLayerError:
-            raise IdempotencyStoreError("the idempotency table could not be read") from None
-        stored = record.response_json_as_dict() if record is not None else None
-        if not isinstance(stored, Mapping) or (stored.get("job") or {}).get("job_id") != job_id:
-            return False  # an in-progress record, or another export's: not ours to drop
-        try:
-            self.store.delete_record(dict(key), exception=RuntimeError("released"))
-        except IdempotencyPersistenceLayerError:
-            raise IdempotencyStoreError("the idempotency table could not be written") from None
-        return True
+            return JobState.model_validate(stored.job)
+        except ValueError:
+            raise IdempotencyStoreError("a duplicate record holds no readable job") from None
 
 
-class IdempotentExportGuard:
-    """``ExportGuard`` on Powertools persistence layers (DynamoDB in production)."""
-
-    def __init__(
-        self,
-        persistence_store: BasePersistenceLayer,
-        *,
-        expires_after_seconds: int,
-        in_progress_seconds: int = DEFAULT_IN_PROGRESS_SECONDS,
-        delivery_store: BasePersistenceLayer | None = None,
-    ) -> None:
-        self._config = IdempotencyConfig(
-            expires_after_seconds=expires_after_seconds,
-            lambda_context=FixedDeadline(in_progress_seconds),
-        )
-        self._exports = _Claims(persistence_store, KEY_PREFIX, self._config)
-        self._deliveries = (
-            _Claims(delivery_store, DELIVERY_KEY_PREFIX, self._config) if delivery_store is not None else None
-        )
-
-    def register_lambda_context(self, context: LambdaContext) -> None:
-        """Let an export call cut short by a Lambda timeout free its key when the invocation ends."""
-        self._config.register_lambda_context(context)
-
-    def run(
-        self,
-        request: ExportRequest,
-        *,
-        execution: str | None,
-        start: StartExport,
-        delivery: str | None = None,
-        status_of: StatusOf | None = None,
-    ) -> GuardedExport:
-        key = export_key(request)
-
-        def start_export() -> GuardedExport:
-            return GuardedExport(record=start(), execution=execution, replayed=False)
-
-        def export_unless_running_or_done() -> GuardedExport:
-            found = self._exports.once(key, execution, start_export)
-            if not _is_other_execution(found, execution) or status_of is None:
-                return found
-            status = status_of(found.record)
-            if status is not OriginalStatus.FAILED:
-                return replace(found, original_status=status)
-            # The identical export failed: this trigger exports again.
-            self._exports.drop(key, found.record.get("job_id"))
-            return self._exports.once(key, execution, start_export)
-
-        if delivery is None or self._deliveries is None:
-            return export_unless_running_or_done()
-        delivered = self._deliveries.once({"delivery": delivery}, execution, export_unless_running_or_done)
-        if _is_other_execution(delivered, execution) and delivered.original_status is None and status_of:
-            return replace(delivered, original_status=status_of(delivered.record))
-        return delivered
-
-    def release(self, job: Mapping[str, Any]) -> bool:
-        return self._exports.drop(export_key_of_job(job), job.get("job_id"))
-
-
-def _is_other_execution(found: GuardedExport, execution: str | None) -> bool:
-    return found.replayed and (execution is None or found.execution != execution)
-
-
-def dynamodb_export_guard(table_name: str, *, expires_after_seconds: int) -> IdempotentExportGuard:
-    """The production guard: the stack's idempotency table (partition key ``id``), one DynamoDB client."""
-    exports = DynamoDBPersistenceLayer(table_name=table_name)
-    deliveries = DynamoDBPersistenceLayer(table_name=table_name, boto3_client=exports.client)
-    return IdempotentExportGuard(
-        exports, expires_after_seconds=expires_after_seconds, delivery_store=deliveries
+def first_pending(
+    request: ExportRequest,
+    *,
+    image_name: str,
+    image_size_bytes: int | None,
+    deadline: datetime,
+    delivery_id: str | None,
+) -> PendingExport:
+    """A checked export before its claims: the delivery is claimed first, if the trigger has one."""
+    return PendingExport(
+        request=request,
+        image_name=image_name,
+        image_size_bytes=image_size_bytes,
+        deadline=deadline,
+        delivery_id=delivery_id,
+        claiming="delivery" if delivery_id is not None else "export",
     )

@@ -196,6 +196,16 @@ def _failed(
         if failure.Error == "ExportObjectMissing":
             # IMS said SUCCESS; the check of the object in OBS found nothing usable.
             fields.update(stage="verify", job_status=JobStatus.SUCCESS.value)
+    elif state.pending is not None:  # the start failed while claiming its duplicate records
+        request = state.pending.request
+        fields.update(
+            image_id=request.image_id,
+            image_name=state.pending.image_name or None,
+            bucket_url=request.bucket_url,
+            file_format=request.file_format.value if request.file_format else None,
+            is_quick_export=request.is_quick_export,
+            stage="start",
+        )
     elif state.phase == "waiting_for_image":
         fields.update(
             _order_fields(state.order, settings),

@@ -2,8 +2,11 @@
 
 It reports that the image is still being created (the state machine waits and calls ``start`` again),
 or resumes a job handed over by a previous execution (continue-as-new; only with a hand-over record, see
-``continuation``). The export call runs under an ``ExportGuard``: a duplicate trigger ends as ``Duplicate``
-naming the first job and what became of it, a retried start step of the same execution polls that job.
+``continuation``). With an idempotency table, the export call waits for its duplicate claims, which the
+state machine makes (``export_guard``): the step answers ``Claiming`` and is called again with the
+answer, until it POSTs (then ``Recording`` the job on the claims), or a duplicate trigger ends as
+``Duplicate`` naming the first job and what became of it, or a retried step of the same execution
+polls that job.
 A delivery to the SMN endpoint (``{"smn_body": "<raw body>"}``) can act only once its signature
 verifies: it either names the image to export or is handled on its own (``NotificationHandled``);
 anything else on that path is an ``SmnMessageRefusedError``, before any IAM or IMS call.
@@ -12,7 +15,8 @@ anything else on that path is an ``SmnMessageRefusedError``, before any IAM or I
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -21,6 +25,7 @@ from ims_export.domain.exportability import check_exportable, parent_image_id_to
 from ims_export.domain.images import Image
 from ims_export.domain.jobs import JobStatus
 from ims_export.errors import (
+    ConfigurationError,
     ImageNotFoundError,
     ImageNotReadyError,
     ImsExportError,
@@ -31,14 +36,25 @@ from ims_export.errors import (
 from ims_export.parsing import parse_model
 from ims_export.runtime import Clients
 from ims_export.steps.continuation import resume
+from ims_export.steps.export_guard import (
+    ExportClaims,
+    OriginalStatus,
+    PostExport,
+    export_claims,
+    first_pending,
+)
 from ims_export.steps.states import (
+    Claiming,
     Duplicate,
     Exporting,
     JobState,
     NotificationHandled,
+    PendingExport,
+    Recording,
     SmnDelivery,
     StartInput,
     StartResult,
+    WaitingForClaim,
     WaitingForImage,
 )
 from ims_export.triggers.events import (
@@ -51,10 +67,9 @@ from ims_export.triggers.events import (
 )
 
 if TYPE_CHECKING:
-    # Off the cold path of the check step: the idempotency store and the SMN verifier (cryptography)
-    # are imported by the start step only, where they are used.
+    # Off the cold path of the check step: the SMN verifier (cryptography) is imported by the start
+    # step only, where it is used.
     from ims_export.smn.messages import SmnOutcome
-    from ims_export.steps.export_guard import ExportGuard, OriginalStatus
     from ims_export.steps.handover import HandOverStore
 
 logger = logging.getLogger(__name__)
@@ -74,28 +89,42 @@ def _fetch_parent(clients: Clients, image: Image) -> Image | None:
         return None  # not visible to this project: no public parent to hold against the image
 
 
-def _job_state(
-    request: ExportRequest,
-    image: Image,
-    job_id: str,
-    *,
-    started_at: datetime,
-    deadline: datetime,
-    clients: Clients,
-) -> JobState:
+def _post_export(pending: PendingExport, clients: Clients, now: datetime) -> JobState:
+    """The export call itself; the job descriptor of what it started."""
+    request = pending.request
+    job_id = clients.ims.export_image(request)
     return JobState(
         job_id=job_id,
-        image_id=image.id,
-        image_name=image.name,
-        image_size_bytes=image.size_bytes or None,
+        image_id=request.image_id,
+        image_name=pending.image_name,
+        image_size_bytes=pending.image_size_bytes,
         bucket_url=request.bucket_url,
         file_format=request.file_format.value if request.file_format else None,
         is_quick_export=request.is_quick_export,
-        started_at=started_at,
-        deadline=deadline,
+        started_at=now,
+        deadline=pending.deadline,
         max_polls_per_execution=clients.settings.max_polls_per_execution,
         next_wait_seconds=clients.settings.poll_min_seconds,
     )
+
+
+@contextmanager
+def _naming_the_export(image_id: str, target: dict[str, str]) -> Iterator[None]:
+    """The outcome of a failed start carries the error's message only: it must say what failed."""
+    try:
+        yield
+    except ImsExportError as error:
+        where = f" to {target['bucket_url']} as {target['format']}" if target else ""
+        error.message = f"export of image {image_id}{where}: {error.message}"
+        error.args = (error.message,)
+        raise
+
+
+def _target_of(request: ExportRequest) -> dict[str, str]:
+    return {
+        "bucket_url": request.bucket_url,
+        "format": request.file_format.value if request.file_format else "ZVHD2 (quick export)",
+    }
 
 
 def _start_order(
@@ -105,12 +134,11 @@ def _start_order(
     first_started_at: datetime,
     start_input: StartInput,
     clients: Clients,
-    guard: ExportGuard,
     now: datetime,
-) -> Exporting | WaitingForImage | Duplicate:
-    """Check the image and start (or find) its export; an error names the image and the target."""
+) -> Exporting | WaitingForImage | Claiming:
+    """Check the image and start its export (or claim it first); an error names the image and target."""
     target: dict[str, str] = {}
-    try:
+    with _naming_the_export(order.image_id, target):
         return _start_named_order(
             order,
             target=target,
@@ -118,15 +146,9 @@ def _start_order(
             first_started_at=first_started_at,
             start_input=start_input,
             clients=clients,
-            guard=guard,
             now=now,
         )
-    except ImsExportError as error:
-        # The outcome of a failed start carries the error's message only: it must say what failed.
-        where = f" to {target['bucket_url']} as {target['format']}" if target else ""
-        error.message = f"export of image {order.image_id}{where}: {error.message}"
-        error.args = (error.message,)
-        raise
+    raise AssertionError("unreachable")  # pragma: no cover - for mypy: the block returns or raises
 
 
 def _start_named_order(
@@ -137,16 +159,14 @@ def _start_named_order(
     first_started_at: datetime,
     start_input: StartInput,
     clients: Clients,
-    guard: ExportGuard,
     now: datetime,
-) -> Exporting | WaitingForImage | Duplicate:
+) -> Exporting | WaitingForImage | Claiming:
     settings = clients.settings
     image = clients.ims.get_image(order.image_id)
     # A retried step renders the same default object name as its first attempt did.
     named_at = start_input.execution_started_at or now
     request = build_export_request(order, image_name=image.name, settings=settings, now=named_at)
-    target["bucket_url"] = request.bucket_url
-    target["format"] = request.file_format.value if request.file_format else "ZVHD2 (quick export)"
+    target.update(_target_of(request))
     try:
         check_exportable(
             image, request, project_id=clients.project_id(), parent=_fetch_parent(clients, image)
@@ -165,32 +185,43 @@ def _start_named_order(
             execution_started_at=first_started_at,
         )
     # The deadline counts from the execution's start: waiting for the image uses up the same budget.
-    deadline = first_started_at + timedelta(seconds=settings.execution_timeout_seconds)
-
-    def export() -> dict[str, Any]:
-        job_id = clients.ims.export_image(request)
-        job = _job_state(request, image, job_id, started_at=now, deadline=deadline, clients=clients)
-        return job.model_dump(mode="json")
-
-    execution = start_input.execution_id
-    guarded = guard.run(
+    pending = first_pending(
         request,
-        execution=execution,
-        start=export,
-        delivery=order.delivery_id,
-        status_of=lambda record: original_status(clients, record),
+        image_name=image.name,
+        image_size_bytes=image.size_bytes or None,
+        deadline=first_started_at + timedelta(seconds=settings.execution_timeout_seconds),
+        delivery_id=order.delivery_id,
     )
-    job = JobState.model_validate(guarded.record)
-    if guarded.replayed and (execution is None or guarded.execution != execution):
-        status = guarded.original_status.value if guarded.original_status else "RUNNING"
-        return Duplicate(job=job, original_execution=guarded.execution, original_status=status)
-    return Exporting(job=job)
+    claims = export_claims(settings)
+    if claims is None:  # no idempotency table: every trigger exports
+        return Exporting(job=_post_export(pending, clients, now))
+    return claims.claim(pending, execution=start_input.execution_id, now=now)
+
+
+def _go_on_claiming(
+    state: Claiming | WaitingForClaim, start_input: StartInput, clients: Clients, now: datetime
+) -> Claiming | WaitingForClaim | Recording | Exporting | Duplicate:
+    """The state machine ran a claim (or waited for one): claim the next, POST, wait or end."""
+    pending = state.pending
+    with _naming_the_export(pending.request.image_id, _target_of(pending.request)):
+        claims: ExportClaims | None = export_claims(clients.settings)
+        if claims is None:
+            raise ConfigurationError("claiming an export needs the idempotency table (IDEMPOTENCY_TABLE)")
+        execution = start_input.execution_id
+        if isinstance(state, WaitingForClaim):
+            return claims.claim(pending, execution=execution, now=now)
+        step = claims.proceed(
+            state, execution=execution, now=now, status_of=lambda job: original_status(clients, job)
+        )
+        if not isinstance(step, PostExport):
+            return step
+        job = _post_export(step.pending, clients, now)
+        return claims.recorded(step.pending, job, execution=execution, now=now)
+    raise AssertionError("unreachable")  # pragma: no cover - for mypy: the block returns or raises
 
 
 def original_status(clients: Clients, record: Any) -> OriginalStatus:
     """What became of the job of a found export record, as IMS tells it."""
-    from ims_export.steps.export_guard import OriginalStatus  # noqa: PLC0415 - see the TYPE_CHECKING note
-
     job_id = record.get("job_id") if isinstance(record, dict) else None
     if not isinstance(job_id, str):
         return OriginalStatus.FAILED  # not a record we wrote: nothing runs
@@ -231,18 +262,14 @@ def start(
     clients: Clients,
     *,
     now: datetime,
-    guard: ExportGuard | None = None,
     smn: SmnHandler | None = None,
     handovers: HandOverStore | None = None,
 ) -> StartResult:
     """The start step. InvalidRequestError (before any IAM or IMS call) for an event it cannot
-    understand; ``guard`` keeps duplicates from starting a second export; ``smn`` verifies SMN bodies;
-    ``handovers`` holds the jobs handed over to continuations."""
-    if guard is None:
-        from ims_export.steps.export_guard import UnguardedExport  # noqa: PLC0415 - see the TYPE_CHECKING note
-
-        guard = UnguardedExport()
+    understand; ``smn`` verifies SMN bodies; ``handovers`` holds the jobs handed over to continuations."""
     state = start_input.state
+    if isinstance(state, Claiming | WaitingForClaim):
+        return _go_on_claiming(state, start_input, clients, now)
     if isinstance(state, WaitingForImage):
         return _start_order(
             check_order(state.order, clients.settings),
@@ -250,7 +277,6 @@ def start(
             first_started_at=state.execution_started_at,
             start_input=start_input,
             clients=clients,
-            guard=guard,
             now=now,
         )
     kind = event_kind(start_input.event)
@@ -269,6 +295,5 @@ def start(
         first_started_at=now,
         start_input=start_input,
         clients=clients,
-        guard=guard,
         now=now,
     )

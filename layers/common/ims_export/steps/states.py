@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, model_validator
 
+from ims_export.domain.export_request import ExportRequest
 from ims_export.steps.handover import TICKET_PATTERN
 
 # Re-exported (explicitly, for strict type checkers): every step imports its payloads from here.
@@ -61,7 +62,68 @@ class NotificationHandled(BaseModel):
     detail: str = ""
 
 
-StartResult = Exporting | WaitingForImage | Duplicate | NotificationHandled
+# DynamoDB requests in the shape of the state machine's optimized integrations
+# (``arn:aws:states:::dynamodb:putItem`` and the others): attribute maps, never a token.
+DynamoDBRequest = dict[str, Any]
+
+
+class PendingExport(BaseModel):
+    """A checked export waiting for its duplicate claims: what the POST and the job need, and which
+    claims (record ids) this execution holds so far."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    request: ExportRequest
+    image_name: str
+    image_size_bytes: int | None = None
+    deadline: datetime
+    delivery_id: str | None = None
+    claiming: Literal["delivery", "export"]
+    held: list[str] = Field(default_factory=list)
+    # The export record found to hold a failed job: the next claim replaces it (if it still does).
+    failed_job_id: str | None = None
+    claim_waits: int = Field(default=0, ge=0)
+
+
+class Claiming(BaseModel):
+    """The state machine claims a record (``claim``: a conditional putItem) and calls ``start`` again
+    with this answer plus ``claimed`` (the putItem's answer) or ``found`` (the getItem of the record
+    that held the claim)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    phase: Literal["claiming"] = "claiming"
+    pending: PendingExport
+    claim: DynamoDBRequest
+    claimed: dict[str, Any] | None = None
+    found: dict[str, Any] | None = None
+
+
+class WaitingForClaim(BaseModel):
+    """Another execution holds the claim while it starts the same export: the state machine waits
+    ``wait_seconds`` and calls ``start`` again, which claims once more."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    phase: Literal["waiting_for_claim"] = "waiting_for_claim"
+    pending: PendingExport
+    wait_seconds: int = Field(ge=1)
+
+
+class Recording(BaseModel):
+    """The state machine records the job on the claims (``records``: conditional updateItems), then
+    goes on with ``then`` (poll the export, or end as a duplicate)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    phase: Literal["recording"] = "recording"
+    records: list[DynamoDBRequest]
+    then: Exporting | Duplicate
+
+
+StartResult = (
+    Exporting | WaitingForImage | Duplicate | NotificationHandled | Claiming | WaitingForClaim | Recording
+)
 
 
 class HandOverTicket(BaseModel):
@@ -98,22 +160,29 @@ class ReceivedInput(BaseModel):
     input: Any = None
 
 
+_CALLED_AGAIN_WITH = ("waiting_for_image", "claiming", "waiting_for_claim")
+
+
 def _state_kind(value: Any) -> str:
     phase = value.get("phase") if isinstance(value, dict) else getattr(value, "phase", None)
-    return "waiting_for_image" if phase == "waiting_for_image" else "received"
+    return phase if phase in _CALLED_AGAIN_WITH else "received"
 
 
 class StartInput(BaseModel):
     """What the start step receives: the state it is called with -- the wrapped execution input, or
-    its own earlier answer that the image is not ready yet (an input never holds one: ReceiveInput
-    wraps it) -- and the execution it runs in (which tells a retried step from a duplicate trigger).
+    its own earlier answer (the image is not ready yet; a claim made, found taken or waited for) that
+    the state machine hands back (an input never holds one: ReceiveInput wraps it) -- and the
+    execution it runs in (which tells a retried step from a duplicate trigger).
 
     ``{"event": ...}`` is short for ``{"state": {"input": ...}}`` (a direct invocation)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     state: Annotated[
-        Annotated[ReceivedInput, Tag("received")] | Annotated[WaitingForImage, Tag("waiting_for_image")],
+        Annotated[ReceivedInput, Tag("received")]
+        | Annotated[WaitingForImage, Tag("waiting_for_image")]
+        | Annotated[Claiming, Tag("claiming")]
+        | Annotated[WaitingForClaim, Tag("waiting_for_claim")],
         Discriminator(_state_kind),
     ] = ReceivedInput()
     execution_id: str | None = Field(default=None, max_length=2048)
@@ -179,6 +248,7 @@ class EndedState(BaseModel):
     checks: int | None = None
     original_execution: str | None = None
     original_status: str | None = None
+    pending: PendingExport | None = None  # the start failed while claiming (or holding) its records
     failure: CaughtError | None = None
 
 
@@ -237,20 +307,30 @@ class Outcome(BaseModel):
     original_execution: str | None = None
     original_status: str | None = None
     # The failed export could not be forgotten as a duplicate (the next identical trigger may be
-    # taken for one until the record expires): the error's name.
+    # taken for one until the record expires): the error's name (set by the state machine).
     release_error: str | None = None
     execution: str | None = None
     finished_at: datetime
 
 
+class ClaimRelease(BaseModel):
+    """The claims the state machine deletes before it publishes (conditional deleteItems)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    deletes: list[DynamoDBRequest] = Field(min_length=1)
+
+
 class DescribedOutcome(BaseModel):
-    """The outcome step's answer: the outcome, the state the execution ends in, whether to publish."""
+    """The outcome step's answer: the outcome, the state the execution ends in, whether to publish,
+    and the duplicate records to drop first (a failed export, claims of a start that failed)."""
 
     model_config = ConfigDict(frozen=True)
 
     outcome: Outcome
     route: str
     publish: bool
+    release: ClaimRelease | None = None
 
 
 def _step_request_kind(value: Any) -> str:
