@@ -69,18 +69,32 @@ check-template: $(SAM) ## sam validate --lint and sam build (python3.13 on PATH 
 
 # The runner's options as make variables: VERBOSE=1, TIMEOUT=<s> (give up waiting), HEARTBEAT=<s>,
 # VIA=smn (post EVENT as the SMN endpoint's body through the template's request mapping).
-RUN_OPTIONS = $(if $(filter 1 yes true,$(VERBOSE)),--verbose) $(if $(TIMEOUT),--timeout "$(TIMEOUT)") \
-	$(if $(HEARTBEAT),--heartbeat "$(HEARTBEAT)")
+# They reach the recipes as RUN_<name> environment variables, never pasted into a command line: a quote,
+# `$` or backtick in a value stays text (`value`: not even make expands it), and `--option=value` keeps a
+# value that starts with `-` a value.
+RUN_VARIABLES := EVENT VIA VERBOSE TIMEOUT HEARTBEAT EARLIER_EXPORTS JOB IMAGE BUCKET_URL
+$(foreach name,$(RUN_VARIABLES),$(eval run follow: export RUN_$(name) = $$(value $(name))))
+# Shell code that sets the array `options` from RUN_VERBOSE, RUN_TIMEOUT and RUN_HEARTBEAT; a VERBOSE
+# that is neither yes nor no is refused (exit 2) rather than taken for no.
+RUN_OPTIONS = case "$${RUN_VERBOSE,,}" in \
+		1|yes|true) options=(--verbose);; \
+		""|0|no|false) options=();; \
+		*) echo "refused: VERBOSE=$$RUN_VERBOSE: give VERBOSE=1 (or yes, true) for the functions' log lines," \
+			"or 0 (or no, false, nothing) for the runner's own lines only" >&2; exit 2;; \
+	esac; \
+	options+=($${RUN_TIMEOUT:+"--timeout=$$RUN_TIMEOUT"} $${RUN_HEARTBEAT:+"--heartbeat=$$RUN_HEARTBEAT"})
 RUNNER = $(BIN)/python -m localdev.run
 
 # EARLIER_EXPORTS=N (the emulator): N earlier exports of the event's image in the bucket before the run.
 run: $(STAMP) ## run the export workflow locally (EVENT=file VIA=smn VERBOSE=1 TIMEOUT=s EARLIER_EXPORTS=n; OS_CLOUD/OS_* for the real cloud)
-	@$(RUNNER) --event "$(EVENT)" --via "$(VIA)" $(RUN_OPTIONS) \
-		$(if $(EARLIER_EXPORTS),--earlier-exports "$(EARLIER_EXPORTS)")
+	@$(RUN_OPTIONS); \
+	$(RUNNER) --event="$$RUN_EVENT" --via="$$RUN_VIA" "$${options[@]}" \
+		$${RUN_EARLIER_EXPORTS:+"--earlier-exports=$$RUN_EARLIER_EXPORTS"}
 
 follow: $(STAMP) ## follow a running IMS export job to its end in the real cloud (JOB=id [IMAGE=id BUCKET_URL=b:o])
-	@$(RUNNER) --follow "$(JOB)" $(if $(IMAGE),--image "$(IMAGE)") $(if $(BUCKET_URL),--bucket-url "$(BUCKET_URL)") \
-		$(RUN_OPTIONS)
+	@$(RUN_OPTIONS); \
+	$(RUNNER) --follow="$$RUN_JOB" $${RUN_IMAGE:+"--image=$$RUN_IMAGE"} \
+		$${RUN_BUCKET_URL:+"--bucket-url=$$RUN_BUCKET_URL"} "$${options[@]}"
 
 # The cold-start benchmark runs the `sam build` output as Lambda mounts it, under python3.13. Beside it,
 # in .tools/bench (never in .venv): the runtime's boto3 and the vendor-SDK variant's layer, built for this

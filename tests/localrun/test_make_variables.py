@@ -1,0 +1,124 @@
+"""The make variables of ``make run`` and ``make follow`` reach the runner as text: quotes, ``$``,
+backticks and ``$(...)`` in a value are never shell (or make) syntax; a VERBOSE that is neither yes nor
+no is refused with one line instead of being taken for no."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.localrun.conftest import ROOT
+from tests.localrun.test_cli import MAKE_FAILED, assert_no_traceback, make, runner_lines
+
+pytestmark = pytest.mark.slow
+
+INJECTED = "PWNED"  # what a value's shell command would print, were it run
+FOLLOW_NEEDS_A_JOB = "refused: make follow needs JOB=<job id> (the id a run printed, or the console shows)"
+
+
+def _environment(home: Path) -> dict[str, str]:
+    return {"PATH": os.environ["PATH"], "HOME": str(home)}
+
+
+def _assert_nothing_injected(completed: subprocess.CompletedProcess[str]) -> None:
+    lines = runner_lines(completed)
+    assert INJECTED not in lines, lines
+
+
+@pytest.mark.parametrize(
+    ("target", "variable", "message"),
+    [
+        (
+            "run",
+            f'EARLIER_EXPORTS=3"; echo {INJECTED} >&2; "',
+            f"error: argument --earlier-exports: '3\"; echo {INJECTED} >&2; \"' is not a whole number",
+        ),
+        (
+            "run",
+            f"TIMEOUT=$(echo {INJECTED})",
+            f"error: argument --timeout: '$(echo {INJECTED})' is not a number",
+        ),
+        (
+            "run",
+            f"HEARTBEAT=`echo {INJECTED}`",
+            f"error: argument --heartbeat: '`echo {INJECTED}`' is not a number",
+        ),
+        (
+            "follow",
+            f"TIMEOUT=$$(echo {INJECTED} >&2)1",
+            f"error: argument --timeout: '$$(echo {INJECTED} >&2)1' is not a number",
+        ),
+    ],
+    ids=["earlier-exports-quote", "timeout-substitution", "heartbeat-backtick", "follow-timeout-dollars"],
+)
+def test_a_hostile_value_reaches_the_runner_as_text(
+    target: str, variable: str, message: str, tmp_path: Path
+) -> None:
+    completed = make(
+        target, *(["JOB=4a3b2c1d"] if target == "follow" else []), variable, env=_environment(tmp_path)
+    )
+
+    assert completed.returncode == MAKE_FAILED
+    (line,) = runner_lines(completed)
+    assert line.startswith(message), line
+    assert completed.stdout == ""
+    assert_no_traceback(completed)
+
+
+def test_an_event_path_with_shell_and_make_syntax_is_read_as_the_file_it_names(tmp_path: Path) -> None:
+    folder = tmp_path / "$HOME `echo PWNED` $(echo PWNED) \"q\" 'q' $$"
+    folder.mkdir()
+    event = folder / "manual $(shell echo X).json"
+    shutil.copyfile(ROOT / "events" / "manual.json", event)
+
+    completed = make("run", f"EVENT={event}", env=_environment(tmp_path))
+
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)["status"] == "SUCCEEDED"
+    _assert_nothing_injected(completed)
+    assert_no_traceback(completed)
+
+
+def test_a_hostile_job_id_is_not_run_by_the_shell(tmp_path: Path) -> None:
+    completed = make(
+        "follow",
+        f"JOB=`echo {INJECTED} >&2`x",
+        f"IMAGE=$$(echo {INJECTED} >&2)",
+        f'BUCKET_URL=b:o"; echo {INJECTED} >&2; "',
+        env=_environment(tmp_path),
+    )
+
+    assert completed.returncode == MAKE_FAILED
+    (line,) = runner_lines(completed)
+    assert line.startswith("refused: following a job needs the real cloud"), line
+    _assert_nothing_injected(completed)
+    assert_no_traceback(completed)
+
+
+@pytest.mark.parametrize("value", ["1", "yes", "true", "YES", "True", "0", "no", "false", ""])
+def test_verbose_yes_or_no_reaches_the_runner(value: str, tmp_path: Path) -> None:
+    # Without JOB the runner refuses at once: the line shows that it ran, whatever VERBOSE said.
+    completed = make("follow", f"VERBOSE={value}", env=_environment(tmp_path))
+
+    assert completed.returncode == MAKE_FAILED
+    assert runner_lines(completed) == [FOLLOW_NEEDS_A_JOB]
+
+
+@pytest.mark.parametrize("target", ["run", "follow"])
+@pytest.mark.parametrize("value", ["2", "on", "verbose", "$(echo 1)"])
+def test_a_verbose_that_is_neither_yes_nor_no_is_refused_in_one_line(
+    target: str, value: str, tmp_path: Path
+) -> None:
+    completed = make(target, f"VERBOSE={value}", env=_environment(tmp_path))
+
+    assert completed.returncode == MAKE_FAILED
+    assert runner_lines(completed) == [
+        f"refused: VERBOSE={value}: give VERBOSE=1 (or yes, true) for the functions' log lines, "
+        "or 0 (or no, false, nothing) for the runner's own lines only"
+    ]
+    assert completed.stdout == ""
