@@ -287,6 +287,12 @@ def _readme_table(heading: str) -> list[list[str]]:
     return rows[2:]  # header and rule
 
 
+def test_every_template_parameter_has_a_description_for_guided_deploys() -> None:
+    # `sam deploy --guided` shows the Description with each question; without one, a bare name.
+    undescribed = [name for name, spec in TEMPLATE["Parameters"].items() if not spec.get("Description")]
+    assert undescribed == []
+
+
 def test_every_template_parameter_and_every_tuning_key_is_documented() -> None:
     parameters = {name for row in _readme_table("## Configuration\n") for name in row}
     assert set(TEMPLATE["Parameters"]) <= parameters

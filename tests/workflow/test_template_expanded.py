@@ -136,11 +136,18 @@ def _smn_throttling_accepts(value: str) -> bool:
     return re.fullmatch(spec["AllowedPattern"], value) is not None
 
 
-@pytest.mark.parametrize("value", ["5,20", "2.5,10", "0,0", "10000,5000"])
+@pytest.mark.parametrize("value", ["5,20", "2.5,10", "0.5,1", "0.05,3", "10000,5000"])
 def test_smn_throttling_accepts_a_rate_and_a_burst_that_the_stage_reads_as_numbers(value: str) -> None:
     assert _smn_throttling_accepts(value)
     rate, burst = value.split(",")  # what !Select [0|1, !Split [",", ...]] picks: both indexes exist
-    assert float(rate) >= 0 and int(burst) >= 0
+    assert float(rate) > 0 and int(burst) > 0
+
+
+# A rate or a burst of 0 lets no request through: every SMN delivery would be answered 429.
+@pytest.mark.parametrize("value", ["0,0", "0,20", "5,0", "0.0,20", "0.00,5", "00,5", "5,00"])
+def test_smn_throttling_refuses_a_rate_or_burst_of_0(value: str) -> None:
+    assert not _smn_throttling_accepts(value)
+    assert "both above 0" in expanded_template()["Parameters"]["SmnThrottling"]["ConstraintDescription"]
 
 
 # One value used to pass the parameter check and fail in the deploy (Fn::Select out of range).
