@@ -143,7 +143,12 @@ EXPORT_MACHINE = f"arn:aws:states:eu-central-1:123456789012:stateMachine:{'s' * 
 
 def _failed(n: int) -> fleet_summary.ItemResult:
     return fleet_summary.ItemResult(
-        image_id=_image_id(n), status="FAILED", error=LONGEST_ERROR, reason="x" * fleet.MAX_REASON_CHARS
+        image_id=_image_id(n),
+        status="FAILED",
+        image_name="n" * fleet.MAX_NAME_CHARS,
+        bucket_url=f"{'b' * 63}:{'o' * (fleet_summary.MAX_BUCKET_URL_CHARS - 64)}",
+        error=LONGEST_ERROR,
+        reason="x" * fleet.MAX_REASON_CHARS,
     )
 
 

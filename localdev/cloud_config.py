@@ -103,6 +103,11 @@ def named_cloud(name: str, files: Sequence[Path]) -> tuple[dict[str, Any], Path]
     return entry, path
 
 
+def _listed(names: Sequence[str]) -> str:
+    """``A``, ``A and B``, ``A, B and C``."""
+    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else names[0]
+
+
 def cloud_settings(environ: Mapping[str, str]) -> CloudSettings:
     """The real cloud named by ``OS_CLOUD`` and/or the ``OS_*`` variables (which win)."""
     auth: dict[str, Any] = {}
@@ -128,7 +133,8 @@ def cloud_settings(environ: Mapping[str, str]) -> CloudSettings:
         missing.append(AUTH_VARIABLES["user_domain_name"])
     if missing:
         raise CloudConfigError(
-            f"the real cloud is used ({source}), but {', '.join(missing)} is not set"
+            f"the real cloud is used ({source}), but {_listed(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not set"
             " (set the variable, or the key in clouds.yaml under auth:)"
         )
     return CloudSettings(

@@ -41,6 +41,8 @@ from localdev.watch import (
     RunInterrupted,
     RunWatch,
     closing_sentence,
+    counted,
+    cut,
     one_line,
     percent_text,
 )
@@ -62,6 +64,8 @@ FLEET_DEMO_THROTTLES = 3
 EMULATOR_HANG_GUARD_SECONDS = 900.0
 # --earlier-exports: a day apart, as the default pattern's {date} tells exports apart; enough to watch.
 MAX_EARLIER_EXPORTS = 30
+# The pattern fields that tell exports a day apart apart ({time} alone names them all alike).
+DAY_FIELDS = ("date", "timestamp")
 # Exit codes (README "Local runs"): 0 succeeded, 1 the execution failed, 2 refused before it started.
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 EXIT_GAVE_UP = 124  # TIMEOUT passed, the export goes on (as timeout(1) exits)
@@ -150,6 +154,12 @@ def user_settings(environ: Mapping[str, str]) -> dict[str, Any]:
         ) from None
     if not isinstance(document, dict):
         raise RunError(f'{SETTINGS_JSON_ENV} must be a JSON object such as {{"POLL_MAX_SECONDS": 900}}')
+    for name in sorted(set(document) & set(PARAMETER_VARIABLES)):
+        parameter = PARAMETER_VARIABLES[name]
+        raise RunError(
+            f"{SETTINGS_JSON_ENV} cannot set {name}, which is the template parameter {parameter}: "
+            f"set it as the make variable {name}=<value> (make run) or the {parameter} parameter (sam deploy)"
+        )
     return {**document, **{name: environ[name] for name in sorted(TUNABLE) if environ.get(name)}}
 
 
@@ -162,7 +172,8 @@ def with_settings(parameters: Mapping[str, str], settings: Mapping[str, Any]) ->
 
 
 def _say(stream: TextIO, text: str) -> None:
-    print(text, file=stream, flush=True)
+    """Print ``text``, each line cut short: lines echo values from the event and the cloud."""
+    print("\n".join(cut(line) for line in text.split("\n")), file=stream, flush=True)
 
 
 def exited_job(event: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -176,6 +187,24 @@ def exited_job(event: Mapping[str, Any]) -> dict[str, Any] | None:
     # A start that POSTed hands its job on through RecordJob (``then``: what is polled next).
     job = output.get("job") or (output.get("then") or {}).get("job")
     return job if isinstance(job, dict) and job else None
+
+
+def started_target(event: Mapping[str, Any]) -> tuple[Any, Any] | None:
+    """The image name and bucket_url a start step named before any job: waiting for the image or
+    claiming the export (from its TaskStateExited event)."""
+    if event.get("type") != "TaskStateExited":
+        return None
+    details = event["stateExitedEventDetails"]
+    if details["name"] != "StartExport":
+        return None
+    with suppress(ValueError):
+        output = json.loads(details.get("output") or "{}")
+        pending = output.get("pending") if isinstance(output, dict) else None
+        if isinstance(pending, dict) and isinstance(pending.get("request"), dict):
+            return pending.get("image_name"), pending["request"].get("bucket_url")
+        if isinstance(output, dict) and output.get("phase") == "waiting_for_image":
+            return output.get("image_name"), output.get("bucket_url")
+    return None
 
 
 def describe_event(event: Mapping[str, Any]) -> str | None:
@@ -244,14 +273,13 @@ def describe_child_end(workflow: LocalWorkflow, arn: str) -> str:
 def _image_result(result: Mapping[str, Any]) -> str:
     status = result.get("status")
     if status == "EXPORTED":
-        polls = result.get("polls")
         exported = result.get("object") or {}
         size = f", {exported['size_bytes']} bytes" if isinstance(exported.get("size_bytes"), int) else ""
-        plural = "" if polls == 1 else "s"
-        return f"EXPORTED in {result.get('elapsed_seconds')} s ({polls} poll{plural}{size})"
+        return f"EXPORTED in {result.get('elapsed_seconds')} s ({counted(result.get('polls'), 'poll')}{size})"
     if status == "CONTINUED":
         return f"continued in {result.get('execution_arn')}"
-    return f"{status} {result.get('error')}: {result.get('reason')}"
+    export = ", to ".join(str(result[name]) for name in ("image_name", "bucket_url") if result.get(name))
+    return f"{status} {result.get('error')}: {result.get('reason')}" + (f" ({export})" if export else "")
 
 
 def fleet_summary_line(output: Any) -> str | None:
@@ -292,6 +320,9 @@ def progress_printer(
                 job = exited_job(event)
                 if job and watch is not None:
                     watch.saw_job(job)
+                target = started_target(event)
+                if target and watch is not None:
+                    watch.saw_target(*target)
                 line = describe(event)
                 if line:
                     _say(stream, line)
@@ -348,7 +379,7 @@ def follow_continuations(
     """Wait for the execution and for any execution it continued in (history-limit guard)."""
     while True:
         with progress_printer(workflow, arn, stream, watch=watch):
-            result = workflow.wait_for(arn, timeout=timeout)
+            result = workflow.wait_for(arn, timeout=watch.time_left(timeout) if watch else timeout)
         continued = (result.output or {}).get("continued_in") if result.status == "SUCCEEDED" else None
         if not continued:
             return result
@@ -478,7 +509,7 @@ def deployment_for(
     """The template resolved for ``target``; RunError for parameters or settings the deployment (or
     its functions, at their first call) would refuse."""
     from ims_export.errors import ConfigurationError
-    from ims_export.settings import Settings
+    from ims_export.settings import SETTINGS_JSON_ENV, Settings
 
     # No Lambda layer runs here, so no Parameters and Secrets extension: the token is read through SSM.
     local = {"ParametersExtensionLayerArn": ""}
@@ -491,7 +522,12 @@ def deployment_for(
     except TemplateResolutionError as error:
         raise RunError(str(error)) from None
     except ConfigurationError as error:
-        raise RunError(f"{error}: set the variable (or Settings key) it names right") from None
+        if str(error).startswith(SETTINGS_JSON_ENV):  # its own message says what it takes
+            raise RunError(str(error)) from None
+        raise RunError(
+            f"{error}: give the setting it names a valid value, as a make variable (NAME=value) or a key "
+            f"of {SETTINGS_JSON_ENV} here, a key of the Settings parameter when deployed"
+        ) from None
     return deployment
 
 
@@ -566,7 +602,9 @@ def run_workflow(
                         watch,
                         children=deployment.main_state_machine,
                     ):
-                        result = workflow.wait_for(arn, timeout=timeout)
+                        result = workflow.wait_for(
+                            arn, timeout=watch.time_left(timeout) if watch else timeout
+                        )
                 else:
                     result = follow_continuations(workflow, arn, stream, timeout, watch)
                 if observe is not None:
@@ -622,11 +660,27 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
+# The make variable that passes each option (Makefile ``run`` and ``follow``), for the option errors.
+MAKE_VARIABLES = {
+    "--event": "EVENT",
+    "--via": "VIA",
+    "--timeout": "TIMEOUT",
+    "--heartbeat": "HEARTBEAT",
+    "--earlier-exports": "EARLIER_EXPORTS",
+    "--follow": "JOB",
+    "--image": "IMAGE",
+    "--bucket-url": "BUCKET_URL",
+}
+
+
 class _Parser(argparse.ArgumentParser):
-    """Argument errors as one line (and the exit code of a refusal), not a usage dump."""
+    """Argument errors as one line (and the exit code of a refusal), not a usage dump; an option is
+    named with its make variable too, as most runs start from make."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_REFUSED, f"error: {message} (python -m localdev.run --help lists the options)\n")
+        for option, variable in MAKE_VARIABLES.items():
+            message = message.replace(f"argument {option}:", f"{variable} (argument {option}):")
+        self.exit(EXIT_REFUSED, f"error: {cut(message)} (python -m localdev.run --help lists the options)\n")
 
 
 def _positive_seconds(text: str) -> float:
@@ -764,7 +818,7 @@ def _run(args: argparse.Namespace, watch: RunWatch) -> int:
             timeout=timeout,
             watch=watch,
             via=args.via,
-            before_start=earlier_exports_step(args.earlier_exports, event, target),
+            before_start=emulator_demo_step(args.earlier_exports, event, target),
         )
 
     with function_logs(sys.stderr if args.verbose else None):
@@ -775,12 +829,6 @@ def _run(args: argparse.Namespace, watch: RunWatch) -> int:
         else:
             with emulated_cloud() as target:
                 overrides.setdefault("ExportBucket", EMULATOR_BUCKET)
-                if is_fleet_input(event) and target.control is not None:
-                    target.control.inject("export", "flow_control", times=FLEET_DEMO_THROTTLES)
-                    _say(
-                        sys.stderr,
-                        f"emulator: the next {FLEET_DEMO_THROTTLES} export calls are throttled",
-                    )
                 result = run(target, args.timeout or EMULATOR_HANG_GUARD_SECONDS)
     output = result.output if result.output is not None else result_summary(result)
     _say(sys.stderr, f"execution {result.status}" + (f": {result.error}" if result.error else ""))
@@ -814,8 +862,8 @@ def plant_earlier_exports(
     """Put ``count`` objects into the bucket as earlier exports of the order's image would have left
     them: named as the start step names this order's object (same renderer, pattern, bucket and
     format), each at a time one, two, ... days before the order's own (the object names carry it),
-    and last modified then. Returns their bucket_urls, oldest first (a pattern without a time field
-    names them all alike: one object)."""
+    and last modified then. Returns their bucket_urls, oldest first (``check_earlier_exports_pattern``
+    keeps them distinct)."""
     from ims_export.domain.export_request import split_bucket_url
     from ims_export.triggers.events import build_export_request
 
@@ -847,6 +895,46 @@ def plant_earlier_exports(
     return planted
 
 
+def emulator_demo_step(
+    earlier_exports: int, event: Any, target: CloudTarget
+) -> Callable[[LocalDeployment], object] | None:
+    """What the emulator shows off before the execution starts (after the run's first line, and
+    only once the run is not refused): earlier exports to retire, throttled export calls of a fleet."""
+    plant = earlier_exports_step(earlier_exports, event, target)
+    control = target.control
+    if control is None or not is_fleet_input(event):
+        return plant
+
+    def throttle(deployment: LocalDeployment) -> None:
+        if plant is not None:  # pragma: no cover - a fleet input is refused by earlier_exports_step
+            plant(deployment)
+        control.inject("export", "flow_control", times=FLEET_DEMO_THROTTLES)
+        _say(sys.stderr, f"emulator: the next {FLEET_DEMO_THROTTLES} export calls are throttled")
+
+    return throttle
+
+
+def check_earlier_exports_pattern(pattern: str) -> None:
+    """EARLIER_EXPORTS plants exports a day apart for retention to retire: the pattern must tell them
+    apart (a date) and name the image (retention's candidates carry its id)."""
+    from ims_export.domain.naming import pattern_fields
+
+    fields = pattern_fields(pattern)
+    lacking = [
+        what
+        for what, present in (
+            ("{date} or {timestamp} (exports a day apart must get distinct names)", fields & set(DAY_FIELDS)),
+            ("{image_id} (retention retires only names carrying the image id)", "image_id" in fields),
+        )
+        if not present
+    ]
+    if lacking:
+        raise RunError(
+            f"EARLIER_EXPORTS needs an EXPORT_OBJECT_PATTERN with {' and '.join(lacking)}; "
+            f"{pattern!r} has not: unset EXPORT_OBJECT_PATTERN or add them"
+        )
+
+
 def earlier_exports_step(
     count: int, event: Any, target: CloudTarget
 ) -> Callable[[LocalDeployment], object] | None:
@@ -870,10 +958,11 @@ def earlier_exports_step(
         from ims_export.settings import Settings
 
         settings = Settings.from_env({**os.environ, **deployment.environment})
+        check_earlier_exports_pattern(settings.export_object_pattern)
         planted = plant_earlier_exports(control, order, settings, count=count)
         _say(
             sys.stderr,
-            f"emulator: {len(planted)} earlier exports of image {order.image_id} put into OBS, "
+            f"emulator: {counted(len(planted), 'earlier export')} of image {order.image_id} put into OBS, "
             f"oldest first: {', '.join(planted)}",
         )
 

@@ -14,9 +14,13 @@ from contextlib import suppress
 from typing import Any, TextIO
 
 DEFAULT_HEARTBEAT_SECONDS = 60.0
+# A line on stderr echoes values from the event or the cloud: it is cut to this length (as the outcome on
+# stdout cuts them), and a value named inside a sentence (an image id) to the shorter one.
+MAX_LINE_CHARS = 2000
+MAX_VALUE_CHARS = 100
 # What to do after the errors a person can act on (README "Troubleshooting" says more).
 ADVICE = {
-    "InvalidRequestError": "fix the event (the message names the field)",
+    "InvalidRequestError": "fix the event as the message says",
     "SmnMessageRefusedError": "only signed deliveries of the topics in SMN_ALLOWED_TOPIC_URNS "
     "(SmnAllowedTopicUrns) start an export; the message says what this one lacks",
     "ImageNotExportableError": "this image cannot be exported as asked (the message names the rule)",
@@ -38,13 +42,30 @@ class RunInterrupted(Exception):
 
 
 def duration(seconds: float) -> str:
-    """``75`` -> ``1m 15s``; whole seconds below a minute."""
+    """``75`` -> ``1m 15s``; whole seconds from 10 s on, tenths below (``0.5s``, never ``0s``)."""
+    if seconds < 10 and round(seconds, 1) != round(seconds):
+        return f"{seconds:.1f}s"
     whole = round(seconds)
     minutes, rest = divmod(whole, 60)
     hours, minutes = divmod(minutes, 60)
     if hours:
         return f"{hours}h {minutes:02d}m {rest:02d}s"
     return f"{minutes}m {rest:02d}s" if minutes else f"{rest}s"
+
+
+def counted(count: Any, noun: str) -> str:
+    """``1 poll``, ``2 polls``."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def cut(text: str, limit: int = MAX_LINE_CHARS) -> str:
+    """``text``, cut to ``limit`` characters (marked by an ellipsis) when longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def with_advice(sentence: str, advice: str | None) -> str:
+    """``sentence; advice`` (a full stop that ends the sentence makes way for the semicolon)."""
+    return f"{sentence.rstrip().rstrip('.')}; {advice}" if advice else sentence
 
 
 def percent_text(percent: Any) -> str:
@@ -68,8 +89,12 @@ class RunWatch:
         # Every job seen, by id: a fleet runs several at once, and Ctrl-C must name each running one.
         self.jobs: dict[str, dict[str, Any]] = {}
         self.image_id: str | None = None
+        # What the start step said the export will be, before any job exists (image name, bucket_url).
+        self.image_name: str | None = None
+        self.bucket_url: str | None = None
         self.real_cloud = False
-        self.timeout: float | None = None  # how long the run waits for the execution (TIMEOUT)
+        # How long the run waits for the execution (TIMEOUT), counted from the run's start.
+        self.timeout: float | None = None
         self._lock = threading.Lock()
         self._cancelled = threading.Event()
 
@@ -84,6 +109,14 @@ class RunWatch:
             if not child:
                 self.job = dict(job)
                 self.image_id = str(job.get("image_id") or self.image_id or "") or None
+
+    def saw_target(self, image_name: Any, bucket_url: Any) -> None:
+        """The export a start step named before it started a job (waiting for the image, claiming)."""
+        with self._lock:
+            if isinstance(image_name, str) and image_name:
+                self.image_name = image_name
+            if isinstance(bucket_url, str) and bucket_url:
+                self.bucket_url = bucket_url
 
     def running_jobs(self) -> list[dict[str, Any]]:
         """Every job seen whose last state had not ended."""
@@ -100,6 +133,15 @@ class RunWatch:
     def elapsed(self) -> float:
         return self._monotonic() - self.started
 
+    def time_left(self, timeout: float) -> float:
+        """What is left of ``timeout`` (TIMEOUT, when set: it counts from the run's start)."""
+        if self.timeout is None:
+            return timeout
+        return max(self.timeout - self.elapsed(), 0.0)
+
+    def _timed_out(self) -> bool:
+        return self.timeout is not None and self.elapsed() >= self.timeout
+
     def cancel(self) -> None:
         self._cancelled.set()
 
@@ -111,7 +153,8 @@ class RunWatch:
             if self._cancelled.wait(min(left, self.heartbeat_seconds)):
                 raise RunInterrupted
             left = end - self._monotonic()
-            if left > 0.5:
+            # Past TIMEOUT the run is giving up: no heartbeat may claim more time than it waited.
+            if left > 0.5 and not self._timed_out():
                 self.say(self.heartbeat(left))
         if self._cancelled.is_set():
             raise RunInterrupted
@@ -125,7 +168,7 @@ class RunWatch:
             else "no job yet"
         )
         next_poll = round(next_poll_seconds)
-        return f"  .. {duration(self.elapsed())} elapsed, {state}, next poll in {next_poll} s"
+        return f"  .. {duration(round(self.elapsed()))} elapsed, {state}, next poll in {next_poll} s"
 
     def follow_hint(self, job: Mapping[str, Any]) -> str:
         command = f"make follow JOB={job.get('job_id')}"
@@ -156,18 +199,33 @@ class RunWatch:
         )
 
     def gave_up(self, timeout: float) -> str:
+        """The closing sentence of a run that stopped waiting at TIMEOUT: what runs on, what to do."""
+        gave_up = f"gave up after {duration(timeout)} (TIMEOUT)"
+        again = "run again with a larger TIMEOUT (or none)"
         job = self.running_job()
         if job is None:
-            return f"gave up after {duration(timeout)} (TIMEOUT): the execution had not ended"
+            with self._lock:
+                known = {"image_id": self.image_id, "image_name": self.image_name}
+                target = f" to {self.bucket_url}" if self.bucket_url else ""
+            export = f"{_image(known, None)}{target}"
+            if not self.real_cloud:
+                return (
+                    f"{gave_up}: no export job of {export} had started; "
+                    f"the emulator stops with this run: {again}"
+                )
+            return (
+                f"{gave_up}: no export job of {export} had started, so nothing runs on in IMS unless its "
+                f"start call was under way: check the image's export tasks in the IMS console, or {again}"
+            )
         hint = (
-            f"; it goes on in IMS: follow it with {self.follow_hint(job)}"
+            f"it goes on in IMS: follow it with {self.follow_hint(job)}"
             if self.real_cloud
-            else "; the emulator stops with this run: run again with a larger TIMEOUT (or none)"
+            else f"the emulator stops with this run: {again}"
         )
         return (
-            f"gave up after {duration(timeout)} (TIMEOUT): export job {job.get('job_id')} of "
+            f"{gave_up}: export job {job.get('job_id')} of "
             f"{_image(job, None)} to {job.get('bucket_url')} is still {job.get('status')} at "
-            f"{percent_text(job.get('percent'))}{hint}"
+            f"{percent_text(job.get('percent'))}; {hint}"
         )
 
 
@@ -182,17 +240,20 @@ def _cause_message(cause: Any) -> str:
 
 
 def _image(outcome: Mapping[str, Any], fallback: str | None) -> str:
+    """``image <id> (<name>)``; values from the event or the cloud, each cut to a readable length."""
     image_id = outcome.get("image_id") or fallback
     if not image_id:
         return "the image"
     name = outcome.get("image_name")
-    return f"image {image_id} ({name})" if name else f"image {image_id}"
+    image = f"image {cut(str(image_id), MAX_VALUE_CHARS)}"
+    return f"{image} ({cut(str(name), MAX_VALUE_CHARS)})" if name else image
 
 
 def one_line(text: str) -> str:
-    """``text`` as one printable line: values from the input (an image id ending in a newline, an
-    escape sequence) must not split the closing line or drive the terminal."""
-    return " ".join("".join(char if char.isprintable() else " " for char in text).split())
+    """``text`` as one printable line of at most ``MAX_LINE_CHARS``: values from the input (an image
+    id ending in a newline, an escape sequence, a huge value) must not split the closing line, drive
+    the terminal or flood it."""
+    return cut(" ".join("".join(char if char.isprintable() else " " for char in text).split()))
 
 
 def closing_sentence(status: str, output: Any, *, image_id: str | None = None) -> str:
@@ -204,7 +265,7 @@ def closing_sentence(status: str, output: Any, *, image_id: str | None = None) -
         took = f" in {duration(float(seconds))}" if isinstance(seconds, int | float) else ""
         return (
             f"exported {_image(outcome, image_id)} to {outcome.get('bucket_url')}{took} "
-            f"with {outcome.get('polls')} polls{_object_clause(outcome.get('object'))}"
+            f"with {counted(outcome.get('polls'), 'poll')}{_object_clause(outcome.get('object'))}"
             f"{_retention_clause(outcome.get('retention'))}"
         )
     if status == "SUCCEEDED" and outcome.get("status") == "DUPLICATE":
@@ -214,10 +275,7 @@ def closing_sentence(status: str, output: Any, *, image_id: str | None = None) -
         )
     if status == "SUCCEEDED" and outcome.get("status") == "REFUSED":  # the SMN endpoint's refusals
         error = str(outcome.get("error") or "refused")
-        advice = ADVICE.get(error)
-        return f"refused, nothing exported: {error}: {outcome.get('message')}" + (
-            f"; {advice}" if advice else ""
-        )
+        return with_advice(f"refused, nothing exported: {error}: {outcome.get('message')}", ADVICE.get(error))
     if status == "SUCCEEDED":
         return f"execution succeeded: {outcome.get('phase') or outcome.get('status') or 'done'}"
     # A failed execution's output holds {"status", "error", "cause"} with the outcome as the cause;
@@ -233,10 +291,14 @@ def closing_sentence(status: str, output: Any, *, image_id: str | None = None) -
     )
     target = f" to {inner['bucket_url']}" if inner.get("bucket_url") else ""
     advice = ADVICE.get(error) or ADVICE.get(_cause_error(inner.get("cause")) or "")
-    sentence = f"export of {_image(inner, image_id)}{target} failed: {error}"
+    if error == "InvalidRequestError" and not inner.get("job_id"):  # refused before any IMS call
+        named = f" for {_image(inner, image_id)}{target}" if inner.get("image_id") or image_id else ""
+        sentence = f"refused, nothing exported{named}: {error}"
+    else:
+        sentence = f"export of {_image(inner, image_id)}{target} failed: {error}"
     if message:
         sentence += f": {message}"
-    return sentence + (f"; {advice}" if advice else "")
+    return with_advice(sentence, advice)
 
 
 def _object_clause(exported: Any) -> str:

@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from ims_export.fleet import summary as fleet_summary
-from ims_export.fleet.selection import MAX_REASON_CHARS, MAX_SKIPPED_REASON_CHARS, SkippedImage, shorten
+from ims_export.fleet.selection import (
+    MAX_NAME_CHARS,
+    MAX_REASON_CHARS,
+    MAX_SKIPPED_REASON_CHARS,
+    SkippedImage,
+    shorten,
+)
 from ims_export.fleet.summary import ItemRecord, ItemResult, SummaryRequest, record_item, summarize
 
 IMAGE = "2542e7a1-52a3-4693-bd2a-4efae19ef09f"
@@ -94,6 +100,30 @@ def test_failed_job_carries_how_far_the_export_got() -> None:
         failure={"Error": "States.TaskFailed", "Cause": json.dumps(child("FAILED", Cause=garbage))}
     )
     assert (result.polls, result.elapsed_seconds) == (None, None)
+
+
+def test_a_failed_or_refused_child_names_its_export_and_the_summary_stays_small() -> None:
+    named = {"image_name": "web", "bucket_url": "b:exports/web.qcow2"}
+    cause = failed_outcome("ObjectAlreadyExistsError", reason="the object exists", **named)
+    failed_item = record(
+        failure={"Error": "States.TaskFailed", "Cause": json.dumps(child("FAILED", Cause=cause))}
+    )
+    refused = failed_outcome("ImageNotReadyError", reason="saving", image_name="web")
+    skipped_item = record(child=child("FAILED", Error="ImageNotReadyError", Cause=refused))
+    assert (failed_item.status, failed_item.image_name, failed_item.bucket_url) == ("FAILED", *named.values())
+    assert (skipped_item.status, skipped_item.image_name) == ("SKIPPED", "web")
+    long_name = record(
+        child=child(
+            "FAILED", Error="ExportJobFailed", Cause=failed_outcome("ExportJobFailed", image_name="n" * 500)
+        )
+    )
+    assert len(long_name.image_name or "") <= MAX_NAME_CHARS
+
+    summary = summarize(request([failed_item, skipped_item]), now=STARTED)
+
+    # A listed skipped image keeps its name; a listed failed one leaves its names to its result file.
+    assert [(item.image_id, item.image_name) for item in summary.skipped] == [(IMAGE, "web")]
+    assert [(item.image_name, item.bucket_url) for item in summary.failed] == [(None, None)]
 
 
 @pytest.mark.parametrize(

@@ -104,8 +104,9 @@ def test_make_run_refuses_an_event_no_rule_matches_with_exit_2(tmp_path: Path) -
 @pytest.mark.parametrize(
     ("variable", "message"),
     [
-        ("TIMEOUT=soon", "error: argument --timeout: 'soon' is not a number of seconds"),
-        ("HEARTBEAT=0", "error: argument --heartbeat: '0': give a number of seconds above 0"),
+        ("TIMEOUT=soon", "error: TIMEOUT (argument --timeout): 'soon' is not a number of seconds"),
+        ("HEARTBEAT=0", "error: HEARTBEAT (argument --heartbeat): '0': give a number of seconds above 0"),
+        ("EARLIER_EXPORTS=x", "error: EARLIER_EXPORTS (argument --earlier-exports): 'x' is not a whole"),
     ],
 )
 def test_a_bad_make_variable_is_one_line_and_exit_2(variable: str, message: str) -> None:
@@ -235,7 +236,11 @@ def test_timeout_gives_up_waiting_and_says_how_to_follow(tmp_path: Path) -> None
     last = completed.stderr.splitlines()[-1]
     seen = JOB_LINE.search(completed.stderr)
     if seen is None:  # a slow machine: the start step had not handed on its job yet
-        assert last == "gave up after 10s (TIMEOUT): the execution had not ended"
+        assert last == (
+            f"gave up after 10s (TIMEOUT): no export job of image {seed.DEBIAN_SMALL} had started, so "
+            "nothing runs on in IMS unless its start call was under way: check the image's export tasks "
+            "in the IMS console, or run again with a larger TIMEOUT (or none)"
+        )
     else:
         assert last.startswith(
             f"gave up after 10s (TIMEOUT): export job {seen.group(1)} of image {seed.DEBIAN_SMALL} "
@@ -335,9 +340,31 @@ def test_earlier_exports_let_a_run_show_retention_deleting(tmp_path: Path) -> No
             ["EARLIER_EXPORTS=2", "EVENT=events/fleet/schedule.json"],
             "refused: EARLIER_EXPORTS needs an event that names one image (image_id), not a fleet",
         ),
-        (["EARLIER_EXPORTS=many"], "error: argument --earlier-exports: 'many' is not a whole number"),
+        (
+            [
+                "EARLIER_EXPORTS=2",
+                "EVENT=events/image-created.json",
+                "EXPORT_OBJECT_PATTERN=exports/{image_name}.{format}",
+            ],
+            "refused: EARLIER_EXPORTS needs an EXPORT_OBJECT_PATTERN with {date} or {timestamp} "
+            "(exports a day apart must get distinct names) and {image_id} (retention retires only names "
+            "carrying the image id); 'exports/{image_name}.{format}' has not",
+        ),
+        (
+            [
+                "EARLIER_EXPORTS=2",
+                "EVENT=events/image-created.json",
+                "EXPORT_OBJECT_PATTERN=exports/{image_id}-{time}.{format}",
+            ],
+            "refused: EARLIER_EXPORTS needs an EXPORT_OBJECT_PATTERN with {date} or {timestamp} "
+            "(exports a day apart must get distinct names); 'exports/{image_id}-{time}.{format}' has not",
+        ),
+        (
+            ["EARLIER_EXPORTS=many"],
+            "error: EARLIER_EXPORTS (argument --earlier-exports): 'many' is not a whole number",
+        ),
     ],
-    ids=["own-object", "fleet", "not-a-number"],
+    ids=["own-object", "fleet", "pattern-without-date-or-image-id", "pattern-with-time-only", "not-a-number"],
 )
 def test_earlier_exports_that_cannot_apply_are_refused_with_exit_2(
     variables: list[str], message: str
@@ -349,6 +376,7 @@ def test_earlier_exports_that_cannot_apply_are_refused_with_exit_2(
     assert runner_lines(completed)[-1].startswith(message)
     assert completed.stdout == ""
     assert "execution arn:" not in completed.stderr
+    assert "emulator: " not in completed.stderr  # nothing planted
     assert_no_traceback(completed)
 
 
@@ -469,7 +497,7 @@ def test_a_bad_make_follow_variable_is_one_line_and_exit_2() -> None:
     assert completed.returncode == MAKE_FAILED
     assert re.search(r"^make: \*\*\* \[Makefile:\d+: follow\] Error 2$", completed.stderr, re.MULTILINE)
     (line,) = runner_lines(completed)
-    assert line.startswith("error: argument --timeout: '-5': give a number of seconds above 0")
+    assert line.startswith("error: TIMEOUT (argument --timeout): '-5': give a number of seconds above 0")
     assert completed.stdout == ""
 
 

@@ -89,7 +89,7 @@ def test_missing_settings_are_named_by_their_variable() -> None:
     with pytest.raises(CloudConfigError) as raised:
         cloud_settings({"OS_AUTH_URL": "https://iam.example/v3", "OS_USERNAME": "u"})
 
-    assert "OS_PASSWORD, OS_USER_DOMAIN_NAME is not set" in str(raised.value)
+    assert "but OS_PASSWORD and OS_USER_DOMAIN_NAME are not set (" in str(raised.value)
 
 
 def test_region_derives_the_endpoint_when_no_auth_url_is_given() -> None:

@@ -46,8 +46,10 @@ def test_failing_sample_ends_in_a_failed_job_and_says_what_to_do(
     assert cause["fail_reason"]
     last = result.stderr.splitlines()[-1]
     assert last.startswith(f"export of image {cause['image_id']} ({cause['image_name']}) to ")
-    assert f"failed: ExportJobFailed: {cause['error_code']}: {cause['fail_reason']}" in last
-    assert last.endswith("; read error_code and fail_reason in the output")
+    # The reason's full stop makes way for the advice (no ".;").
+    reason = str(cause["fail_reason"]).rstrip(".")
+    advice = "read error_code and fail_reason in the output"
+    assert last.endswith(f"failed: ExportJobFailed: {cause['error_code']}: {reason}; {advice}")
     assert_no_secrets(result)
 
 

@@ -43,7 +43,12 @@ def test_fleet_schedule_runs_the_fleet_with_progress_and_summary(local_run: Call
     assert not any(result.control.pending_faults().values())  # the throttled calls were retried
 
     lines = result.stderr.splitlines()
-    assert f"emulator: the next {run.FLEET_DEMO_THROTTLES} export calls are throttled" in lines
+    # After the run's first line: what the run is comes first, what the emulator then does after it.
+    throttled = lines.index(f"emulator: the next {run.FLEET_DEMO_THROTTLES} export calls are throttled")
+    assert lines[0].startswith("ims-export local run: ") and throttled > 0
+    # The failed image's line names its export.
+    failing = next(line for line in lines if line.startswith(f"  image {seed.FAILING} "))
+    assert " (flaky-export-test, to ims-export-demo:exports/flaky-export-test-" in failing, failing
     assert any(line.startswith(f"  selected {len(EXPORTED) + 1} of ") for line in lines)
     for image_id in NOT_EXPORTABLE:
         assert any(line.startswith(f"     skipped {image_id} ") for line in lines)

@@ -13,7 +13,9 @@ JOB = {"job_id": "8a2c", "image_id": "img-1", "status": "RUNNING", "percent": 37
 
 
 def test_durations_read_as_a_person_says_them() -> None:
-    assert [duration(s) for s in (4.4, 75, 3725)] == ["4s", "1m 15s", "1h 02m 05s"]
+    assert [duration(s) for s in (4, 12.4, 75, 3725)] == ["4s", "12s", "1m 15s", "1h 02m 05s"]
+    # A TIMEOUT below a second or between whole ones reads as it was given, never as "0s".
+    assert [duration(s) for s in (0.5, 4.4)] == ["0.5s", "4.4s"]
 
 
 def test_a_real_wait_prints_heartbeats_with_elapsed_percent_and_next_poll() -> None:
@@ -87,3 +89,45 @@ def test_interrupted_fleet_names_every_running_child_job() -> None:
     )
     watch.saw_job({**second, "status": "FAIL"}, child=True)
     assert watch.interrupted().startswith("interrupted: export job 8a2c of image img-1 is still running")
+
+
+def test_giving_up_before_any_job_names_the_export_and_what_to_do() -> None:
+    watch = RunWatch(io.StringIO())
+    watch.image_id = "img-1"
+    watch.saw_target("web", "b:o.qcow2")
+
+    assert watch.gave_up(0.5) == (
+        "gave up after 0.5s (TIMEOUT): no export job of image img-1 (web) to b:o.qcow2 had started; "
+        "the emulator stops with this run: run again with a larger TIMEOUT (or none)"
+    )
+    watch.real_cloud = True
+    assert watch.gave_up(8).startswith(
+        "gave up after 8s (TIMEOUT): no export job of image img-1 (web) to b:o.qcow2 had started, so "
+        "nothing runs on in IMS unless its start call was under way: check the image's export tasks"
+    )
+
+
+def test_no_heartbeat_claims_more_time_than_the_timeout() -> None:
+    clock = [0.0]
+    stream = io.StringIO()
+    watch = RunWatch(stream, heartbeat_seconds=1, monotonic=lambda: clock[0])
+    watch.timeout = 2
+
+    def advance(seconds: float | None) -> bool:  # the wait's sleep, on a clock of our own
+        clock[0] += seconds or 0.0
+        return False
+
+    watch._cancelled.wait = advance  # type: ignore[method-assign,assignment]
+    watch.real_wait(5)
+
+    elapsed = [line.split(" elapsed")[0] for line in stream.getvalue().splitlines()]
+    assert elapsed == ["  .. 1s"]  # 2s and later would be past TIMEOUT: the run is giving up then
+
+
+def test_closing_sentences_count_in_the_singular_and_never_double_their_punctuation() -> None:
+    exported = {"status": "SUCCEEDED", "image_id": "img-1", "bucket_url": "b:o", "polls": 1}
+    assert closing_sentence("SUCCEEDED", exported) == "exported image img-1 to b:o with 1 poll"
+
+    refused = {"status": "REFUSED", "error": "SmnMessageRefusedError", "message": "it is unsigned."}
+    sentence = closing_sentence("SUCCEEDED", refused)
+    assert sentence.startswith("refused, nothing exported: SmnMessageRefusedError: it is unsigned; only ")

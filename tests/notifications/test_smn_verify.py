@@ -160,9 +160,16 @@ def test_max_age_is_configurable(signer: SmnSigner, fetcher: RecordingFetcher) -
     strict = SmnVerifier(
         fetcher, max_age=timedelta(minutes=5), allowed_topic_urns={TOPIC_URN}, clock=lambda: NOW
     )
-    message = parse_smn_message(signer.sign(notification_body(timestamp=NOW - timedelta(minutes=6))))
-    with pytest.raises(SignatureVerificationError, match="older than"):
+    issued = NOW - timedelta(minutes=6)
+    message = parse_smn_message(signer.sign(notification_body(timestamp=issued)))
+    with pytest.raises(SignatureVerificationError) as caught:
         strict.verify(message)
+
+    # The refusal names the message's time and age (never its signature).
+    assert caught.value.message == (
+        f"SMN message refused: its timestamp {issued.isoformat()} is 0:06:00 old, more than 0:05:00"
+    )
+    assert caught.value.code == "StaleMessage"
 
 
 def test_an_empty_allow_list_accepts_no_topic(signer: SmnSigner, fetcher: RecordingFetcher) -> None:
@@ -293,3 +300,33 @@ def test_the_default_pattern_covers_every_smn_cloud(
     message = parse_smn_message(signer.sign(body))
     SmnVerifier(fetcher, allowed_topic_urns={topic}, clock=lambda: NOW).verify(message)
     assert message.is_verified
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            _with(topic_urn="urn:smn:eu-de:0a41:someone-else"),
+            "SMN message refused: its topic urn:smn:eu-de:0a41:someone-else is not one this endpoint "
+            "accepts (SmnAllowedTopicUrns)",
+        ),
+        (
+            _with(timestamp="2026-11-27T12:06:00Z"),
+            "SMN message refused: its timestamp 2026-11-27T12:06:00+00:00 is 0:06:00 in the future, "
+            "more than the 0:05:00 clocks may differ",
+        ),
+    ],
+    ids=["topic", "future"],
+)
+def test_a_refusal_names_the_received_topic_or_time_and_never_the_signature(
+    change: Callable[[dict[str, Any]], dict[str, Any]],
+    expected: str,
+    signer: SmnSigner,
+    verifier: SmnVerifier,
+) -> None:
+    body = change(signer.sign(notification_body()))
+    with pytest.raises(SignatureVerificationError) as caught:
+        verifier.verify(parse_smn_message(body))
+
+    assert caught.value.message == expected
+    assert body["signature"] not in str(caught.value)

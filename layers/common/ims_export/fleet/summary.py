@@ -26,7 +26,7 @@ from ims_export.fleet.results import (
     piece_range,
     split_records,
 )
-from ims_export.fleet.selection import SkippedImage, shorten
+from ims_export.fleet.selection import MAX_NAME_CHARS, SkippedImage, shorten
 
 # The run's output lists this many skipped and failed images at most (all are counted), the outcome
 # event and the SNS message fewer: the state, the event and the message are capped at 256 KB.
@@ -34,6 +34,8 @@ MAX_LISTED_IN_SUMMARY = 200
 # Exported images are counted; the first ones are listed (all are in the map runs' result files).
 MAX_LISTED_EXPORTED = 200
 MAX_LISTED_IN_NOTICE = 100
+# A failed entry's bucket_url is cut to this (its image_name as a skipped image's): hundreds are listed.
+MAX_BUCKET_URL_CHARS = 128
 FLEET_DETAIL_TYPE = "Fleet Export Finished"
 # Child errors that mean "this image cannot be exported", not "the export broke".
 SKIP_ERRORS = frozenset({"ImageNotExportableError", "ImageNotFoundError", "ImageNotReadyError"})
@@ -47,6 +49,9 @@ class ItemResult(BaseModel):
 
     image_id: str
     status: ItemStatus
+    # The export a failed child outcome names (as far as it got): what to look at, or export again.
+    image_name: str | None = None
+    bucket_url: str | None = None
     elapsed_seconds: float | None = None
     polls: int | None = None
     error: str | None = None
@@ -109,14 +114,20 @@ def _from_ended_execution(image_id: str, execution: dict[str, Any]) -> ItemResul
     cause = _text(execution.get("Cause"))
     outcome = json_or_none(cause)
     failed = _failed(image_id, error, _reason_from_outcome(outcome, cause))
-    if isinstance(outcome, dict):  # how far the export got before it failed (numbers only)
+    if isinstance(outcome, dict):  # the export and how far it got before it failed
         elapsed, polls = outcome.get("elapsed_seconds"), outcome.get("polls")
         usable_polls = isinstance(polls, int) and not isinstance(polls, bool) and polls >= 0
         usable_elapsed = isinstance(elapsed, int | float) and not isinstance(elapsed, bool) and elapsed >= 0
+        named = {
+            name: shorten(value, limit)
+            for name, limit in (("image_name", MAX_NAME_CHARS), ("bucket_url", MAX_BUCKET_URL_CHARS))
+            if isinstance(value := outcome.get(name), str) and value
+        }
         failed = failed.model_copy(
             update={
                 "elapsed_seconds": elapsed if usable_elapsed else None,
                 "polls": polls if usable_polls else None,
+                **named,
             }
         )
     return failed
@@ -250,12 +261,19 @@ class ResultsTally(BaseModel):
             self.skipped_count += 1
             if len(self.skipped) < listed_skipped_room:
                 self.skipped.append(
-                    SkippedImage(image_id=item.image_id, code=item.error, reason=item.reason or "")
+                    SkippedImage(
+                        image_id=item.image_id,
+                        image_name=item.image_name or "",
+                        code=item.error,
+                        reason=item.reason or "",
+                    )
                 )
         else:  # FAILED, or CONTINUED when the fleet stopped following it: nobody saw it end
             self.failed_count += 1
             if len(self.failed) < MAX_LISTED_IN_SUMMARY:
-                self.failed.append(item)
+                # Without the export's names: 200 of them would not fit the state's 256 KB with the
+                # rest (benchmarks/fleet.py); each image's result file and its child execution have them.
+                self.failed.append(item.model_copy(update={"image_name": None, "bucket_url": None}))
 
     def _add_seconds(self, seconds: float) -> None:
         self.seconds_count += 1

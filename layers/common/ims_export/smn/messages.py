@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 MAX_BODY_CHARS = 512 * 1024  # SMN messages are at most 256 KiB; leave room for the envelope
 MAX_MESSAGE_CHARS = 256 * 1024
 MAX_URL_CHARS = 4096
+MAX_NAMED_CHARS = 200  # a value of an unverified message named in a refusal is cut to this
 SUPPORTED_SIGNATURE_VERSIONS = frozenset({"v1"})
 ACCEPTED_HASH_NAMES = frozenset({"sha1", "sha224", "sha256", "sha384", "sha512"})
 
@@ -242,7 +243,11 @@ class SmnVerifier:
         if cert_url.region is not None and cert_url.region != message.topic_region:
             raise _refuse("certificate region differs from the topic's", "CertUrlNotAllowed")
         if message.topic_urn not in self.allowed_topic_urns:
-            raise _refuse("the topic is not one this endpoint accepts", "TopicNotAllowed")
+            raise _refuse(
+                f"its topic {message.topic_urn[:MAX_NAMED_CHARS]} is not one this endpoint accepts "
+                "(SmnAllowedTopicUrns)",
+                "TopicNotAllowed",
+            )
         signature = _decode_signature(message.signature)
         self._check_fresh(message)
         certificate = self.cert_fetcher.fetch(message.signing_cert_url)
@@ -251,11 +256,18 @@ class SmnVerifier:
         message._verified_fingerprint = _fingerprint(message)
 
     def _check_fresh(self, message: SmnMessage) -> None:
-        age = self.clock() - message.issued_at
+        issued_at = message.issued_at
+        age = self.clock() - issued_at
+        # Whole seconds: the parsed timestamp and its age, never the raw field.
+        stamp, off_by = issued_at.isoformat(), timedelta(seconds=round(abs(age.total_seconds())))
         if age > self.max_age:
-            raise _refuse(f"it is older than {self.max_age}", "StaleMessage")
+            raise _refuse(f"its timestamp {stamp} is {off_by} old, more than {self.max_age}", "StaleMessage")
         if age < -self.max_clock_skew:
-            raise _refuse("its timestamp is in the future", "StaleMessage")
+            raise _refuse(
+                f"its timestamp {stamp} is {off_by} in the future, more than the {self.max_clock_skew} "
+                "clocks may differ",
+                "StaleMessage",
+            )
 
     def _check_certificate_valid(self, certificate: x509.Certificate) -> None:
         now = self.clock()

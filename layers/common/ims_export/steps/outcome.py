@@ -159,7 +159,8 @@ def _job_ended(job: JobState, common: dict[str, Any]) -> DescribedOutcome:
     fields = {**common, **_job_fields(job), "stage": "export"}
     what = _image_words(fields)
     if job.status is JobStatus.SUCCESS:
-        message = f"exported {what} in {job.elapsed_seconds:.0f} s with {job.polls} polls (job {job.job_id})"
+        polls = f"{job.polls} poll" + ("" if job.polls == 1 else "s")
+        message = f"exported {what} in {job.elapsed_seconds:.0f} s with {polls} (job {job.job_id})"
         return _described("SUCCEEDED", ENDINGS["SUCCEEDED"], message=message, **fields)
     if job.status is JobStatus.FAIL:
         error = "ExportJobFailed"

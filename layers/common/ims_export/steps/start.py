@@ -31,6 +31,7 @@ from ims_export.errors import (
     ImsExportError,
     InvalidRequestError,
     JobNotFoundError,
+    SignatureVerificationError,
     SmnMessageRefusedError,
 )
 from ims_export.parsing import parse_model
@@ -245,6 +246,8 @@ def _smn_order(
         outcome = smn(delivery.smn_body)
     except SmnMessageRefusedError:
         raise
+    except SignatureVerificationError as error:  # its message says the message was refused, and why
+        raise SmnMessageRefusedError(error.message, code=error.code) from None
     except InvalidRequestError as error:
         raise SmnMessageRefusedError(f"SMN delivery refused: {error.message}", code=error.code) from None
     if outcome.action == "image_created" and outcome.image_id is not None:
