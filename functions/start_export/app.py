@@ -7,14 +7,15 @@ Errors propagate: Step Functions sees the exception's class name as the error na
 The duplicate guard holds no client: the function decides, the state machine's DynamoDB tasks write.
 The SMN verifier (with its certificate cache) and the hand-over store live as long as the execution
 environment, so warm invocations reuse them. The store is built on first use: it brings boto3 and a
-DynamoDB client, which only a continuation (continue-as-new) needs.
+DynamoDB client, which only a continuation (continue-as-new) needs. Likewise the verifier, the hand-over
+and the outcome are imported by the request that needs them: an export's cold start loads none of them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -26,13 +27,8 @@ from ims_export.errors import SmnMessageRefusedError
 from ims_export.log_setup import quiet_sdk_loggers
 from ims_export.parsing import parse_model
 from ims_export.settings import Settings
-from ims_export.smn.certs import DEFAULT_CERT_URL_PATTERN
-from ims_export.smn.messages import handle_smn_message, new_smn_verifier
-from ims_export.steps.continuation import hand_over
 from ims_export.steps.export_guard import export_claims
 from ims_export.steps.handover import HandOverStore, dynamodb_handover_store
-from ims_export.steps.outcome import build_outcome
-from ims_export.steps.release import release_failed_export
 from ims_export.steps.start import SmnHandler, start
 from ims_export.steps.states import (
     Claiming,
@@ -43,11 +39,15 @@ from ims_export.steps.states import (
     Recording,
     StartInput,
     StartResult,
-    StartStepRequest,
     WaitingForClaim,
     WaitingForImage,
+    step_request_kind,
 )
 from ims_export.triggers.events import event_kind
+
+if TYPE_CHECKING:
+    from ims_export.smn.messages import SmnOutcome
+    from ims_export.steps.states import DescribedOutcome, HandOverResult
 
 logger = Logger()
 metrics = Metrics()
@@ -94,6 +94,10 @@ def handover_store(settings: Settings) -> HandOverStore | None:
 
 def smn_handler(settings: Settings) -> SmnHandler:
     """The process-wide SMN handler: one verifier (and certificate cache) and one HTTPS session."""
+    # Only SMN deliveries verify a message: the verifier's modules stay off the other paths.
+    from ims_export.smn.certs import DEFAULT_CERT_URL_PATTERN  # noqa: PLC0415
+    from ims_export.smn.messages import handle_smn_message, new_smn_verifier  # noqa: PLC0415
+
     key = (settings.smn_allowed_topic_urns, settings.smn_cert_url_pattern)
     if key not in _smn_handlers:
         session = new_session()
@@ -105,6 +109,11 @@ def smn_handler(settings: Settings) -> SmnHandler:
         )
         _smn_handlers[key] = partial(handle_smn_message, verifier=verifier, session=session)
     return _smn_handlers[key]
+
+
+def _handle_smn(settings: Settings, body: Any) -> SmnOutcome:
+    """The SMN handler, built when a delivery arrives (an export of another trigger needs none)."""
+    return smn_handler(settings)(body)
 
 
 def _log_result(start_input: StartInput, result: StartResult) -> None:
@@ -163,7 +172,7 @@ def _start(start_input: StartInput) -> StartResult:
                 start_input,
                 clients,
                 now=clients.clock(),
-                smn=smn_handler(clients.settings),
+                smn=partial(_handle_smn, clients.settings),
                 handovers=handover_store(clients.settings),
             )
         except SmnMessageRefusedError as refused:
@@ -174,28 +183,39 @@ def _start(start_input: StartInput) -> StartResult:
     return result
 
 
+def _hand_over(request: HandOverRequest) -> HandOverResult:
+    from ims_export.steps.continuation import hand_over  # noqa: PLC0415 - only continuations hand over
+
+    clients = runtime.get_clients()
+    handed = hand_over(request, handover_store(clients.settings), now=clients.clock())
+    logger.info("job handed over", extra={"job_id": request.hand_over.job_id, "to": handed.continuation_name})
+    return handed
+
+
+def _outcome(request: OutcomeRequest) -> DescribedOutcome:
+    # Only the end of an execution describes its outcome.
+    from ims_export.steps.outcome import build_outcome  # noqa: PLC0415
+    from ims_export.steps.release import release_failed_export  # noqa: PLC0415
+
+    clients = runtime.get_clients()
+    ended = request.outcome
+    described = build_outcome(ended, now=clients.clock(), settings=clients.settings)
+    described = release_failed_export(
+        described, ended.state, export_claims(clients.settings), execution=ended.execution_id
+    )
+    outcome = described.outcome
+    logger.info(
+        "export outcome", extra={"status": outcome.status, "error": outcome.error, "route": described.route}
+    )
+    return described
+
+
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = parse_model(StartStepRequest, event).root
-    if isinstance(request, HandOverRequest):
-        settings = runtime.get_clients().settings
-        handed = hand_over(request, handover_store(settings), now=runtime.get_clients().clock())
-        logger.info(
-            "job handed over", extra={"job_id": request.hand_over.job_id, "to": handed.continuation_name}
-        )
-        return handed.model_dump(mode="json")
-    if isinstance(request, OutcomeRequest):
-        clients = runtime.get_clients()
-        ended = request.outcome
-        described = build_outcome(ended, now=clients.clock(), settings=clients.settings)
-        described = release_failed_export(
-            described, ended.state, export_claims(clients.settings), execution=ended.execution_id
-        )
-        outcome = described.outcome
-        logger.info(
-            "export outcome",
-            extra={"status": outcome.status, "error": outcome.error, "route": described.route},
-        )
-        return described.model_dump(mode="json", exclude_none=True)
-    return _start(request).model_dump(mode="json")
+    kind = step_request_kind(event)
+    if kind == "hand_over":
+        return _hand_over(parse_model(HandOverRequest, event)).model_dump(mode="json")
+    if kind == "outcome":
+        return _outcome(parse_model(OutcomeRequest, event)).model_dump(mode="json", exclude_none=True)
+    return _start(parse_model(StartInput, event)).model_dump(mode="json")

@@ -32,7 +32,10 @@ class Context:  # what Powertools reads of a Lambda context
     function_name, function_version, memory_limit_in_mb = "probe", "$LATEST", 256
     invoked_function_arn = "arn:aws:lambda:eu-central-1:111122223333:function:probe"
     aws_request_id = "00000000-0000-4000-8000-000000000000"
-answer = app.lambda_handler(event, Context()) if event is not None else None
+try:
+    answer = app.lambda_handler(event, Context()) if event is not None else None
+except Exception as error:  # a refusal is an answer too: what it loaded still counts
+    answer = {"raised": type(error).__name__}
 def models(cls):  # every pydantic model class whose validator has been built
     for sub in cls.__subclasses__():
         if sub.__pydantic_complete__:
@@ -156,6 +159,73 @@ def test_a_cold_export_start_imports_no_boto3_and_no_powertools_idempotency() ->
     assert posted["answer"]["then"]["job"]["job_id"] == cold_start.JOB_ID  # the POST did run
     for run in (claiming, posted):
         assert _under(set(run["invoked"]), *BOTO_AND_FRIENDS) == []
+
+
+# What only other requests of the start function need: the SMN verifier, a continuation's hand-over and
+# resume, the outcome of an ended export and its release of claims.
+OTHER_REQUESTS_ONLY = (
+    "ims_export.smn",
+    "ims_export.steps.continuation",
+    "ims_export.steps.outcome",
+    "ims_export.steps.release",
+    "cryptography",
+)
+# Models no export of a manual trigger validates: the other triggers, waits, duplicates, SMN deliveries,
+# hand-overs and outcomes, and the job answers and exported objects only a poll reads.
+OTHER_PATHS_MODELS = (
+    "ims_export.triggers.events.ScheduleInput",
+    "ims_export.triggers.events.EventDetail",
+    "ims_export.triggers.events.ImageCreatedEvent",
+    "ims_export.triggers.events.ScheduledEvent",
+    "ims_export.triggers.events.CtsTraceEvent",
+    "ims_export.steps.states.WaitingForImage",
+    "ims_export.steps.states.WaitingForClaim",
+    "ims_export.steps.states.Duplicate",
+    "ims_export.steps.states.NotificationHandled",
+    "ims_export.steps.states.SmnDelivery",
+    "ims_export.steps.states.ResumeInput",
+    "ims_export.steps.states.HandOverRequest",
+    "ims_export.steps.states.HandOverResult",
+    "ims_export.steps.states.OutcomeRequest",
+    "ims_export.steps.states.EndedState",
+    "ims_export.steps.states.Outcome",
+    "ims_export.steps.states.DescribedOutcome",
+    "ims_export.steps.states.ClaimRelease",
+    "ims_export.steps.job_state.ExportedObject",
+    "ims_export.steps.job_state.RetentionReport",
+    "ims_export.domain.jobs.Job",
+)
+
+
+def test_a_cold_export_of_a_manual_trigger_loads_and_builds_only_what_it_uses() -> None:
+    with cold_start.fake_cloud() as endpoint:
+        environment = cold_start.application_environment(endpoint)
+        claiming = probe("start_export", cold_start.START_EVENT, environment)
+        claimed = {"state": {**claiming["answer"], "claimed": {}}, "execution_id": "e-1"}
+        posted = probe("start_export", claimed, environment)
+
+    assert posted["answer"]["then"]["job"]["job_id"] == cold_start.JOB_ID  # the POST did run
+    for run in (claiming, posted):
+        assert "ims_export.steps.start" in run["invoked"]
+        assert _under(set(run["invoked"]), *OTHER_REQUESTS_ONLY) == []
+        built = set(run["built"])
+        assert "ims_export.steps.states.StartInput" in built  # the probe does list built models
+        assert sorted(built & set(OTHER_PATHS_MODELS)) == []
+
+
+def test_the_other_requests_of_the_start_function_load_what_they_need() -> None:
+    # The counterpart: the modules the export start leaves out are the ones these requests use.
+    ended = {"outcome": {"state": {"input": cold_start.START_EVENT["event"]}, "execution_id": "e-1"}}
+    with cold_start.fake_cloud() as endpoint:
+        environment = cold_start.application_environment(endpoint)
+        described = probe("start_export", ended, environment)
+        smn = probe("start_export", {"event": {"smn_body": "{}"}}, environment)
+
+    assert described["answer"]["route"]
+    assert smn["answer"] == {"raised": "SmnMessageRefusedError"}  # refused: the body is no SMN message
+    assert {"ims_export.steps.outcome", "ims_export.steps.release"} <= set(described["invoked"])
+    assert "ims_export.steps.states.DescribedOutcome" in described["built"]
+    assert "ims_export.smn.messages" in smn["invoked"]
 
 
 def test_a_cold_poll_with_a_valid_cached_token_creates_no_boto3_client() -> None:

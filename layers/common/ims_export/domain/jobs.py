@@ -160,7 +160,8 @@ class Job(BaseModel):
     """An IMS job. ``status`` must be documented: an unknown one fails validation on purpose, it must
     never be polled forever. Use ``read_job`` for answers from IMS: it tells the two failures apart."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    # Built on first use: a poll reads jobs, an export's start does not (but for a duplicate's original).
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
     job_id: str = Field(validation_alias=AliasChoices("job_id", "jobId"))
     status: JobStatus

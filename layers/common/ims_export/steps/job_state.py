@@ -1,7 +1,8 @@
 """The payload of a running export: the job descriptor the check step carries from poll to poll.
 
 Apart from the other payloads (``ims_export.steps.states``) so that the check step's cold start builds
-only these models and loads none of the start step's (trigger events, orders, outcomes).
+only these models and loads none of the start step's (trigger events, orders, outcomes). The exported
+object and the retention report are built on first use (defer_build): only a verified export has them.
 No field ever holds a token or a credential.
 """
 
@@ -18,7 +19,7 @@ from ims_export.domain.jobs import JobStatus
 class ExportedObject(BaseModel):
     """The exported object as OBS shows it after SUCCESS (size, time and address; never a credential)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     bucket: str
     key: str
@@ -31,7 +32,7 @@ class ExportedObject(BaseModel):
 
 
 class RetentionFailure(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     key: str
     reason: str
@@ -42,7 +43,7 @@ class RetentionReport(BaseModel):
 
     The name lists are capped (the state payload is limited to 256 KB); the counts are complete."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     keep: int = Field(ge=0)
     dry_run: bool = False

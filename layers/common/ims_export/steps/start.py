@@ -36,7 +36,6 @@ from ims_export.errors import (
 )
 from ims_export.parsing import parse_model
 from ims_export.runtime import Clients
-from ims_export.steps.continuation import resume
 from ims_export.steps.export_guard import (
     ExportClaims,
     OriginalStatus,
@@ -284,6 +283,8 @@ def start(
         )
     kind = event_kind(start_input.event)
     if kind == "resume":
+        from ims_export.steps.continuation import resume  # noqa: PLC0415 - only continuations resume
+
         return resume(start_input, handovers, now)
     if kind == "smn":
         handled = _smn_order(start_input, smn, clients)

@@ -1,6 +1,8 @@
 """The payloads the export state machine and its steps exchange: pydantic models, no logic.
 
 No payload ever holds a token or a credential: only ids, names, sizes, times and counters.
+Models that only some requests validate (a wait, a duplicate, an SMN delivery, a hand-over or resume,
+the outcome) are built on first use (``defer_build``): the cold start of an export builds only its own.
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from ims_export.domain.export_request import ExportRequest
 from ims_export.steps.handover import TICKET_PATTERN
@@ -24,7 +26,7 @@ from ims_export.triggers.events import (
 class WaitingForImage(BaseModel):
     """The image is still queued/saving: the state machine waits ``wait_seconds``, then calls ``start``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     phase: Literal["waiting_for_image"] = "waiting_for_image"
     order: ExportOrder
@@ -41,7 +43,7 @@ class WaitingForImage(BaseModel):
 class Duplicate(BaseModel):
     """Another execution started this very export already: this one ends without polling it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     phase: Literal["duplicate"] = "duplicate"
     job: JobState
@@ -53,7 +55,7 @@ class Duplicate(BaseModel):
 class NotificationHandled(BaseModel):
     """An SMN message that asks for no export: a confirmed subscription, or an ignored message."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     phase: Literal["notification_handled"] = "notification_handled"
     action: Literal["subscription_confirmed", "ignored"]
@@ -103,7 +105,7 @@ class WaitingForClaim(BaseModel):
     """Another execution holds the claim while it starts the same export: the state machine waits
     ``wait_seconds`` and calls ``start`` again, which claims once more."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     phase: Literal["waiting_for_claim"] = "waiting_for_claim"
     pending: PendingExport
@@ -129,7 +131,7 @@ StartResult = (
 class HandOverTicket(BaseModel):
     """What a continuation receives instead of the job: the ticket of its one-time hand-over record."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, defer_build=True)
 
     ticket: str = Field(pattern=TICKET_PATTERN)
 
@@ -137,7 +139,7 @@ class HandOverTicket(BaseModel):
 class ResumeInput(BaseModel):
     """The input of an execution started by a previous one to continue polling (continue-as-new)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     resume: HandOverTicket
     # Step Functions adds it to executions started by another one.
@@ -147,7 +149,7 @@ class ResumeInput(BaseModel):
 class SmnDelivery(BaseModel):
     """What the SMN endpoint's request mapping makes of a POST: the raw body, as a string."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, defer_build=True)
 
     smn_body: str  # its size is checked where it is parsed (ims_export.smn.messages)
 
@@ -210,13 +212,13 @@ class StartInput(BaseModel):
 class HandOverRequest(BaseModel):
     """The state machine asks to store a running job for the execution that will continue it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     hand_over: JobState
 
 
 class HandOverResult(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     ticket: str
     continuation_name: str
@@ -225,7 +227,7 @@ class HandOverResult(BaseModel):
 class CaughtError(BaseModel):
     """What a Catch puts into the state: the error's name and its cause (text, often JSON)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     Error: str = Field(min_length=1)
     Cause: str | None = None
@@ -236,7 +238,7 @@ class EndedState(BaseModel):
     input or a start step's answer, a caught error where one ended it. Read tolerantly: whatever
     else the state holds (a hand-over ticket, a continuation) does not matter to the outcome."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
     phase: str | None = None  # None: the start step never answered (the received input)
     input: Any = None
@@ -253,7 +255,7 @@ class EndedState(BaseModel):
 
 
 class OutcomeInput(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     state: EndedState
     execution_id: str | None = Field(default=None, max_length=2048)
@@ -262,7 +264,7 @@ class OutcomeInput(BaseModel):
 class OutcomeRequest(BaseModel):
     """The state machine asks for the outcome of the state the export ended in."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     outcome: OutcomeInput
 
@@ -276,7 +278,7 @@ class Outcome(BaseModel):
     Fields that are not known at the stage the export ended are left out; optional job fields
     (``OPTIONAL_JOB_FIELDS`` of the outcome step) are added when the job has them."""
 
-    model_config = ConfigDict(frozen=True, extra="allow")
+    model_config = ConfigDict(frozen=True, extra="allow", defer_build=True)
 
     status: OutcomeStatus
     detail_type: str
@@ -316,7 +318,7 @@ class Outcome(BaseModel):
 class ClaimRelease(BaseModel):
     """The claims the state machine deletes before it publishes (conditional deleteItems)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     deletes: list[DynamoDBRequest] = Field(min_length=1)
 
@@ -325,7 +327,7 @@ class DescribedOutcome(BaseModel):
     """The outcome step's answer: the outcome, the state the execution ends in, whether to publish,
     and the duplicate records to drop first (a failed export, claims of a start that failed)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     outcome: Outcome
     route: str
@@ -333,26 +335,15 @@ class DescribedOutcome(BaseModel):
     release: ClaimRelease | None = None
 
 
-def _step_request_kind(value: Any) -> str:
+def step_request_kind(value: Any) -> Literal["start", "hand_over", "outcome"]:
+    """Which request the state machine sends the start function (its states build them, never an
+    input): a hand-over, an outcome, else a start (``StartInput``)."""
     if isinstance(value, dict):
         if "hand_over" in value:
             return "hand_over"
         if "outcome" in value:
             return "outcome"
     return "start"
-
-
-class StartStepRequest(
-    RootModel[
-        Annotated[
-            Annotated[StartInput, Tag("start")]
-            | Annotated[HandOverRequest, Tag("hand_over")]
-            | Annotated[OutcomeRequest, Tag("outcome")],
-            Discriminator(_step_request_kind),
-        ]
-    ]
-):
-    """Any payload the state machine sends the start function (its states build them, never an input)."""
 
 
 def continuation_name(job: JobState) -> str:

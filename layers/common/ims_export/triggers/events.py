@@ -100,6 +100,10 @@ class ManualInput(ImageChoice):
 class ScheduleInput(ImageChoice):
     """The ``Input`` the template gives its ScheduleV2 schedule (Scheduler delivers it as it is)."""
 
+    # Each trigger's own model is built when first validated (defer_build), the manual one's at import:
+    # a cold start validates one kind of trigger (TriggerEvent holds them all).
+    model_config = ConfigDict(defer_build=True)
+
     trigger: Literal["schedule"]
     schedule_arn: str | None = None
     scheduled_time: str | None = None
@@ -107,11 +111,11 @@ class ScheduleInput(ImageChoice):
 
 class EventDetail(ImageChoice):
     # Producers add fields of their own to ``detail``: they are ignored, the known ones validated.
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
 
 class _EventBridgeEnvelope(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True, defer_build=True)
 
     detail_type: str = Field(alias="detail-type", max_length=256)
     source: str = Field(max_length=256)
