@@ -125,10 +125,12 @@ def assert_no_secrets(result: LocalRun) -> None:
 
 
 @contextmanager
-def emulator_process(speed: float) -> Iterator[str]:
-    """The emulator as its own process, ``speed`` emulated seconds per real second; yields its URL."""
+def emulator_process(speed: float, *, manual_clock: bool = False) -> Iterator[str]:
+    """The emulator as its own process, ``speed`` emulated seconds per real second (or, with
+    ``manual_clock``, time standing still until the control API advances it); yields its URL."""
+    clock = ["--manual-clock"] if manual_clock else ["--speed", str(speed)]
     process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-        [sys.executable, "-m", "localdev.emulator", "--port", "0", "--speed", str(speed)],
+        [sys.executable, "-m", "localdev.emulator", "--port", "0", *clock],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

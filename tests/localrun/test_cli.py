@@ -423,13 +423,39 @@ FAILING_TARGET = "ims-export-demo:exports/flaky-export-test.qcow2"
 def test_make_follow_of_a_job_that_fails_shows_heartbeats_and_reports_the_runners_exit_1(
     tmp_path: Path,
 ) -> None:
-    # The job fails at 40 % after about 35 emulated seconds: at speed 2, some 17 s of real waits.
-    with emulator_process(speed=2) as url:
+    # The emulated clock stands still until the follow has shown a heartbeat; then it jumps past the
+    # job's failure (at 40 %, after about 35 emulated seconds). However slowly a loaded machine starts
+    # the runner, the job is still running when the follow begins.
+    with emulator_process(speed=1, manual_clock=True) as url:
         job_id = start_export_job(url, seed.FAILING, FAILING_TARGET)
         environment = {**os_variables(url, tmp_path), "POLL_MIN_SECONDS": "3", "POLL_MAX_SECONDS": "3"}
-        completed = make(
-            "follow", f"JOB={job_id}", f"BUCKET_URL={FAILING_TARGET}", "HEARTBEAT=1", env=environment
+        process = subprocess.Popen(  # noqa: S603 (make from PATH, as a person runs it)
+            [  # noqa: S607
+                "make",
+                "--no-print-directory",
+                "follow",
+                f"JOB={job_id}",
+                f"BUCKET_URL={FAILING_TARGET}",
+                "HEARTBEAT=1",
+            ],
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
+        assert process.stderr is not None
+        seen: list[str] = []
+        for line in process.stderr:
+            seen.append(line)
+            if line.startswith("  .. "):
+                break
+        advanced = requests.post(
+            f"{url}/_emulator/clock/advance", json={"seconds": 120}, timeout=HANG_GUARD_SECONDS
+        )
+        advanced.raise_for_status()
+        stdout, rest = process.communicate(timeout=HANG_GUARD_SECONDS)
+    completed = subprocess.CompletedProcess(process.args, process.returncode, stdout, "".join(seen) + rest)
 
     assert completed.returncode == MAKE_FAILED, completed.stderr
     assert re.search(r"^make: \*\*\* \[Makefile:\d+: follow\] Error 1$", completed.stderr, re.MULTILINE)
