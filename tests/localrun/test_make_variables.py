@@ -36,22 +36,23 @@ def _assert_nothing_injected(completed: subprocess.CompletedProcess[str]) -> Non
         (
             "run",
             f'EARLIER_EXPORTS=3"; echo {INJECTED} >&2; "',
-            f"error: argument --earlier-exports: '3\"; echo {INJECTED} >&2; \"' is not a whole number",
+            f"error: EARLIER_EXPORTS (argument --earlier-exports): '3\"; echo {INJECTED} >&2; \"' "
+            "is not a whole number",
         ),
         (
             "run",
             f"TIMEOUT=$(echo {INJECTED})",
-            f"error: argument --timeout: '$(echo {INJECTED})' is not a number",
+            f"error: TIMEOUT (argument --timeout): '$(echo {INJECTED})' is not a number",
         ),
         (
             "run",
             f"HEARTBEAT=`echo {INJECTED}`",
-            f"error: argument --heartbeat: '`echo {INJECTED}`' is not a number",
+            f"error: HEARTBEAT (argument --heartbeat): '`echo {INJECTED}`' is not a number",
         ),
         (
             "follow",
             f"TIMEOUT=$$(echo {INJECTED} >&2)1",
-            f"error: argument --timeout: '$$(echo {INJECTED} >&2)1' is not a number",
+            f"error: TIMEOUT (argument --timeout): '$$(echo {INJECTED} >&2)1' is not a number",
         ),
     ],
     ids=["earlier-exports-quote", "timeout-substitution", "heartbeat-backtick", "follow-timeout-dollars"],
