@@ -437,6 +437,8 @@ def test_make_follow_of_a_job_that_fails_shows_heartbeats_and_reports_the_runner
                 f"JOB={job_id}",
                 f"BUCKET_URL={FAILING_TARGET}",
                 "HEARTBEAT=1",
+                # Without a heartbeat the clock never moves: the follow then gives up, and the test fails.
+                f"TIMEOUT={HANG_GUARD_SECONDS:.0f}",
             ],
             cwd=ROOT,
             env=environment,
