@@ -8,14 +8,32 @@ Two patches make moto's interpreter usable offline and fast:
 2. No real sleeping: Wait states and Retry intervals call ``on_wait(seconds)`` instead (a test
    records, a local runner advances an emulator clock); every wait is recorded in ``waits``.
 
-Plus fidelity fixes where moto differs from AWS: ``$$.Execution.StartTime`` is a ``datetime`` instead
-of an ISO 8601 string (``States.JsonToString`` of a payload holding it would fail); the
-``states:startExecution`` integration passes ``StateMachineArn``/``Input``/``Name`` to boto3 unconverted
-(and returns boto3's ``executionArn``), which breaks continue-as-new; ``aws-sdk`` integrations return
-boto3's response (S3 ``getObject``'s ``Body`` a stream, times as ``datetime``) where AWS returns JSON
-(the body as text); and a Distributed Map's ``ResultWriter`` writes a manifest that lists no result
-files, where AWS writes the children's results (``SUCCEEDED_0.json``) and lists them. moto keeps only
-the children's outputs, so its records carry ``Output`` and ``Status``, not ``Input``.
+The rest are fidelity fixes where moto differs from AWS. Each imitates behaviour AWS documents or that
+was recorded against AWS (LocalStack's AWS-validated snapshots); ``docs/engines.md`` lists them with
+their sources, and the second engine (``localdev/second_engine``) runs the same definitions without them:
+
+3. ``$$.Execution.StartTime`` as AWS writes it, ``2026-12-07T00:41:33.872Z`` (the Step Functions
+   context object documentation; moto hands over a ``datetime``).
+4. ``aws-sdk`` requests as AWS builds them from the task's parameters: a blob member that is not bytes
+   (S3 ``putObject``'s ``Body``) is stored as its JSON, so a string is stored with its quotes and an
+   array as the array (LocalStack's AWS-recorded snapshot ``test_s3_put_object``; moto sends a string
+   raw and fails on an array).
+5. ``aws-sdk`` responses as AWS returns them, JSON (S3 ``getObject``'s ``Body`` as text, times as ISO
+   strings), where moto returns boto3's objects.
+6. The ``states:startExecution`` integration's ``StateMachineArn``/``Input``/``Name`` mapped to the API's
+   casing and its answer back (``ExecutionArn``, and ``Output``/``Status``/``StopDate`` of ``.sync:2``),
+   as the Step Functions service integration documentation shows them.
+7. A Distributed Map's ``ResultWriter`` writes the children's results (``SUCCEEDED_0.json``) and lists
+   them in its manifest, as the ResultWriter documentation describes (moto writes the manifest only).
+   moto keeps only the children's outputs, so its records carry ``Output`` and ``Status``, not ``Input``.
+8. ``States.ALL`` catches neither ``States.Runtime`` nor ``States.DataLimitExceeded``, and no Retry or
+   Catch catches ``States.Runtime`` (the error handling documentation); moto catches both, so a
+   definition could rely on what AWS does not do.
+
+The fidelity fixes live in ``localdev/moto_fidelity.py``; the resources and the observation of runs in
+``localdev/aws_world.py`` (shared with the second engine). Given a ``mock_config`` (AWS Step Functions
+Local's format), executions started with a ``test_case`` have their mocked states answered from it, as
+the second engine answers them: a replay of recorded answers on both engines.
 
 Usage::
 
@@ -32,7 +50,6 @@ them as child executions, which moto polls every ``SYNC_POLL_SECONDS`` instead o
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import importlib.util
 import io
@@ -42,23 +59,34 @@ import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-REGION = "eu-central-1"
-ACCOUNT_ID = "123456789012"  # moto's default account
+from localdev.aws_world import ACCOUNT_ID, REGION, AwsWorld, ExecutionResult, substitute
+from localdev.moto_fidelity import fidelity_patches, mock_answer_patches
+
+__all__ = [
+    "ACCOUNT_ID",
+    "REGION",
+    "ExecutionResult",
+    "FakeLambdaContext",
+    "Invocation",
+    "LocalWorkflow",
+    "WaitRecord",
+    "load_function_module",
+    "load_handler",
+    "substitute",
+]
+
 Handler = Callable[[Any, Any], Any]
 MOTO_CONFIG: Any = {
     "stepfunctions": {"execute_state_machine": True},
     # The Docker-backed Lambda model is used, but its invocation is replaced by an in-process call.
     "lambda": {"use_docker": True},
 }
-_PLACEHOLDER_PREFIX = "${"
-SYNC_POLL_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -73,15 +101,7 @@ class Invocation:
     event: Any
     result: Any = None
     error: str | None = None
-
-
-@dataclass(frozen=True)
-class ExecutionResult:
-    arn: str
-    status: str
-    output: Any = None
-    error: str | None = None
-    cause: str | None = None
+    message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,16 +146,6 @@ def load_handler(path: str | Path, attribute: str = "lambda_handler") -> Handler
     return handler
 
 
-def substitute(definition: str, substitutions: Mapping[str, str]) -> str:
-    """Replace ``${Name}`` as SAM's DefinitionSubstitutions do; an unreplaced placeholder is an error."""
-    for name, value in substitutions.items():
-        definition = definition.replace(f"${{{name}}}", value)
-    if _PLACEHOLDER_PREFIX in definition:
-        start = definition.index(_PLACEHOLDER_PREFIX)
-        raise ValueError(f"no substitution for {definition[start : definition.index('}', start) + 1]}")
-    return definition
-
-
 _active: LocalWorkflow | None = None
 _active_lock = threading.Lock()
 
@@ -161,98 +171,7 @@ def _retry_without_sleeping(seconds: float) -> None:
     _require_active().record_wait("retry", seconds)
 
 
-def _as_json(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _as_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_as_json(item) for item in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if hasattr(value, "read"):  # a StreamingBody: AWS hands the body over as text
-        return value.read().decode("utf-8")
-    return value
-
-
-def _aws_sdk_response_as_json(original: Callable[..., Any]) -> Callable[..., Any]:
-    def eval_service_task(service: Any, env: Any, *args: Any, **kwargs: Any) -> None:
-        original(service, env, *args, **kwargs)
-        env.stack[-1] = _as_json(env.stack[-1])
-
-    return eval_service_task
-
-
-def _write_map_run_results(env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
-    """The ResultWriter's ``s3:putObject``, as AWS does it: the children's results in a result file,
-    listed in the manifest (moto writes the manifest only)."""
-    import boto3
-
-    parameters = env.stack.pop()
-    results = env.stack.pop()
-    map_run_arn = env.map_run_record_pool_manager.get_all()[-1].map_run_arn
-    prefix = parameters.get("Prefix", "")
-    if prefix and not prefix.endswith("/"):
-        prefix += "/"
-    folder = f"{prefix}{map_run_arn.split(':')[-1]}/"
-    s3 = boto3.client("s3", region_name=REGION)
-    records = [
-        {"ExecutionArn": f"{map_run_arn}:{index}", "Output": json.dumps(result), "Status": "SUCCEEDED"}
-        for index, result in enumerate(results or [])
-    ]
-    body = json.dumps(records).encode()
-    files: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
-    if records:
-        s3.put_object(Bucket=parameters["Bucket"], Key=f"{folder}SUCCEEDED_0.json", Body=body)
-        files["SUCCEEDED"].append({"Key": f"{folder}SUCCEEDED_0.json", "Size": len(body)})
-    manifest = {"DestinationBucket": parameters["Bucket"], "MapRunArn": map_run_arn, "ResultFiles": files}
-    key = f"{folder}manifest.json"
-    s3.put_object(Bucket=parameters["Bucket"], Key=key, Body=json.dumps(manifest).encode())
-    env.stack.append(
-        {"MapRunArn": map_run_arn, "ResultWriterDetails": {"Bucket": parameters["Bucket"], "Key": key}}
-    )
-
-
-def _iso_start_time(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def start_execution_details(execution: Any) -> Any:
-        details = original(execution)
-        if isinstance(details.start_time, datetime):
-            details.start_time = details.start_time.isoformat()
-        return details
-
-    return start_execution_details
-
-
-@functools.cache
-def _operation_model(service: str, action: str) -> Any:
-    import botocore.session
-
-    operation = "".join(part.capitalize() for part in action.split("_"))
-    return botocore.session.get_session().get_service_model(service).operation_model(operation)
-
-
-def _sfn_integration_casing(original_parameters: Any, original_response: Any) -> tuple[Any, Any]:
-    """Map the integration's ``StateMachineArn`` to boto3's ``stateMachineArn`` and back, as AWS does
-    (also for the DescribeExecution result of ``.sync:2``: ``Output``, ``Status``, ``StopDate``)."""
-
-    def normalise_parameters(service: Any, parameters: dict[str, Any], *args: Any, **kwargs: Any) -> None:
-        original_parameters(service, parameters, *args, **kwargs)
-        model = _operation_model(service._get_boto_service_name(), service._get_boto_service_action())
-        service._to_boto_request(parameters, model.input_shape)
-
-    def normalise_response(service: Any, response: Any, *args: Any, **kwargs: Any) -> None:
-        original_response(service, response, *args, **kwargs)
-        # The .sync/.sync:2 patterns normalise a DescribeExecution response (service_action_name).
-        action = service._get_boto_service_action(kwargs.get("service_action_name"))
-        model = _operation_model(service._get_boto_service_name(), action)
-        service._from_boto_response(response, model.output_shape)
-        if isinstance(response, dict):
-            for key, value in response.items():
-                if isinstance(value, datetime):
-                    response[key] = value.isoformat()
-
-    return normalise_parameters, normalise_response
-
-
-class LocalWorkflow:
+class LocalWorkflow(AwsWorld):
     """A state machine created in moto from a definition file, with the handlers running in process."""
 
     def __init__(
@@ -269,45 +188,32 @@ class LocalWorkflow:
         name: str = "ims-export",
         state_machines: Mapping[str, tuple[str | Path, Mapping[str, str]]] | None = None,
         buckets: Sequence[str] = (),
+        tables: Sequence[str] = (),
+        mock_config: Mapping[str, Any] | None = None,
+        machine_test_cases: Mapping[str, str] | None = None,
     ) -> None:
-        self.definition_path = Path(definition_path)
-        self.substitutions = dict(substitutions or {})
+        super().__init__(
+            definition_path,
+            substitutions,
+            functions=list(handlers or {}),
+            event_buses=event_buses,
+            topics=topics,
+            buckets=buckets,
+            tables=tables,
+            execution_timeout_seconds=execution_timeout_seconds,
+            name=name,
+            state_machines=state_machines,
+            machine_test_cases=machine_test_cases,
+        )
         self.handlers = dict(handlers or {})
         self.environment = dict(environment or {})
         self.on_wait = on_wait
-        self.event_buses = list(event_buses)
-        self.topics = list(topics)
-        self.buckets = list(buckets)
-        self.execution_timeout_seconds = execution_timeout_seconds
-        self.name = name
+        self.mock_config = mock_config
         self.waits: list[WaitRecord] = []
         self.invocations: list[Invocation] = []
-        self.state_machine_arn = self.machine_arn(name)
-        self.state_machines = {
-            machine: (Path(path), dict(values)) for machine, (path, values) in (state_machines or {}).items()
-        }
-        self._collected_events: dict[str, list[Any]] = {bus: [] for bus in self.event_buses}
-        self._collected_messages: dict[str, list[Any]] = {topic: [] for topic in self.topics}
         self._mock: Any = None
-        self.sfn: Any = None
-        self._bus_queues: dict[str, str] = {}
-        self._topic_queues: dict[str, str] = {}
         self._restore: list[Callable[[], None]] = []
         self._saved_environment: dict[str, str | None] = {}
-
-    # --- addresses -----------------------------------------------------------------------------
-
-    @staticmethod
-    def function_arn(function: str) -> str:
-        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function}"
-
-    @staticmethod
-    def machine_arn(name: str) -> str:
-        return f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{name}"
-
-    @staticmethod
-    def topic_arn(topic: str) -> str:
-        return f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{topic}"
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -324,7 +230,8 @@ class LocalWorkflow:
             self._mock.start()
             self._patch()
             self._set_environment()
-            self._create_resources()
+            self._create_functions()
+            self.create_resources()
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -334,7 +241,9 @@ class LocalWorkflow:
         global _active  # noqa: PLW0603
         try:
             if self.sfn is not None:
-                self._stop_running_executions()
+                # Ends background executions before the patches go, so that none of them really sleeps.
+                for arn in self.running_executions():
+                    self._stop_execution(arn)
         finally:
             for restore in reversed(self._restore):
                 restore()
@@ -354,36 +263,18 @@ class LocalWorkflow:
     def _patch(self) -> None:
         from moto.awslambda.models import LambdaFunction
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-        from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval import (
-            resource_eval_s3,
-        )
-        from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
-            state_task_service_aws_sdk,
-            state_task_service_callback,
-            state_task_service_sfn,
-        )
         from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
             WaitFunction,
         )
-        from moto.stepfunctions.parser.backend.execution import Execution
 
         self._replace(LambdaFunction, "_invoke_lambda", _invoke_in_process)
         self._replace(WaitFunction, "_wait_interval", _wait_without_sleeping)
         self._replace(retrier_decl, "time", SimpleNamespace(sleep=_retry_without_sleeping))
-        original_details = Execution.__dict__["get_start_execution_details"]
-        self._replace(Execution, "get_start_execution_details", _iso_start_time(original_details))
-        sfn_service = state_task_service_sfn.StateTaskServiceSfn
-        parameters, response = _sfn_integration_casing(
-            sfn_service._normalise_parameters, sfn_service._normalise_response
-        )
-        self._replace(sfn_service, "_normalise_parameters", parameters)
-        self._replace(sfn_service, "_normalise_response", response)
-        self._replace(state_task_service_callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", SYNC_POLL_SECONDS)
-        aws_sdk = state_task_service_aws_sdk.StateTaskServiceAwsSdk
-        self._replace(aws_sdk, "_eval_service_task", _aws_sdk_response_as_json(aws_sdk._eval_service_task))
-        self._replace(
-            resource_eval_s3.ResourceEvalS3, "_handle_put_object", staticmethod(_write_map_run_results)
-        )
+        for owner, attribute, replacement in fidelity_patches():
+            self._replace(owner, attribute, replacement)
+        if self.mock_config is not None:
+            for owner, attribute, replacement in mock_answer_patches(self.mock_config):
+                self._replace(owner, attribute, replacement)
 
     def _replace(self, owner: Any, attribute: str, replacement: Any) -> None:
         # A moto upgrade that renames what we patch must fail here, not silently run with real sleeps.
@@ -404,16 +295,12 @@ class LocalWorkflow:
             self._saved_environment[key] = os.environ.get(key)
             os.environ[key] = value
 
-    def _create_resources(self) -> None:
-        import boto3
-
-        self.sfn = boto3.client("stepfunctions", region_name=REGION)
-        iam = boto3.client("iam", region_name=REGION)
-        role_arn = iam.create_role(
-            RoleName=f"{self.name}-role",
+    def _create_functions(self) -> None:
+        role_arn = self.client("iam").create_role(
+            RoleName=f"{self.name}-functions",
             AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
         )["Role"]["Arn"]
-        lambda_client = boto3.client("lambda", region_name=REGION)
+        lambda_client = self.client("lambda")
         for function in self.handlers:
             lambda_client.create_function(
                 FunctionName=function,
@@ -424,75 +311,6 @@ class LocalWorkflow:
                 Environment={"Variables": self.environment},
                 Timeout=60,
             )
-        self._capture_buses()
-        self._capture_topics()
-        s3 = boto3.client("s3", region_name=REGION)
-        for bucket in self.buckets:
-            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-        functions = {f"{function}Arn": self.function_arn(function) for function in self.handlers}
-        machines = {f"{machine}Arn": self.machine_arn(machine) for machine in self.state_machines}
-        for machine, (path, values) in self.state_machines.items():
-            self._create_state_machine(machine, path, {**functions, **values}, role_arn)
-        self._create_state_machine(
-            self.name, self.definition_path, {**functions, **machines, **self.substitutions}, role_arn
-        )
-
-    def _create_state_machine(
-        self, name: str, path: Path, substitutions: Mapping[str, str], role_arn: str
-    ) -> None:
-        definition = substitute(path.read_text(encoding="utf-8"), substitutions)
-        if self.execution_timeout_seconds is not None:
-            document = json.loads(definition)
-            document["TimeoutSeconds"] = self.execution_timeout_seconds
-            definition = json.dumps(document)
-        self.sfn.create_state_machine(name=name, definition=definition, roleArn=role_arn)
-
-    def _capture_buses(self) -> None:
-        import boto3
-
-        events = boto3.client("events", region_name=REGION)
-        sqs = boto3.client("sqs", region_name=REGION)
-        for bus in self.event_buses:
-            if bus != "default":
-                events.create_event_bus(Name=bus)
-            queue_url = sqs.create_queue(QueueName=f"capture-bus-{bus}")["QueueUrl"]
-            queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
-            events.put_rule(
-                Name=f"capture-{bus}", EventBusName=bus, EventPattern=json.dumps({"source": [{"prefix": ""}]})
-            )
-            events.put_targets(
-                Rule=f"capture-{bus}",
-                EventBusName=bus,
-                Targets=[{"Id": "capture", "Arn": queue_arn["Attributes"]["QueueArn"]}],
-            )
-            self._bus_queues[bus] = queue_url
-
-    def _capture_topics(self) -> None:
-        import boto3
-
-        sns = boto3.client("sns", region_name=REGION)
-        sqs = boto3.client("sqs", region_name=REGION)
-        for topic in self.topics:
-            topic_arn = sns.create_topic(Name=topic)["TopicArn"]
-            queue_url = sqs.create_queue(QueueName=f"capture-topic-{topic}")["QueueUrl"]
-            queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
-            sns.subscribe(
-                TopicArn=topic_arn,
-                Protocol="sqs",
-                Endpoint=queue_arn["Attributes"]["QueueArn"],
-                Attributes={"RawMessageDelivery": "true"},
-            )
-            self._topic_queues[topic] = queue_url
-
-    def _stop_running_executions(self) -> None:
-        # Ends background executions before the patches go, so that none of them really sleeps.
-        created = {m["stateMachineArn"] for m in self.sfn.list_state_machines()["stateMachines"]}
-        for machine in (self.name, *self.state_machines):
-            if self.machine_arn(machine) not in created:
-                continue
-            for execution in self.executions(machine):
-                if execution["status"] == "RUNNING":
-                    self._stop_execution(execution["executionArn"])
 
     def _stop_execution(self, arn: str) -> None:
         # Right after StartExecution moto may not have created the execution's worker yet, and its
@@ -518,7 +336,9 @@ class LocalWorkflow:
             with _INVOCATION_LOCK:
                 result = self.handlers[function](event, context)
         except Exception as error:
-            self.invocations.append(Invocation(function, event, error=type(error).__name__))
+            self.invocations.append(
+                Invocation(function, event, error=type(error).__name__, message=str(error))
+            )
             payload = {"errorType": type(error).__name__, "errorMessage": str(error)}
             return json.dumps(payload), True, ""
         self.invocations.append(Invocation(function, event, result=result))
@@ -528,82 +348,6 @@ class LocalWorkflow:
         self.waits.append(WaitRecord(kind, float(seconds)))
         if self.on_wait is not None:
             self.on_wait(float(seconds))
-
-    # --- driving and observing executions ------------------------------------------------------
-
-    def start_execution(self, execution_input: Any, name: str | None = None) -> str:
-        arn: str = self.sfn.start_execution(
-            stateMachineArn=self.state_machine_arn,
-            name=name or f"local-{uuid.uuid4()}",
-            input=json.dumps(execution_input),
-        )["executionArn"]
-        return arn
-
-    def wait_for(self, arn: str, timeout: float = 600.0) -> ExecutionResult:
-        """Poll until the execution ends (moto runs it in a background thread); ``timeout`` guards
-        against a hang, it is no budget."""
-        deadline = time.monotonic() + timeout
-        while True:
-            description = self.sfn.describe_execution(executionArn=arn)
-            if description["status"] != "RUNNING":
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"execution {arn} still running after {timeout} s")
-            time.sleep(0.005)
-        output = description.get("output")
-        return ExecutionResult(
-            arn=arn,
-            status=description["status"],
-            output=json.loads(output) if output else None,
-            error=description.get("error"),
-            cause=description.get("cause"),
-        )
-
-    def history(self, arn: str) -> list[dict[str, Any]]:
-        events: list[dict[str, Any]] = []
-        arguments: dict[str, Any] = {"executionArn": arn}
-        while True:
-            page = self.sfn.get_execution_history(**arguments)
-            events.extend(page["events"])
-            if not page.get("nextToken"):
-                return events
-            arguments["nextToken"] = page["nextToken"]
-
-    def executions(self, machine: str | None = None) -> list[dict[str, Any]]:
-        """The executions of this state machine, or of the further one named ``machine`` (all pages)."""
-        arguments: dict[str, Any] = {"stateMachineArn": self.machine_arn(machine or self.name)}
-        listed: list[dict[str, Any]] = []
-        while True:
-            page = self.sfn.list_executions(**arguments)
-            listed.extend(page["executions"])
-            if not page.get("nextToken"):
-                return listed
-            arguments["nextToken"] = page["nextToken"]
-
-    def published_events(self, bus: str) -> list[Any]:
-        """Every event put on ``bus`` so far (as EventBridge delivers them to a target)."""
-        self._collected_events[bus].extend(self._drain(self._bus_queues[bus]))
-        return list(self._collected_events[bus])
-
-    def topic_messages(self, topic: str) -> list[Any]:
-        """Every message published to ``topic`` so far (JSON-decoded where possible)."""
-        self._collected_messages[topic].extend(self._drain(self._topic_queues[topic]))
-        return list(self._collected_messages[topic])
-
-    def _drain(self, queue_url: str) -> Iterator[Any]:
-        import boto3
-
-        sqs = boto3.client("sqs", region_name=REGION)
-        while True:
-            messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
-            if not messages:
-                return
-            for message in messages:
-                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-                try:
-                    yield json.loads(message["Body"])
-                except ValueError:
-                    yield message["Body"]
 
 
 def _placeholder_zip() -> bytes:

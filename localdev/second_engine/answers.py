@@ -1,0 +1,134 @@
+"""The Lambda answers of a recorded run, as a mock configuration (AWS Step Functions Local's format).
+
+A recorded run is the project's own: the real handlers on the moto harness. Its histories say, state by
+state, what every Lambda task answered (``TaskSucceeded`` of a ``lambda:invoke`` task, or
+``LambdaFunctionSucceeded`` of a task whose Resource is the function), or how it failed. The iterations
+of a Distributed Map leave no events in the parent's history, so their answers come from the harness's
+record of invocations, in the order they were made.
+
+Every other task (DynamoDB, EventBridge, SNS, S3, Step Functions) stays unmocked: each engine runs it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
+from typing import Any
+
+Answer = dict[str, Any]  # {"Return": ...} or {"Throw": {"Error": ..., "Cause": ...}}
+
+_ENTERED = "StateEntered"
+
+
+def _state_of(event: Mapping[str, Any], by_id: Mapping[int, Mapping[str, Any]]) -> str:
+    """The state an event belongs to: the nearest ``*StateEntered`` up its chain of previous events (map
+    iterations interleave, but each iteration's events chain back to its own state)."""
+    current: Mapping[str, Any] | None = event
+    while current is not None:
+        if current["type"].endswith(_ENTERED):
+            name: str = current["stateEnteredEventDetails"]["name"]
+            return name
+        current = by_id.get(current.get("previousEventId", 0))
+    raise ValueError(f"event {event['id']} ({event['type']}) belongs to no state")
+
+
+def _answer_of(event: Mapping[str, Any]) -> Answer | None:
+    kind = event["type"]
+    if kind == "TaskSucceeded" and event["taskSucceededEventDetails"]["resourceType"] == "lambda":
+        return {"Return": json.loads(event["taskSucceededEventDetails"]["output"])}
+    if kind == "LambdaFunctionSucceeded":
+        # The task reads the function's answer from an invocation's Payload, mocked or not.
+        return {
+            "Return": {
+                "StatusCode": 200,
+                "Payload": json.loads(event["lambdaFunctionSucceededEventDetails"]["output"]),
+            }
+        }
+    failed = {
+        "TaskFailed": "taskFailedEventDetails",
+        "LambdaFunctionFailed": "lambdaFunctionFailedEventDetails",
+    }
+    if kind in failed:
+        details = event[failed[kind]]
+        if kind == "TaskFailed" and details.get("resourceType") != "lambda":
+            return None
+        return {"Throw": {"Error": details.get("error", ""), "Cause": details.get("cause", "")}}
+    return None
+
+
+def lambda_answers(history: Sequence[Mapping[str, Any]]) -> dict[str, list[Answer]]:
+    """Every Lambda answer of one execution's history, by state, in the order given."""
+    by_id = {event["id"]: event for event in history}
+    answers: dict[str, list[Answer]] = {}
+    for event in history:
+        answer = _answer_of(event)
+        if answer is not None:
+            answers.setdefault(_state_of(event, by_id), []).append(answer)
+    return answers
+
+
+def invocation_answers(invocations: Iterable[Any], function: str) -> list[Answer]:
+    """The answers of ``function`` (harness ``Invocation`` records), as a Resource-ARN task reads them."""
+    answers: list[Answer] = []
+    for invocation in invocations:
+        if invocation.function != function:
+            continue
+        if invocation.error is None:
+            answers.append({"Return": {"StatusCode": 200, "Payload": invocation.result}})
+        else:
+            cause = json.dumps({"errorType": invocation.error, "errorMessage": invocation.message or ""})
+            answers.append({"Throw": {"Error": invocation.error, "Cause": cause}})
+    return answers
+
+
+def wait_fields(definitions: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The last names of every Wait state's ``SecondsPath`` in the definitions (``$.job.next_wait_seconds``
+    gives ``next_wait_seconds``)."""
+    return {
+        state["SecondsPath"].rsplit(".", 1)[-1] for state in _states(definitions) if "SecondsPath" in state
+    }
+
+
+def _states(definitions: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    for definition in definitions:
+        for state in definition.get("States", {}).values():
+            yield state
+            processor = state.get("ItemProcessor") or state.get("Iterator")
+            if processor:
+                yield from _states([processor])
+            for branch in state.get("Branches", []):
+                yield from _states([branch])
+
+
+def without_waits(value: Any, fields: Set[str]) -> Any:
+    """``value`` with every number under one of ``fields`` set to 0: the second engine's Wait states
+    really sleep, and the course of a run does not depend on how long a wait lasts."""
+    if isinstance(value, dict):
+        return {
+            key: 0
+            if key in fields and isinstance(item, int | float) and not isinstance(item, bool)
+            else without_waits(item, fields)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [without_waits(item, fields) for item in value]
+    return value
+
+
+def mock_config(
+    machine: str, cases: Mapping[str, Mapping[str, Sequence[Answer]]], *, zero: Set[str] = frozenset()
+) -> dict[str, Any]:
+    """A mock configuration for ``machine``: per test case, per state, its answers in order."""
+    test_cases: dict[str, dict[str, str]] = {}
+    responses: dict[str, dict[str, Answer]] = {}
+    for case, states in cases.items():
+        test_cases[case] = {}
+        for state, answers in states.items():
+            if not answers:  # never called: left unmocked (an empty answer list is no configuration)
+                continue
+            response_name = f"{machine}.{case}.{state}"
+            test_cases[case][state] = response_name
+            responses[response_name] = {
+                str(number): without_waits(answer, set(zero)) for number, answer in enumerate(answers)
+            }
+    return {"StateMachines": {machine: {"TestCases": test_cases}}, "MockedResponses": responses}
