@@ -11,8 +11,15 @@ STAMP := $(VENV)/.installed
 SAM_VENV := .tools/sam
 SAM := $(SAM_VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
-# `sam build` for python3.13 needs that interpreter on PATH; pyenv machines have it here.
-PY313_DIR := $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.13*/bin))
+# Python 3.13 (Lambda's runtime) where the machine has one: on PATH, or installed by pyenv. A pyenv shim
+# that names a version not selected fails to run, so each candidate is run once to tell.
+PY313 := $(shell for candidate in python3.13 $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13; do \
+	"$$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null \
+	&& { command -v "$$candidate"; break; }; done)
+PY313_DIR := $(if $(PY313),$(dir $(PY313)))
+# The second Step Functions engine (LocalStack) in a virtualenv of its own, every package pinned.
+SECOND_ENGINE := .tools/localstack
+SECOND_ENGINE_PINS := localdev/second_engine/requirements.txt
 EVENT ?= events/manual.json
 # direct: the file is the execution input (StartExecution, a schedule, an EventBridge event);
 # smn: the file is the body POSTed to the SMN endpoint.
@@ -21,7 +28,7 @@ VIA ?= direct
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup test lint typecheck unit check-asl check-template run follow bench bench-tools clean
+.PHONY: help setup test lint typecheck unit check-asl check-template second-engine run follow bench bench-tools clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -44,8 +51,23 @@ lint: $(STAMP) ## ruff
 typecheck: $(STAMP) ## mypy (strict)
 	$(BIN)/mypy
 
-unit: $(STAMP) $(SAM) ## pytest (exit 5, no tests collected, fails the run; the template test expands it with SAM's translator)
-	$(BIN)/pytest -n 2 -q
+unit: $(STAMP) $(SAM) second-engine ## pytest (exit 5, no tests collected, fails the run; the template test expands it with SAM's translator)
+	$(if $(PY313),IMS_EXPORT_SECOND_ENGINE=required) $(BIN)/pytest -n 2 -q
+
+$(SECOND_ENGINE)/.installed: $(SECOND_ENGINE_PINS)
+	@echo "installing the second Step Functions engine (LocalStack) in $(SECOND_ENGINE), Python 3.13 ($(PY313))"
+	rm -rf $(SECOND_ENGINE)
+	$(PY313) -m venv $(SECOND_ENGINE)
+	$(SECOND_ENGINE)/bin/pip install --quiet --no-deps -r $(SECOND_ENGINE_PINS)
+	touch $@
+
+second-engine: ## LocalStack in .tools/localstack for the parity tests (needs Python 3.13; without it they are skipped)
+ifeq ($(PY313),)
+	@echo "second engine skipped: no Python 3.13 on this machine (python3.13 on PATH or pyenv's 3.13)," \
+		"so the parity tests on LocalStack do not run; the moto harness runs everything else"
+else
+	@$(MAKE) --no-print-directory $(SECOND_ENGINE)/.installed
+endif
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
@@ -100,7 +122,7 @@ follow: $(STAMP) ## follow a running IMS export job to its end in the real cloud
 # in .tools/bench (never in .venv): the runtime's boto3 and the vendor-SDK variant's layer, built for this
 # machine by the layer's own recipe (layers/common/Makefile). Without python3.13 or PyPI it is skipped.
 BENCH_LAMBDA := .tools/bench/lambda-py313
-BENCH_PY313 := $(if $(PY313_DIR),$(PY313_DIR)/python3.13)
+BENCH_PY313 := $(PY313)
 HOST_PLATFORM := manylinux2014_$(shell uname -m)
 
 $(BENCH_LAMBDA)/.installed: benchmarks/requirements.txt benchmarks/lambda-runtime.txt layers/common/Makefile

@@ -9,10 +9,11 @@ them after.
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from localdev.aws_world import REGION
 from localdev.map_results import deterministic_map_run_init, write_results
@@ -132,6 +133,56 @@ def _sfn_integration_casing(original_parameters: Any, original_response: Any) ->
 SYNC_POLL_SECONDS = 0.01
 
 
+def _path_errors_as_runtime(original: Callable[..., Any]) -> Callable[..., Any]:
+    """A JSONPath that is not in a task's input (its Parameters, ItemsPath, ResultSelector) is a
+    ``States.Runtime`` error on AWS, which no Catch takes; moto's tasks report it as their own failure."""
+
+    def from_error(state: Any, env: Any, ex: Exception) -> Any:
+        from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+        from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
+        from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
+            StatesErrorName,
+        )
+        from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+            StatesErrorNameType,
+        )
+        from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+        from moto.stepfunctions.parser.asl.utils.json_path import NoSuchJsonPathError
+
+        if not isinstance(ex, NoSuchJsonPathError):
+            return original(state, env=env, ex=ex)
+        cause = (
+            f"An error occurred while executing the state '{state.name}'. The JSONPath '{ex.json_path}' "
+            f"could not be found in the input '{json.dumps(ex.data)}'"
+        )
+        runtime = StatesErrorNameType.StatesRuntime
+        return FailureEvent(
+            env=env,
+            error_name=StatesErrorName(typ=runtime),
+            event_type=HistoryEventType.TaskFailed,
+            event_details=cast(
+                EventDetails,
+                {"taskFailedEventDetails": TaskFailedEventDetails(error=runtime.to_name(), cause=cause)},
+            ),
+        )
+
+    return from_error
+
+
+def _execution_state_classes() -> list[type]:
+    """Every state class that runs work (Task, Map, Parallel) and says how its errors read."""
+    from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser  # noqa: F401 - loads them
+
+    found: list[type] = []
+    pending: list[type] = [ExecutionState]
+    while pending:
+        cls = pending.pop()
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return [cls for cls in found if "_from_error" in vars(cls)]
+
+
 def fidelity_patches() -> list[Patch]:
     """The fidelity fixes 3 to 8 as replacements to apply, and map run ids the same on every run
     (``map_results.deterministic_map_run_init``)."""
@@ -171,6 +222,10 @@ def fidelity_patches() -> list[Patch]:
             map_run_record.MapRunRecord,
             "__init__",
             deterministic_map_run_init(map_run_record.MapRunRecord.__init__),
+        ),
+        *(
+            (cls, "_from_error", _path_errors_as_runtime(vars(cls)["_from_error"]))
+            for cls in _execution_state_classes()
         ),
     ]
 

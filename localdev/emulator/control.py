@@ -110,11 +110,14 @@ class Control:
 
     # --- buckets ------------------------------------------------------------------------------
 
-    def register_bucket(self, name: str, region: str | None = None) -> None:
-        """Make a bucket reachable for exports (in ``region``, default the emulator's region)."""
+    def register_bucket(self, name: str, region: str | None = None, storage_class: str = "STANDARD") -> None:
+        """Make a bucket reachable for exports (in ``region``, default the emulator's region, and of
+        ``storage_class``: an export into one that is not STANDARD fails, as the procedure warns)."""
         with self._state.lock:
             if name not in self._state.buckets:
-                self._state.buckets[name] = Bucket(name, region or self._state.config.region)
+                self._state.buckets[name] = Bucket(
+                    name, region or self._state.config.region, storage_class=storage_class.upper()
+                )
 
     def bucket_objects(self, bucket: str) -> list[str]:
         self._state.settle()

@@ -119,7 +119,13 @@ ACTIONS: list[tuple[str, str, Action]] = [
     ("POST", r"/tokens/revoke", lambda c, b, m: {"count": c.revoke_tokens(b.get("token"))}),
     ("POST", r"/tokens/expire", lambda c, b, m: {"count": c.expire_tokens(b.get("token"))}),
     ("POST", r"/user", lambda c, b, m: c.set_user(locked=b.get("locked"), disabled=b.get("disabled"))),
-    ("POST", r"/buckets", lambda c, b, m: c.register_bucket(str(b["name"]), b.get("region"))),
+    (
+        "POST",
+        r"/buckets",
+        lambda c, b, m: c.register_bucket(
+            str(b["name"]), b.get("region"), str(b.get("storage_class") or "STANDARD")
+        ),
+    ),
     ("GET", r"/buckets/(?P<bucket>[^/]+)", _bucket),
     ("POST", r"/buckets/(?P<bucket>[^/]+)/objects", _put_object),
     ("POST", r"/images", _add_image),

@@ -49,6 +49,7 @@ class Bucket:
     name: str
     region: str
     objects: dict[str, StoredObject] = field(default_factory=dict)
+    storage_class: str = "STANDARD"  # OBS's names: STANDARD, WARM, COLD, DEEP_ARCHIVE
 
 
 @dataclass(frozen=True)

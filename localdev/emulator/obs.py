@@ -2,6 +2,9 @@
 export needs.
 
 - ``HEAD /{bucket}/{key}``: 200 with Content-Length, Last-Modified (RFC 1123), ETag; 404 without body.
+- ``HEAD /{bucket}``: 200 with ``x-obs-storage-class`` and ``x-obs-bucket-location`` (OBS's "Obtaining
+  Bucket Metadata"); ``GET /{bucket}?location`` and ``GET /{bucket}?storageClass``: the XML ``Location``
+  and ``StorageClass`` answers.
 - ``GET /{bucket}?prefix=&marker=&max-keys=``: the XML ``ListBucketResult``, keys in UTF-8 order,
   at most 1000 a page, ``IsTruncated`` and ``NextMarker``.
 - ``DELETE /{bucket}/{key}``: 204, also for an object that is not there.
@@ -42,9 +45,20 @@ _BUCKET = r"(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])"
 _OBJECT_PATH = re.compile(rf"/{_BUCKET}/(?P<key>.+)")
 _BUCKET_PATH = re.compile(rf"/{_BUCKET}")
 # The sub-resources a request here may carry; they are signed, the listing parameters are not.
-_SIGNED_SUBRESOURCES = ("acl", "uploadId", "uploads", "versionId", "x-obs-security-token")
+_SIGNED_SUBRESOURCES = (
+    "acl",
+    "location",
+    "storageClass",
+    "uploadId",
+    "uploads",
+    "versionId",
+    "x-obs-security-token",
+)
 ACTIONS = {
     ObsRoute.HEAD: "obs:object:GetObject",
+    ObsRoute.HEAD_BUCKET: "obs:bucket:HeadBucket",
+    ObsRoute.BUCKET_LOCATION: "obs:bucket:GetBucketLocation",
+    ObsRoute.BUCKET_STORAGE_CLASS: "obs:bucket:GetBucketStoragePolicy",
     ObsRoute.LIST: "obs:bucket:ListBucket",
     ObsRoute.DELETE: "obs:object:DeleteObject",
 }
@@ -64,10 +78,15 @@ def _route(request: Request) -> tuple[ObsRoute, str, str | None] | None:
         if match:
             route = ObsRoute.HEAD if request.method == "HEAD" else ObsRoute.DELETE
             return route, match["bucket"], match["key"]
-    if request.method == "GET":
-        match = _BUCKET_PATH.fullmatch(request.path)
-        if match:
-            return ObsRoute.LIST, match["bucket"], None
+    bucket = _BUCKET_PATH.fullmatch(request.path)
+    if bucket and request.method == "HEAD":
+        return ObsRoute.HEAD_BUCKET, bucket["bucket"], None
+    if bucket and request.method == "GET":
+        if "location" in request.query:
+            return ObsRoute.BUCKET_LOCATION, bucket["bucket"], None
+        if "storageClass" in request.query:
+            return ObsRoute.BUCKET_STORAGE_CLASS, bucket["bucket"], None
+        return ObsRoute.LIST, bucket["bucket"], None
     return None
 
 
@@ -100,7 +119,7 @@ def handle(state: EmulatorState, request: Request) -> Reply:
     credential = _authenticate(state, request, bucket_name, raw_key)
     key = unquote(raw_key) if raw_key else None
     resource = f"obs:*:*:object:{bucket_name}/{key}" if key else f"obs:*:*:bucket:{bucket_name}"
-    if not credential.allows(ACTIONS[route], resource):
+    if not credential.allows(ACTIONS[route], resource) or ACTIONS[route] in state.obs.denied_actions:
         raise obs_error(403, "AccessDenied", "Access Denied")
     state.settle()  # exports that have finished by now have written their objects
     with state.lock:
@@ -111,6 +130,12 @@ def handle(state: EmulatorState, request: Request) -> Reply:
             )
         if route is ObsRoute.LIST:
             return _listing(bucket, request)
+        if route is ObsRoute.HEAD_BUCKET:
+            return _head_bucket(bucket, headers=state.obs.bucket_metadata_headers)
+        if route is ObsRoute.BUCKET_LOCATION:
+            return _xml_value("Location", bucket.region)
+        if route is ObsRoute.BUCKET_STORAGE_CLASS:
+            return _xml_value("StorageClass", bucket.storage_class)
         if route is ObsRoute.HEAD:
             return _head(bucket, key or "")
         bucket.objects.pop(key or "", None)
@@ -190,6 +215,18 @@ def _head(bucket: Bucket, key: str) -> Reply:
             "ETag": _etag(bucket, key, stored),
         },
     )
+
+
+def _head_bucket(bucket: Bucket, *, headers: bool) -> Reply:
+    metadata = {"x-obs-storage-class": bucket.storage_class, "x-obs-bucket-location": bucket.region}
+    return Reply(200, None, {"Content-Type": "application/xml", **(metadata if headers else {})})
+
+
+def _xml_value(element: str, text: str) -> Reply:
+    root = ElementTree.Element(element, xmlns=XML_NAMESPACE)
+    root.text = text
+    body = b'<?xml version="1.0" encoding="UTF-8"?>' + ElementTree.tostring(root)
+    return Reply(200, headers={"Content-Type": "application/xml"}, raw=body)
 
 
 def _single(request: Request, name: str) -> str:

@@ -69,6 +69,16 @@ class ObsControl:
         if policy_refused is not None:
             self._state.obs.policy_refused = policy_refused
 
+    def deny_actions(self, *actions: str) -> None:
+        """The IAM user may not do these OBS actions (``obs:bucket:HeadBucket``, ...): 403 AccessDenied,
+        whatever temporary credentials say; none given: everything allowed again."""
+        self._state.obs.denied_actions = frozenset(actions)
+
+    def set_bucket_metadata_headers(self, sent: bool) -> None:
+        """HEAD bucket answers with (True) or without (False) x-obs-storage-class and
+        x-obs-bucket-location: without them, clients ask ?storageClass and ?location."""
+        self._state.obs.bucket_metadata_headers = sent
+
     def set_exports(self, *, lost: bool | None = None, backdated_seconds: float | None = None) -> None:
         """Export jobs that finish from now on write no object (IMS still says SUCCESS), or one last
         modified ``backdated_seconds`` before the job began (0: when the job ends, as normal)."""

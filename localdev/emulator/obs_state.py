@@ -15,6 +15,9 @@ from fnmatch import fnmatchcase
 class ObsRoute(StrEnum):
     SECURITY_TOKENS = "iam_security_tokens"  # POST /v3.0/OS-CREDENTIAL/securitytokens
     HEAD = "obs_head"  # HEAD /{bucket}/{key}
+    HEAD_BUCKET = "obs_head_bucket"  # HEAD /{bucket}: its metadata (storage class, location)
+    BUCKET_LOCATION = "obs_bucket_location"  # GET /{bucket}?location
+    BUCKET_STORAGE_CLASS = "obs_bucket_storage_class"  # GET /{bucket}?storageClass
     LIST = "obs_list"  # GET /{bucket}
     DELETE = "obs_delete"  # DELETE /{bucket}/{key}
 
@@ -74,6 +77,11 @@ class ObsState:
         self._failures: dict[ObsRoute, deque[ObsFailure]] = {}
         self._requests: Counter[str] = Counter()
         self.credentials_denied = False  # IAM answers 403 to securitytokens
+        # HEAD bucket answers with x-obs-storage-class and x-obs-bucket-location (an S3-compatible
+        # endpoint does not: clients then ask the ?storageClass and ?location sub-resources).
+        self.bucket_metadata_headers = True
+        # OBS actions the IAM user itself may not do (a bucket policy or the user's role says no).
+        self.denied_actions: frozenset[str] = frozenset()
         self.policy_refused = False  # IAM answers 400 to a request that carries a policy
         # What a finished export job leaves in its bucket: nothing (IMS says SUCCESS, the object is
         # lost), or an object whose last modification lies this many seconds before the job began.

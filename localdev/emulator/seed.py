@@ -48,6 +48,11 @@ FROM_BACKUP = "084ee565-3573-453f-97e9-8e99c2aff235"
 CHARGED = "93c25919-dd55-4a2b-b03e-068976c7a09e"
 SHARED = "a18d762f-11bc-4fef-9353-6aca8ad1430a"
 
+# Buckets beside the configured ones, each breaking one of the target's rules (a pre-flight refuses them):
+# cold storage (the procedure wants Standard) and another region than the image's (IMG.0058).
+ARCHIVE_BUCKET = "ims-export-archive"
+OTHER_REGION_BUCKET = "ims-export-eu-nl"
+OTHER_REGION = "eu-nl"
 PARTNER_PROJECT_ID = "f00dfacef00dfacef00dfacef00dface"
 # The project that owns public images.
 PUBLIC_OWNER_ID = "1bed856811654c1cb661a6ca845ebc77"

@@ -10,15 +10,15 @@ from __future__ import annotations
 import secrets
 import threading
 
+from localdev.emulator import seed
 from localdev.emulator.clock import Clock
 from localdev.emulator.config import EmulatorConfig
 from localdev.emulator.counters import Counters
 from localdev.emulator.dialects import Dialect
 from localdev.emulator.faults import FaultPlan
 from localdev.emulator.jobs import ExportJob, JobStatus
-from localdev.emulator.model import Bucket, EmulatedImage, Project, StoredObject, User
+from localdev.emulator.model import Bucket, EmulatedImage, ExportFailure, Project, StoredObject, User
 from localdev.emulator.obs_state import ObsState
-from localdev.emulator.seed import default_images
 from localdev.emulator.tokens import TokenRegistry
 from localdev.emulator.validation import ExportOrder
 
@@ -45,6 +45,10 @@ class EmulatorState:
             domain_name=config.domain_name,
         )
         self.buckets: dict[str, Bucket] = {name: Bucket(name, config.region) for name in config.buckets}
+        self.buckets.setdefault(
+            seed.ARCHIVE_BUCKET, Bucket(seed.ARCHIVE_BUCKET, config.region, storage_class="COLD")
+        )
+        self.buckets.setdefault(seed.OTHER_REGION_BUCKET, Bucket(seed.OTHER_REGION_BUCKET, seed.OTHER_REGION))
         self.images: dict[str, EmulatedImage] = {}
         self.jobs: dict[str, ExportJob] = {}
         self.tokens = TokenRegistry()
@@ -56,7 +60,7 @@ class EmulatorState:
         self.obs = ObsState()  # temporary credentials and OBS faults (objects are in buckets)
         if config.seed_images:
             now = clock.now()
-            for image in default_images(config.project_id, now, config.image_activation_seconds):
+            for image in seed.default_images(config.project_id, now, config.image_activation_seconds):
                 self.add_image(image)
 
     def now(self) -> float:
@@ -123,6 +127,12 @@ class EmulatorState:
         config = self.config
         size = image.data_bytes
         failure = image.export_failure
+        storage_class = self.buckets[order.bucket].storage_class
+        if failure is None and storage_class != "STANDARD":  # IMS takes the order, the upload fails
+            failure = ExportFailure(
+                fail_reason=f"Failed to export the image file to OBS: the bucket's storage class is "
+                f"{storage_class}, not Standard (emulated)."
+            )
         job = ExportJob(
             job_id=secrets.token_hex(16),
             project_id=project_id,

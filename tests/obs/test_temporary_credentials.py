@@ -106,7 +106,14 @@ def test_policy_narrows_to_one_bucket(
         "Statement": [
             {
                 "Effect": "Allow",
-                "Action": ["obs:object:GetObject", "obs:bucket:ListBucket"],
+                # Reading and listing; the bucket's metadata for the target's pre-flight. No writing.
+                "Action": [
+                    "obs:object:GetObject",
+                    "obs:bucket:ListBucket",
+                    "obs:bucket:HeadBucket",
+                    "obs:bucket:GetBucketLocation",
+                    "obs:bucket:GetBucketStoragePolicy",
+                ],
                 "Resource": ["obs:*:*:object:ims-export-demo/*", "obs:*:*:bucket:ims-export-demo"],
             }
         ],

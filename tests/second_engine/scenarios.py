@@ -27,7 +27,11 @@ EVENTS = Path(__file__).resolve().parents[2] / "events"
 NEVER_READY = "5e1f0c3a-9b7d-4e2a-8c6f-1d2e3f4a5b6c"
 # The demo bucket as the export target; outcomes go to a bus and a topic of their own, so that both
 # publishing integrations run.
-DEPLOYED = {"ExportBucket": DEFAULT_BUCKET, "EventBusName": "ims-export-outcomes", "NotificationTopicArn": "create"}
+DEPLOYED = {
+    "ExportBucket": DEFAULT_BUCKET,
+    "EventBusName": "ims-export-outcomes",
+    "NotificationTopicArn": "create",
+}
 
 
 def scenario(name: str, event: Any, *, overrides: dict[str, str] | None = None, **options: Any) -> Scenario:
@@ -54,7 +58,9 @@ def trusted_smn_signer() -> Iterator[Any]:
 
     signer = SmnSigner.generate()
     start_app = load_function_module(FUNCTIONS["StartExportFunction"])
-    verifier = SmnVerifier(RecordingFetcher(signer.pem), allowed_topic_urns={TOPIC_URN}, max_age=timedelta(days=3650))
+    verifier = SmnVerifier(
+        RecordingFetcher(signer.pem), allowed_topic_urns={TOPIC_URN}, max_age=timedelta(days=3650)
+    )
     start_app._smn_handlers.clear()
     start_app._smn_handlers[((TOPIC_URN,), None)] = partial(
         handle_smn_message, verifier=verifier, session=requests.Session()
@@ -80,7 +86,12 @@ def _claim_held_elsewhere(dynamodb: Any, table: str) -> None:
     """Another execution's claim on the export of HELD_TARGET, expiring in 20 seconds."""
     from ims_export.steps.export_guard import IN_PROGRESS, export_record_id
 
-    key = {"image_id": seed.DEBIAN_SMALL, "bucket_url": HELD_TARGET, "file_format": "qcow2", "is_quick_export": False}
+    key = {
+        "image_id": seed.DEBIAN_SMALL,
+        "bucket_url": HELD_TARGET,
+        "file_format": "qcow2",
+        "is_quick_export": False,
+    }
     item = {
         "id": {"S": export_record_id(key)},
         "expiration": {"N": str(int(time.time()) + 20)},

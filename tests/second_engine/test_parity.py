@@ -52,4 +52,6 @@ def test_both_engines_take_the_same_course(second_engine: SecondEngine, scenario
         replayed = moto[f"{recording.main}/{run.name}"]
         assert (replayed["status"], replayed["error"]) == (run.status, run.error), scenario.name
     unknown = KnownDifferences.load().unexplained(parity.differences(scenario.name, moto, localstack))
-    assert not unknown, "engine differences not in docs/engines.md:\n" + "\n".join(d.describe() for d in unknown)
+    assert not unknown, "engine differences not in docs/engines.md:\n" + "\n".join(
+        d.describe() for d in unknown
+    )

@@ -145,7 +145,9 @@ def make_settings(**overrides: Any) -> Settings:
         "export_bucket": BUCKET,
         "poll_min_seconds": 15,
         "poll_max_seconds": 600,
-        # The fakes have no OBS: verification runs against the emulator (tests/obs/test_verification.py).
+        # The fakes have no OBS: the target's pre-flight and the verification run against the emulator
+        # (tests/obs/test_preflight.py, tests/obs/test_verification.py).
+        "preflight_target": False,
         "verify_exported_object": False,
     }
     values.update(overrides)

@@ -104,6 +104,10 @@ class Settings(BaseModel):
     max_polls_per_execution: int = Field(default=2000, ge=1, le=2500)
     # Checks of a still queued/saving image before ImageNotReadyError.
     max_image_checks: int = Field(default=120, ge=1, le=1000)
+    # Before the export POST, check the target in OBS (steps/preflight.py): the bucket exists, is Standard
+    # and in the region, and the object is not there yet. A bucket's answers are kept this long.
+    preflight_target: bool = True
+    preflight_cache_seconds: int = Field(default=300, ge=0, le=86_400)
     # After SUCCESS, HEAD the exported object with temporary credentials (steps/verify.py).
     verify_exported_object: bool = True
     # Keep the newest N exports of an image under the object pattern (0 keeps everything); dry run
@@ -231,6 +235,8 @@ ENV_NAMES: dict[str, str] = {
     "execution_timeout_seconds": "EXECUTION_TIMEOUT_SECONDS",
     "max_polls_per_execution": "MAX_POLLS_PER_EXECUTION",
     "max_image_checks": "MAX_IMAGE_CHECKS",
+    "preflight_target": "PREFLIGHT_TARGET",
+    "preflight_cache_seconds": "PREFLIGHT_CACHE_SECONDS",
     "verify_exported_object": "VERIFY_EXPORTED_OBJECT",
     "retention_count": "RETENTION_COUNT",
     "retention_dry_run": "RETENTION_DRY_RUN",

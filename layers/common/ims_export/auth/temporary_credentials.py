@@ -50,7 +50,15 @@ SECURITY_TOKENS_PATH = "/v3.0/OS-CREDENTIAL/securitytokens"
 DEFAULT_DURATION_SECONDS = 900  # IAM's minimum and OTC's default: 15 minutes
 MAX_DURATION_SECONDS = 24 * 3600
 POLICY_VERSION = "1.1"
-READ_ACTIONS = ("obs:object:GetObject", "obs:bucket:ListBucket")
+# Reading objects and listing; the bucket's metadata (its existence, location, storage class) for the
+# pre-flight of an export's target.
+READ_ACTIONS = (
+    "obs:object:GetObject",
+    "obs:bucket:ListBucket",
+    "obs:bucket:HeadBucket",
+    "obs:bucket:GetBucketLocation",
+    "obs:bucket:GetBucketStoragePolicy",
+)
 DELETE_ACTION = "obs:object:DeleteObject"
 # The configured IAM endpoint ends in /v3; this API lives under /v3.0 of the same host.
 _TRAILING_VERSION = re.compile(r"/v\d+(\.\d+)?$")
@@ -167,6 +175,17 @@ class TemporaryCredentialsClient:
         if response.status_code in (200, 201):
             return self._parse(response, secrets)
         raise self._error_for(response, secrets, narrowed=policy is not None)
+
+    def issue_for_bucket(self, bucket: str, *, allow_delete: bool = False) -> TemporaryCredentials:
+        """Credentials narrowed to ``bucket``; un-narrowed where the cloud refuses the policy (OTC does
+        not document it): they then carry the IAM user's own OBS permissions, for 15 minutes, in memory."""
+        try:
+            return self.issue(policy=bucket_access_policy(bucket, allow_delete=allow_delete))
+        except TemporaryCredentialsDeniedError as error:
+            if error.status != 400:
+                raise
+            logger.info("IAM refused the bucket policy of temporary credentials; asking without it")
+            return self.issue()
 
     def _post(self, body: bytes, token: IssuedToken) -> requests.Response:
         try:

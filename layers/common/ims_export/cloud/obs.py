@@ -41,7 +41,7 @@ from ims_export.errors import (
     UnexpectedResponseError,
     UpstreamTimeoutError,
 )
-from ims_export.settings import Cloud
+from ims_export.settings import Cloud, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +82,17 @@ class ObjectMissing(BaseModel):
 
     bucket: str
     key: str
+
+
+class BucketInfo(BaseModel):
+    """A bucket's storage class and location as OBS tells them (OBS's names: ``STANDARD``, ``WARM``,
+    ``COLD``; a region id); None where OBS did not say."""
+
+    model_config = ConfigDict(frozen=True)
+
+    bucket: str
+    storage_class: str | None = None
+    location: str | None = None
 
 
 class ObsAddress:
@@ -187,6 +198,26 @@ class ObsClient:
         self._address = ObsAddress(cloud, region, endpoint)
         self._clock = clock
 
+    @classmethod
+    def for_settings(
+        cls,
+        credentials: TemporaryCredentials,
+        session: requests.Session,
+        timeout: tuple[float, float],
+        settings: Settings,
+        clock: Callable[[], datetime],
+    ) -> ObsClient:
+        """The client for the cloud, region and OBS_ENDPOINT of ``settings``."""
+        return cls(
+            credentials,
+            session,
+            timeout,
+            cloud=settings.cloud,
+            region=settings.region,
+            endpoint=settings.obs_endpoint,
+            clock=clock,
+        )
+
     def __repr__(self) -> str:
         return f"ObsClient({self._address!r})"
 
@@ -216,6 +247,46 @@ class ObsClient:
             last_modified=_http_time(response.headers.get("Last-Modified")),
             etag=_etag(response.headers.get("ETag")),
         )
+
+    def head_bucket(self, bucket: str) -> BucketInfo:
+        """That the bucket exists and may be read, with the storage class and location HEAD carries
+        (``x-obs-storage-class``, ``x-obs-bucket-location``); BucketNotFoundError if there is none."""
+        operation = f"head bucket {bucket}"
+        response = self._call("HEAD", bucket, None, operation=operation, missing_ok=True)
+        if response.status_code == 404:
+            raise BucketNotFoundError(
+                f"{operation}: OBS has no bucket {bucket}", code="NoSuchBucket", status=404
+            )
+        headers = response.headers
+        return BucketInfo(
+            bucket=bucket,
+            storage_class=_upper(
+                headers.get("x-obs-storage-class") or headers.get("x-default-storage-class")
+            ),
+            location=(headers.get("x-obs-bucket-location") or "").strip() or None,
+        )
+
+    def bucket_location(self, bucket: str) -> str | None:
+        """``GET /?location``: the bucket's region (``Location``, or S3's ``LocationConstraint``)."""
+        return self._bucket_value(bucket, "location", ("Location", "LocationConstraint"))
+
+    def bucket_storage_class(self, bucket: str) -> str | None:
+        """``GET /?storageClass``: the bucket's default storage class (``StorageClass``, or
+        ``DefaultStorageClass`` of the storagePolicy form)."""
+        return _upper(self._bucket_value(bucket, "storageClass", ("StorageClass", "DefaultStorageClass")))
+
+    def _bucket_value(self, bucket: str, subresource: str, elements: Sequence[str]) -> str | None:
+        operation = f"get {subresource} of bucket {bucket}"
+        response = self._call("GET", bucket, None, operation=operation, params={subresource: ""})
+        root = _parse_xml(response.content)
+        if root is None:
+            return None
+        if _local_name(root.tag) in elements:
+            return (root.text or "").strip() or None
+        for name in elements:  # the value in a child element (``<StoragePolicy><DefaultStorageClass>``)
+            if (text := _child_text(root, name)) is not None:
+                return text or None
+        return None
 
     def list_objects(self, bucket: str, prefix: str = "", *, page_size: int = MAX_KEYS) -> list[ObjectInfo]:
         """Every object under ``prefix``, all pages (``marker`` / ``IsTruncated`` / ``NextMarker``)."""
@@ -342,6 +413,10 @@ class ObsClient:
 
     def _secrets(self) -> Sequence[str]:
         return self._credentials.secret_values()
+
+
+def _upper(value: str | None) -> str | None:
+    return value.strip().upper() or None if value else None
 
 
 def _check_key(key: str) -> str:

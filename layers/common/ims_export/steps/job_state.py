@@ -92,6 +92,8 @@ class JobState(BaseModel):
     # the payload (null until then): the outcome copies them with JSONPath, which fails on a missing key.
     object: ExportedObject | None = None
     retention: RetentionReport | None = None
+    # What the pre-flight of the target could not prove (the export went ahead): each says what and why.
+    warnings: tuple[str, ...] = ()
 
 
 class Exporting(BaseModel):

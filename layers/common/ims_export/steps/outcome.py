@@ -127,6 +127,8 @@ def _job_fields(job: JobState) -> dict[str, Any]:
             if getattr(job, name, None) is not None
         }
     )
+    if job.warnings:  # what the target's pre-flight could not prove
+        fields["warnings"] = list(job.warnings)
     return fields
 
 

@@ -90,8 +90,11 @@ def _fetch_parent(clients: Clients, image: Image) -> Image | None:
 
 
 def _post_export(pending: PendingExport, clients: Clients, now: datetime) -> JobState:
-    """The export call itself; the job descriptor of what it started."""
+    """The target's pre-flight, then the export call itself; the job descriptor of what it started."""
+    from ims_export.steps.preflight import check_target  # noqa: PLC0415 - OBS and XML only where a POST follows
+
     request = pending.request
+    warnings = check_target(request, clients)
     job_id = clients.ims.export_image(request)
     return JobState(
         job_id=job_id,
@@ -105,6 +108,7 @@ def _post_export(pending: PendingExport, clients: Clients, now: datetime) -> Job
         deadline=pending.deadline,
         max_polls_per_execution=clients.settings.max_polls_per_execution,
         next_wait_seconds=clients.settings.poll_min_seconds,
+        warnings=warnings,
     )
 
 

@@ -28,11 +28,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
-from ims_export.auth.temporary_credentials import (
-    TemporaryCredentials,
-    TemporaryCredentialsClient,
-    bucket_access_policy,
-)
+from ims_export.auth.temporary_credentials import TemporaryCredentialsClient
 from ims_export.cloud.http import new_session, timeouts
 from ims_export.cloud.obs import ObjectInfo, ObjectMissing, ObsAddress, ObsClient
 from ims_export.domain.export_request import split_bucket_url
@@ -41,7 +37,6 @@ from ims_export.errors import (
     BucketNotFoundError,
     ExportObjectMissing,
     ImsExportError,
-    TemporaryCredentialsDeniedError,
     TransientError,
     UpstreamTimeoutError,
 )
@@ -97,20 +92,6 @@ class _Attempts:
                 self._sleep(delay)
                 delay *= 2
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
-
-
-def _issue_credentials(
-    client: TemporaryCredentialsClient, bucket: str, *, allow_delete: bool
-) -> TemporaryCredentials:
-    """Credentials narrowed to ``bucket``; un-narrowed where the cloud refuses the policy (OTC does not
-    document it): they then carry the IAM user's own OBS permissions, for 15 minutes, in memory."""
-    try:
-        return client.issue(policy=bucket_access_policy(bucket, allow_delete=allow_delete))
-    except TemporaryCredentialsDeniedError as error:
-        if error.status != 400:
-            raise
-        logger.info("IAM refused the bucket policy of temporary credentials; asking without it")
-        return client.issue()
 
 
 def _missing(job: JobState, bucket: str, key: str, what: str) -> ExportObjectMissing:
@@ -251,17 +232,9 @@ def after_success(
         retiring = settings.retention_count > 0 and not settings.retention_dry_run
         credentials = attempts.run(
             "temporary credentials",
-            lambda: _issue_credentials(credentials_client, bucket, allow_delete=retiring),
+            lambda: credentials_client.issue_for_bucket(bucket, allow_delete=retiring),
         )
-        obs = ObsClient(
-            credentials,
-            session,
-            timeout,
-            cloud=settings.cloud,
-            region=settings.region,
-            endpoint=settings.obs_endpoint,
-            clock=clients.clock,
-        )
+        obs = ObsClient.for_settings(credentials, session, timeout, settings, clients.clock)
         head = attempts.run(f"head {bucket}/{key}", lambda: obs.head_object(bucket, key))
     except BucketNotFoundError:
         raise _missing(job, bucket, key, f"OBS has no bucket {bucket}") from None
