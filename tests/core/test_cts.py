@@ -96,3 +96,20 @@ def test_a_resource_id_that_is_not_an_image_id_falls_back_to_the_response() -> N
 )
 def test_no_image_id(fields: dict[str, Any]) -> None:
     assert image_id_from_trace(trace(**fields)) is None
+
+
+@pytest.mark.parametrize("rating", ["warning", "incident", "unknown", "NORMAL-ish"])
+def test_only_a_normal_trace_is_an_image_creation(rating: str) -> None:
+    # CTS documents normal, warning (failed) and incident: an unknown rating proves no image was created.
+    trace = {
+        "trace_name": "createImage",
+        "service_type": "IMS",
+        "resource_type": "image",
+        "trace_rating": rating,
+    }
+    assert not is_image_created_trace(trace)
+
+
+def test_an_upper_case_image_id_in_a_trace_is_the_image_ims_knows() -> None:
+    trace = {"trace_name": "createImage", "resource_id": "5B4C8F0E-3A1D-4E7B-9C2A-1F6D8E9A0B11"}
+    assert image_id_from_trace(trace) == "5b4c8f0e-3a1d-4e7b-9c2a-1f6d8e9a0b11"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -147,3 +148,41 @@ def test_a_refusal_of_many_or_long_names_stays_short() -> None:
     with pytest.raises(ConfigurationError, match="cannot set") as raised:
         Settings.from_env({"IMS_EXPORT_SETTINGS": json.dumps(names)})
     assert len(raised.value.message) < 2000
+
+
+@pytest.mark.parametrize(
+    ("tuning", "named", "said"),
+    [
+        ({"RETENTION_COUNT": True}, "RETENTION_COUNT", "must be a number"),
+        ({"VERIFY_EXPORTED_OBJECT": 0}, "VERIFY_EXPORTED_OBJECT", "must be true or false"),
+        ({"PREFLIGHT_TARGET": "yes please"}, "PREFLIGHT_TARGET", "must be true or false"),
+        ({"POLL_MIN_SECONDS": 2.5}, "POLL_MIN_SECONDS", "whole number"),
+        ({"IAM_ENDPOINT": "ftp://x"}, "IAM_ENDPOINT", "https://"),
+        ({"IMS_ENDPOINT": "http://ims.example.com"}, "IMS_ENDPOINT", "https://"),
+        ({"OBS_ENDPOINT": "https://user:pw@obs.example.com"}, "OBS_ENDPOINT", "without user"),
+        ({"PROJECT_ID": "../../x"}, "PROJECT_ID", "pattern"),
+        ({"EXPORT_OBJECT_PATTERN": "exports/{date:%Y}{image_id}.{format}"}, "EXPORT_OBJECT_PATTERN", "date"),
+        ({"EXPORT_OBJECT_PATTERN": "{format:>999999999999}"}, "EXPORT_OBJECT_PATTERN", "format of their own"),
+        ({"EXPORT_OBJECT_PATTERN": "exports/{image_id:.0}.{format}"}, "EXPORT_OBJECT_PATTERN", "image_id"),
+        ({"EXPORT_OBJECT_PATTERN": "exports/{image_id} x.{format}"}, "EXPORT_OBJECT_PATTERN", "refuses"),
+    ],
+    ids=lambda value: str(value)[:40],
+)
+def test_a_setting_is_refused_when_read_naming_its_variable(
+    tuning: dict[str, Any], named: str, said: str
+) -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        Settings.from_env({"IMS_EXPORT_SETTINGS": json.dumps(tuning)})
+
+    assert named in refused.value.message
+    assert said in refused.value.message
+
+
+def test_switches_and_counts_read_from_variables_as_text() -> None:
+    settings = Settings.from_env(
+        {"VERIFY_EXPORTED_OBJECT": "FALSE", "RETENTION_COUNT": "3", "IMS_ENDPOINT": "http://127.0.0.1:8080"}
+    )
+
+    assert (settings.verify_exported_object, settings.retention_count) == (False, 3)
+    with pytest.raises(ConfigurationError, match="VERIFY_EXPORTED_OBJECT"):
+        Settings.from_env({"VERIFY_EXPORTED_OBJECT": "0"})

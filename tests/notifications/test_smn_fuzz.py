@@ -27,6 +27,7 @@ from tests.notifications.smn_signing import (
     TOPIC_URN,
     SmnSigner,
     create_image_trace,
+    documented_string_to_sign,
     notification_body,
     subscription_confirmation_body,
 )
@@ -147,8 +148,11 @@ def test_deeply_nested_json_is_an_invalid_request() -> None:
         parse_smn_message("[" * 100_000 + "]" * 100_000)
 
 
+ONE_LINE = st.text(alphabet=st.characters(blacklist_characters="\r\n"), max_size=30)
+
+
 @FUZZ
-@given(message=st.text(max_size=200) | json_values.map(json.dumps), subject=st.none() | st.text(max_size=30))
+@given(message=st.text(max_size=200) | json_values.map(json.dumps), subject=st.none() | ONE_LINE)
 def test_any_signed_content_verifies_and_reading_its_trace_never_raises(
     message: str, subject: str | None, signer: SmnSigner
 ) -> None:
@@ -168,3 +172,43 @@ def test_any_change_to_a_signed_message_is_refused(change: str, signer: SmnSigne
         SmnVerifier(RecordingFetcher(signer.pem), allowed_topic_urns={TOPIC_URN}, clock=lambda: NOW).verify(
             parse_smn_message(tampered)
         )
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("message_id", "d84bd6620b7a4c6f9a7e0f1e2d3c4b5a\nsubject\nimage created"),
+        ("message_id", "../../d84bd662"),
+        ("subject", "image\ncreated"),
+        ("timestamp", "2026-11-27 12:00:00"),
+        ("timestamp", "2026-11-27T12:00:00Z\nx"),
+        ("topic_urn", "urn:smn:eu-de:0a41aaaabbbbccccddddeeeeffff0000:image-events\nx"),
+        ("topic_urn", "urn:smn:eu-de:0a41:topic:with:colons"),
+    ],
+    ids=[
+        "id-carries-subject",
+        "id-path",
+        "subject-two-lines",
+        "time-not-iso",
+        "time-two-lines",
+        "urn-two-lines",
+        "urn-colons",
+    ],
+)
+def test_a_signed_field_out_of_its_documented_form_is_refused_before_the_signature(
+    field: str, value: str, signer: SmnSigner
+) -> None:
+    body = {**notification_body(json.dumps(create_image_trace()), subject=None), field: value}
+    with pytest.raises(InvalidRequestError, match=field):
+        parse_smn_message(signer.sign(body))
+
+
+def test_moving_the_subject_into_the_message_id_keeps_the_signature_but_is_refused(signer: SmnSigner) -> None:
+    # The attack: SMN signs "message_id\n<id>\nsubject\n<subject>\n..." and leaves out an empty subject, so
+    # "<id>\nsubject\n<subject>" as the message id, without a subject, signs the same string.
+    signed = signer.sign(notification_body(json.dumps(create_image_trace()), subject="CTS key event"))
+    moved = {**signed, "message_id": f"{signed['message_id']}\nsubject\n{signed['subject']}", "subject": ""}
+    assert documented_string_to_sign(moved) == documented_string_to_sign(signed)
+
+    with pytest.raises(InvalidRequestError, match="message_id"):
+        parse_smn_message(moved)

@@ -155,3 +155,19 @@ def test_listing_prefix_is_the_literal_text_before_the_first_placeholder(pattern
 def test_patterns_retention_cannot_read_are_refused(pattern: str) -> None:
     with pytest.raises(ConfigurationError):
         select_for_deletion(pattern, IMAGE_ID, [], keep=1, just_written="x")
+
+
+@pytest.mark.parametrize(
+    "digits",
+    ["".join(chr(0x0660 + int(d)) for d in "20250101"), "".join(chr(0xFF10 + int(d)) for d in "20250101")],
+    ids=["arabic-indic", "full-width"],
+)
+def test_only_digits_the_pattern_renders_make_a_candidate(digits: str) -> None:
+    # \d would match these; no pattern renders them, so such a name is someone else's file.
+    foreign = f"exports/debian-12-web-{IMAGE_ID}-{digits}.qcow2"
+
+    assert name_expression(PATTERN, IMAGE_ID).fullmatch(foreign) is None
+    older = [export(PATTERN, day) for day in range(3)]
+    listing = [*older, ObjectInfo(key=foreign, size_bytes=1, last_modified=DAY)]
+    selected = select_for_deletion(PATTERN, IMAGE_ID, listing, keep=1, just_written=older[-1].key)
+    assert foreign not in keys(selected)

@@ -61,6 +61,8 @@ def export_run() -> Iterator[Callable[..., Run]]:
     emulators: list[Emulator] = []
 
     def run(prepare: Callable[[Control], object] | None = None, **settings: str) -> Run:
+        # The target's pre-flight asks OBS too (tests/obs/test_preflight.py): off, to count these requests.
+        settings = {"PREFLIGHT_TARGET": "false", **settings}
         clock = ManualClock(start=time.time())
         emulator = Emulator(clock=clock).__enter__()
         emulators.append(emulator)
@@ -162,6 +164,9 @@ def test_success_without_a_usable_object_fails_as_export_object_missing(
         "ExportObjectMissing",
     )
     assert outcome["job_status"] == "SUCCESS"
+    # The job as the poll that saw SUCCESS left it, not as the poll before.
+    assert outcome["percent"] == 100.0
+    assert outcome["export_finished_at"] is not None
     message = outcome["cause"]["errorMessage"]
     key = outcome["bucket_url"].split(":", 1)[1]
     for named in (IMAGE, IMAGE_NAME, outcome["bucket_url"], key, said, "export the image again"):

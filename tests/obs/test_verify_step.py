@@ -10,14 +10,13 @@ from typing import Any, cast
 import pytest
 import responses
 
-from ims_export.errors import ExportObjectMissing
 from ims_export.runtime import Clients, ImsApi, TokenStore
 from ims_export.settings import Settings
 from ims_export.steps import verify
 from ims_export.steps.states import JobState
 from localdev.emulator import DEFAULT_BUCKET, Emulator, ManualClock
 from localdev.emulator.obs_state import ObsFailure, ObsRoute
-from tests.obs.conftest import ACCESS_KEY, SECRET_KEY, SECURITY_TOKEN, StaticTokens, issued
+from tests.obs.conftest import ACCESS_KEY, OTHER_BUCKET, SECRET_KEY, SECURITY_TOKEN, StaticTokens, issued
 
 IMAGE = "2542e7a1-52a3-4693-bd2a-4efae19ef09f"
 KEY = f"exports/debian-12-web-{IMAGE}-20250106.qcow2"
@@ -28,6 +27,7 @@ def clients_for(emulator: Emulator, tokens: StaticTokens, **settings: Any) -> Cl
         "iam_endpoint": emulator.iam_url,
         "obs_endpoint": emulator.obs_url,
         "project_id": "p" * 32,
+        "export_bucket": DEFAULT_BUCKET,
         **settings,
     }
     return Clients(
@@ -79,8 +79,10 @@ def test_an_object_from_the_second_before_the_export_is_not_this_exports(
     emulator.control.obs.plant_object(DEFAULT_BUCKET, KEY, size_bytes=42, age_seconds=1.0)  # at second - 0.5
     started = datetime.fromtimestamp(second + 0.1, UTC)
 
-    with pytest.raises(ExportObjectMissing, match="before the export began"):
-        verify.after_success(job_started(started), clients_for(emulator, emulator_tokens))
+    exported = verify.after_success(job_started(started), clients_for(emulator, emulator_tokens))["object"]
+
+    assert exported.verification == "missing"
+    assert "before the export began" in (exported.verification_reason or "")
 
 
 def test_a_bucket_that_does_not_exist_holds_no_export(
@@ -88,10 +90,24 @@ def test_a_bucket_that_does_not_exist_holds_no_export(
 ) -> None:
     started = datetime.fromtimestamp(emulator.control.now(), UTC)
 
-    with pytest.raises(ExportObjectMissing, match="gone-bucket"):
-        verify.after_success(
-            job_started(started, bucket="gone-bucket"), clients_for(emulator, emulator_tokens)
-        )
+    job = job_started(started, bucket="gone-bucket")
+    exported = verify.after_success(job, clients_for(emulator, emulator_tokens))["object"]
+
+    assert exported.verification == "missing"
+    assert "gone-bucket" in (exported.verification_reason or "")
+
+
+def test_an_empty_object_is_no_export(
+    emulator: Emulator, emulator_tokens: StaticTokens, clock: ManualClock
+) -> None:
+    # HEAD 200 with Content-Length 0: no image file is empty.
+    emulator.control.obs.plant_object(DEFAULT_BUCKET, KEY, size_bytes=0, age_seconds=0)
+    started = datetime.fromtimestamp(emulator.control.now() - 5, UTC)
+
+    exported = verify.after_success(job_started(started), clients_for(emulator, emulator_tokens))["object"]
+
+    assert exported.verification == "missing"
+    assert "is empty (0 bytes)" in (exported.verification_reason or "")
 
 
 def test_retries_stop_when_the_time_budget_is_used_up(
@@ -195,3 +211,25 @@ def test_an_answer_that_proves_nothing_leaves_the_export_unverified(
     assert reason in exported.verification_reason
     assert update["retention"].skipped_reason == "the export is not verified"
     assert SECRET_KEY not in exported.model_dump_json() and SECURITY_TOKEN not in exported.model_dump_json()
+
+
+@pytest.mark.parametrize(
+    ("allowed", "deleted"), [((), False), ((OTHER_BUCKET,), True)], ids=["not-allowed", "listed"]
+)
+def test_retention_deletes_only_in_the_export_bucket_or_the_listed_ones(
+    emulator: Emulator, emulator_tokens: StaticTokens, allowed: tuple[str, ...], deleted: bool
+) -> None:
+    # An event may name a bucket_url of its own: retention there would delete what the stack was never given.
+    old = f"exports/debian-12-web-{IMAGE}-20240101.qcow2"
+    emulator.control.obs.plant_object(OTHER_BUCKET, old, size_bytes=9, age_seconds=86400 * 30)
+    emulator.control.obs.plant_object(OTHER_BUCKET, KEY, size_bytes=42, age_seconds=0)
+    started = datetime.fromtimestamp(emulator.control.now() - 60, UTC)
+    clients = clients_for(
+        emulator, emulator_tokens, export_bucket=DEFAULT_BUCKET, retention_count=1, retention_buckets=allowed
+    )
+
+    retention = verify.after_success(job_started(started, bucket=OTHER_BUCKET), clients)["retention"]
+
+    assert (old not in emulator.control.bucket_objects(OTHER_BUCKET)) is deleted
+    if not deleted:
+        assert "only in EXPORT_BUCKET or RETENTION_BUCKETS" in (retention.skipped_reason or "")

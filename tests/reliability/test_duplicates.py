@@ -28,7 +28,17 @@ from tests.reliability.conftest import (
     stored_items,
 )
 from tests.workflow.conftest import BUS, FUNCTIONS
-from tests.workflow.fakes import BUCKET, IMAGE_ID, JOB_ID, SECRET_TOKEN, FakeIms, make_clients, make_job
+from tests.workflow.fakes import (
+    BUCKET,
+    IMAGE_ID,
+    JOB_ID,
+    OTHER_IMAGE_ID,
+    SECRET_TOKEN,
+    FakeIms,
+    make_clients,
+    make_image,
+    make_job,
+)
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 MANUAL = {"image_id": IMAGE_ID, "bucket_url": f"{BUCKET}:exports/web.qcow2", "file_format": "qcow2"}
@@ -336,6 +346,26 @@ def test_a_redelivered_event_never_exports_twice_whatever_the_object_pattern(cou
     assert again.original_status == "FAILED"
     assert isinstance(other, Exporting)  # a new event about the image: a new export
     assert len(counting_ims.calls_to("export_image")) == 2
+
+
+@pytest.mark.usefixtures("dynamodb")
+def test_a_delivery_id_absorbs_only_a_redelivery_of_the_same_export(counting_ims: FakeIms) -> None:
+    # An event for image B carrying the id of image A's genuine delivery, sent first: A must still export.
+    counting_ims.add_image(make_image(OTHER_IMAGE_ID, name="other"))
+    clients = make_clients(counting_ims, guarded_settings())
+    planted = {**IMAGE_CREATED, "detail": {"image_id": OTHER_IMAGE_ID}}
+    first = start(start_input(planted, "execution-1"), clients, now=NOW)
+    genuine = start(start_input(IMAGE_CREATED, "execution-2"), clients, now=NOW)
+    redelivered = start(start_input(IMAGE_CREATED, "execution-3"), clients, now=NOW)
+
+    assert isinstance(first, Exporting)
+    assert isinstance(genuine, Exporting)
+    assert genuine.job.image_id == IMAGE_ID
+    assert isinstance(redelivered, Duplicate)
+    assert [request.image_id for request in counting_ims.calls_to("export_image")] == [
+        OTHER_IMAGE_ID,
+        IMAGE_ID,
+    ]
 
 
 @pytest.mark.slow

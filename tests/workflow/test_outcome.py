@@ -374,3 +374,42 @@ def test_times_are_those_of_the_clock_given() -> None:
     later = NOW + timedelta(days=3)
     request = OutcomeInput.model_validate({"state": {"phase": "exporting", "job": JOB}})
     assert build_outcome(request, now=later, settings=make_settings()).outcome.finished_at == later
+
+
+def test_hidden_characters_of_an_image_name_are_written_out_in_the_outcome() -> None:
+    # A right-to-left override or a bell in an image name reaches mail, chat and consoles through the
+    # outcome's event and message: each is shown as \uXXXX, never passed on.
+    name = "web\u202egnp.exe\x07"
+    outcome = published(
+        describe({"phase": "exporting", "job": {**JOB, "status": "SUCCESS", "image_name": name}})
+    )
+
+    text = json.dumps(outcome, ensure_ascii=False)
+    assert "\u202e" not in text
+    assert "\x07" not in text
+    assert outcome["image_name"] == "web\\u202egnp.exe\\u0007"
+    assert "web\\u202egnp.exe\\u0007" in outcome["message"]
+
+
+def test_an_export_whose_object_is_missing_ends_with_the_job_of_the_success_poll() -> None:
+    missing = {"bucket": BUCKET, "key": "exports/web.qcow2", "url": "https://x", "verification": "missing",
+               "verification_reason": "OBS has no object exports/web.qcow2"}  # fmt: skip
+    job = {
+        **JOB,
+        "status": "SUCCESS",
+        "percent": 100.0,
+        "finished_at": "2026-11-27T09:00:00Z",
+        "object": missing,
+    }
+
+    described = describe({"phase": "exporting", "job": job})
+    outcome = published(described)
+
+    assert_actionable_failure(outcome, "ExportObjectMissing")
+    assert (described.route, outcome["stage"], outcome["job_status"]) == (
+        "ExportObjectMissing",
+        "verify",
+        "SUCCESS",
+    )
+    assert (outcome["percent"], outcome["export_finished_at"]) == (100.0, "2026-11-27T09:00:00Z")
+    assert outcome["message"] == outcome["cause"]["errorMessage"] == "OBS has no object exports/web.qcow2"

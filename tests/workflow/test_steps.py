@@ -34,6 +34,7 @@ from ims_export.steps.states import (
     StartInput,
     StartResult,
     WaitingForImage,
+    continuation_name,
 )
 from localdev.stepfunctions import FakeLambdaContext, load_handler
 from tests.workflow.conftest import FUNCTIONS, ROOT
@@ -165,12 +166,12 @@ def test_resume_continues_the_handed_over_job_without_calling_ims(fake_ims: Fake
     handovers = InMemoryHandOverStore()
     handed = hand_over(HandOverRequest(hand_over=previous.job), handovers, now=NOW)
     event = {"resume": {"ticket": handed.ticket}, "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID": "arn"}
-    execution = f"arn:aws:states:r:1:execution:m:{JOB_ID}-7"
+    execution = f"arn:aws:states:r:1:execution:m:{handed.continuation_name}"
     resume = StartInput(state=ReceivedInput(input=event), execution_id=execution)
 
     result = start_step(resume, make_clients(fake_ims), now=NOW, handovers=handovers)
 
-    assert handed.continuation_name == f"{JOB_ID}-7"
+    assert handed.continuation_name.startswith(f"{JOB_ID}-7-")
     assert isinstance(result, Exporting)
     assert (result.job.polls, result.job.polls_in_execution, result.job.continuations) == (7, 0, 1)
     assert not result.job.continue_as_new
@@ -351,3 +352,17 @@ def test_throttling_is_counted_and_still_raised() -> None:
     with pytest.raises(UpstreamUnavailableError), runtime.counting_upstream_events(metrics):
         raise UpstreamUnavailableError("503", status=503)
     assert metrics.added == [("Throttled", 1)]
+
+
+def test_a_continuations_name_cannot_be_guessed_before_the_hand_over() -> None:
+    # Job ids are in every outcome; a name of job id and polls alone could be taken by anyone who may
+    # start executions, and the continuation would then fail with ExecutionAlreadyExists.
+    job = exporting(polls=7).job
+    first = hand_over(HandOverRequest(hand_over=job), InMemoryHandOverStore(), now=NOW)
+    second = hand_over(HandOverRequest(hand_over=job), InMemoryHandOverStore(), now=NOW)
+
+    assert first.continuation_name != second.continuation_name
+    assert first.continuation_name != f"{JOB_ID}-7"
+    assert continuation_name(job, first.ticket) == first.continuation_name  # a retried start: the same name
+    long_job = job.model_copy(update={"job_id": "f" * 64, "polls": 99_999})
+    assert len(continuation_name(long_job, first.ticket)) <= 80

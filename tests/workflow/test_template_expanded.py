@@ -130,6 +130,32 @@ def test_the_smn_stage_is_throttled_by_parameters() -> None:
     }
 
 
+def test_every_stage_of_the_api_is_throttled() -> None:
+    # A stage also comes into being through a Deployment's StageName: SAM's deployment once added an
+    # unthrottled "Stage" beside smn, where anyone could POST without limit.
+    resources = expanded_template()["Resources"].values()
+    throttled = {
+        resource["Properties"]["StageName"]
+        for resource in resources
+        if resource["Type"] == "AWS::ApiGateway::Stage"
+        and all(
+            "ThrottlingRateLimit" in setting for setting in resource["Properties"].get("MethodSettings", [])
+        )
+        and resource["Properties"].get("MethodSettings")
+    }
+    named_by_deployments = {
+        resource["Properties"]["StageName"]
+        for resource in resources
+        if resource["Type"] == "AWS::ApiGateway::Deployment" and "StageName" in resource["Properties"]
+    }
+    stages = {
+        resource["Properties"]["StageName"]
+        for resource in resources
+        if resource["Type"] == "AWS::ApiGateway::Stage"
+    }
+    assert stages | named_by_deployments == throttled == {"smn"}
+
+
 def _smn_throttling_accepts(value: str) -> bool:
     """What CloudFormation's parameter check says of ``value`` (AllowedPattern matches the whole value)."""
     spec = expanded_template()["Parameters"]["SmnThrottling"]

@@ -9,6 +9,7 @@ import pytest
 
 from ims_export.domain.export_request import FileFormat
 from ims_export.errors import ConfigurationError, InvalidRequestError
+from ims_export.settings import Settings
 from ims_export.triggers.events import build_export_request, event_kind, normalize_event, order_named_by
 from localdev.emulator import seed
 from tests.workflow.fakes import BUCKET, IMAGE_ID, make_settings
@@ -130,9 +131,9 @@ def test_no_bucket_anywhere_is_an_invalid_request() -> None:
         normalize_event({"image_id": IMAGE_ID}, make_settings(export_bucket=None))
 
 
-def test_a_bad_default_pattern_is_refused_before_any_call() -> None:
-    with pytest.raises(ConfigurationError):
-        normalize_event({"image_id": IMAGE_ID}, make_settings(export_object_pattern="{unknown}.{format}"))
+def test_a_bad_default_pattern_is_refused_when_the_settings_are_read() -> None:
+    with pytest.raises(ConfigurationError, match=r"EXPORT_OBJECT_PATTERN: .*unknown placeholders"):
+        Settings.from_env({"EXPORT_OBJECT_PATTERN": "{unknown}.{format}"})
 
 
 @pytest.mark.parametrize(
@@ -164,3 +165,19 @@ def test_the_order_an_event_names_is_read_without_settings_or_checks() -> None:
     assert order_named_by({"image_id": "nope"}) is None
     assert order_named_by({"smn_body": json.dumps({"image_id": IMAGE_ID})}) is None  # not verified
     assert order_named_by({"resume": {"ticket": "t"}}) is None
+
+
+def test_an_upper_case_image_id_is_the_same_image_and_the_same_export() -> None:
+    # One image, one spelling: otherwise 5B4C... and 5b4c... would be two exports and two duplicate claims.
+    upper = normalize_event({"image_id": IMAGE_ID.upper()}, make_settings())
+    lower = normalize_event({"image_id": IMAGE_ID}, make_settings())
+
+    assert upper.image_id == lower.image_id == IMAGE_ID
+
+
+def test_an_image_id_that_is_no_uuid_is_refused_in_words() -> None:
+    with pytest.raises(InvalidRequestError) as refused:
+        normalize_event({"image_id": "not-an-image"}, make_settings())
+
+    assert "must be an image id: a UUID such as" in refused.value.message
+    assert "^[0-9a-f" not in refused.value.message  # no regular expression

@@ -15,12 +15,24 @@ import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from ims_export.domain.export_request import FileFormat
-from ims_export.errors import ConfigurationError
+from ims_export.domain.naming import check_pattern
+from ims_export.errors import ConfigurationError, ImsExportError
 from ims_export.parsing import describe_validation_error
+
+_BOOLEAN_TEXT = {"true": True, "false": False}
 
 
 class Cloud(StrEnum):
@@ -70,7 +82,7 @@ class Settings(BaseModel):
     # OBS for checking and retiring exported objects; unset: derived from cloud and region.
     obs_endpoint: str | None = None
     project_name: str = ""
-    project_id: str | None = None
+    project_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]{1,64}$")
     credentials_parameter: str = Field(default="/ims-export/credentials", min_length=1)
     token_parameter: str = Field(default="/ims-export/token", min_length=1)
     token_refresh_margin_seconds: int = Field(default=3600, ge=60, le=20 * 3600)
@@ -114,6 +126,9 @@ class Settings(BaseModel):
     # only reports what would be deleted.
     retention_count: int = Field(default=0, ge=0, le=10_000)
     retention_dry_run: bool = False
+    # Buckets retention may delete in besides EXPORT_BUCKET: an event names its own bucket_url, and an
+    # export there must not retire objects in a bucket the operator never gave to this stack.
+    retention_buckets: tuple[str, ...] = ()
     # SMN topics whose messages the start step accepts; empty accepts none (anyone can subscribe
     # the endpoint to a topic of their own, and SMN signs their messages too).
     smn_allowed_topic_urns: tuple[str, ...] = ()
@@ -122,12 +137,58 @@ class Settings(BaseModel):
     # Images a fleet run exports at a time unless its input sets max_concurrency.
     fleet_max_concurrency: int = Field(default=10, ge=1, le=100)
 
-    @field_validator("smn_allowed_topic_urns", mode="before")
+    @field_validator("*", mode="before")
     @classmethod
-    def _split_topic_urns(cls, value: Any) -> Any:
+    def _strictly_typed(cls, value: Any, info: ValidationInfo) -> Any:
+        """A setting is what its variable says, not a guess: an environment variable is text ("true",
+        "3"), a key of the JSON settings its JSON type. ``true`` is no count, ``0`` no switch."""
+        kind = cls.model_fields[str(info.field_name)].annotation
+        if kind is bool:
+            if isinstance(value, str) and value.strip().lower() in _BOOLEAN_TEXT:
+                return _BOOLEAN_TEXT[value.strip().lower()]
+            if not isinstance(value, bool):
+                raise ValueError(f"must be true or false, not {value!r}"[:200])
+        elif kind in (int, float):
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise ValueError(f"must be a number, not {value!r}"[:200])
+            if kind is int and isinstance(value, float) and not value.is_integer():
+                raise ValueError(f"must be a whole number, not {value!r}")
+        return value
+
+    @field_validator("iam_endpoint", "ims_endpoint", "obs_endpoint")
+    @classmethod
+    def _endpoint_is_https(cls, value: str | None) -> str | None:
+        """HTTPS, or HTTP on this machine only (a local emulator): a token is never sent in clear."""
+        if not value:
+            return value
+        parts = urlsplit(value.strip())
+        loopback = parts.hostname in {"127.0.0.1", "localhost", "::1"}
+        if (
+            not parts.hostname
+            or parts.scheme not in ("https", "http")
+            or (parts.scheme == "http" and not loopback)
+        ):
+            raise ValueError("must be an https:// URL (http:// only for a local emulator on 127.0.0.1)")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("must be a URL without user, query or fragment")
+        return value
+
+    @field_validator("export_object_pattern")
+    @classmethod
+    def _pattern_renders(cls, value: str) -> str:
+        """Checked when read, by rendering a sample name: not at the first export, after an IMS call."""
+        try:
+            check_pattern(value)
+        except ImsExportError as error:
+            raise ValueError(error.message) from None
+        return value
+
+    @field_validator("smn_allowed_topic_urns", "retention_buckets", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
         # The environment gives a comma-separated list.
         if isinstance(value, str):
-            return tuple(urn.strip() for urn in value.split(",") if urn.strip())
+            return tuple(item.strip() for item in value.split(",") if item.strip())
         return value
 
     @field_validator("smn_cert_url_pattern")
@@ -240,6 +301,7 @@ ENV_NAMES: dict[str, str] = {
     "verify_exported_object": "VERIFY_EXPORTED_OBJECT",
     "retention_count": "RETENTION_COUNT",
     "retention_dry_run": "RETENTION_DRY_RUN",
+    "retention_buckets": "RETENTION_BUCKETS",
     "smn_allowed_topic_urns": "SMN_ALLOWED_TOPIC_URNS",
     "smn_cert_url_pattern": "SMN_CERT_URL_PATTERN",
     "fleet_max_concurrency": "FLEET_MAX_CONCURRENCY",

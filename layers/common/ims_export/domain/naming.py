@@ -26,11 +26,23 @@ def sanitize_name_part(value: str) -> str:
 
 
 def pattern_fields(pattern: str) -> set[str]:
-    """The placeholder names of ``pattern``; ConfigurationError for unknown or malformed ones."""
+    """The placeholder names of ``pattern``; ConfigurationError for unknown or malformed ones, and for
+    a format spec or conversion (``{image_id:.0}`` would drop the id, ``{format:>9999}`` pad it)."""
     try:
-        fields = {field for _, field, _, _ in string.Formatter().parse(pattern) if field is not None}
+        parsed = [
+            (field, spec, conversion) for _, field, spec, conversion in string.Formatter().parse(pattern)
+        ]
     except ValueError as error:
         raise ConfigurationError(f"export object pattern is malformed: {error}") from None
+    fields = {field for field, _, _ in parsed if field is not None}
+    shaped = sorted(
+        {field for field, spec, conversion in parsed if field is not None and (spec or conversion)}
+    )
+    if shaped:
+        raise ConfigurationError(
+            f"export object pattern gives placeholders a format of their own ({', '.join(shaped)}): "
+            f"write each as {{name}} only; their formats are fixed ({{date}} is YYYYMMDD, {{time}} HHMMSS)"
+        )
     unknown = fields - PLACEHOLDERS
     if unknown:
         raise ConfigurationError(
@@ -38,6 +50,17 @@ def pattern_fields(pattern: str) -> set[str]:
             f"allowed: {sorted(PLACEHOLDERS)}"
         )
     return fields
+
+
+def check_pattern(pattern: str) -> None:
+    """ConfigurationError unless ``pattern`` renders an object name IMS takes (tried on a sample)."""
+    render_object_name(
+        pattern,
+        image_name="image",
+        image_id="00000000-0000-4000-8000-000000000000",
+        extension="qcow2",
+        now=datetime(2000, 1, 1),
+    )
 
 
 def render_object_name(pattern: str, *, image_name: str, image_id: str, extension: str, now: datetime) -> str:

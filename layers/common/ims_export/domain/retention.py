@@ -24,9 +24,10 @@ from ims_export.errors import ConfigurationError
 _IMAGE_NAME = r"[A-Za-z0-9._-]+"  # sanitize_name_part keeps only these, and may shorten the name
 _FIELD_EXPRESSIONS = {
     "image_name": _IMAGE_NAME,
-    "date": r"\d{8}",
-    "time": r"\d{6}",
-    "timestamp": r"\d{8}T\d{6}Z",
+    # [0-9], not \d: \d also matches Arabic-Indic or full-width digits, which no pattern renders.
+    "date": r"[0-9]{8}",
+    "time": r"[0-9]{6}",
+    "timestamp": r"[0-9]{8}T[0-9]{6}Z",
     "format": "|".join(
         re.escape(value) for value in [*(f.value for f in FileFormat), QUICK_EXPORT_EXTENSION]
     ),

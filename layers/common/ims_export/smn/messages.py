@@ -50,6 +50,15 @@ MAX_MESSAGE_CHARS = 256 * 1024
 MAX_URL_CHARS = 4096
 MAX_NAMED_CHARS = 200  # a value of an unverified message named in a refusal is cut to this
 SUPPORTED_SIGNATURE_VERSIONS = frozenset({"v1"})
+# The documented forms of the signed fields (SMN "HTTP(S) message format"): a topic URN
+# ``urn:smn:<region>:<project id>:<topic name>`` (names: letters, digits, '-', '_'; 1-255), a message id of
+# letters, digits and '-' (the examples: 32 hex digits), an ISO 8601 UTC timestamp.
+TOPIC_URN_PATTERN = r"^urn:smn:[a-z0-9-]{1,64}:[0-9A-Za-z]{1,64}:[A-Za-z0-9_-]{1,255}$"
+MESSAGE_ID_PATTERN = r"^[A-Za-z0-9-]{1,128}$"
+TIMESTAMP_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
+ONE_LINE_PATTERN = r"^[^\r\n]*$"
 ACCEPTED_HASH_NAMES = frozenset({"sha1", "sha224", "sha256", "sha384", "sha512"})
 
 # Hosts that may serve the subscription links of each SMN cloud domain, besides the SMN host itself
@@ -87,15 +96,18 @@ class SmnMessage(BaseModel):
 
     model_config = ConfigDict(frozen=True, strict=True, extra="ignore")
 
+    # Every signed field but ``message`` is one line in its documented form: the string to sign is
+    # ``key\nvalue\n`` per field, so a field that could hold a line break could carry the next field
+    # (a subject moved into the message id), and one signed string would have two readings.
     type: SmnMessageType = Field(strict=False)  # JSON gives the value, not the enum member
-    topic_urn: str = Field(pattern=r"^urn:smn:[^:]+:[^:]+:.+$", max_length=512)
-    message_id: str = Field(min_length=1, max_length=256)
+    topic_urn: str = Field(pattern=TOPIC_URN_PATTERN, max_length=512)
+    message_id: str = Field(pattern=MESSAGE_ID_PATTERN)
     message: str = Field(max_length=MAX_MESSAGE_CHARS)
-    timestamp: str = Field(max_length=64)
+    timestamp: str = Field(pattern=TIMESTAMP_PATTERN)
     signature: str = Field(default="", max_length=4096)
     signature_version: str = Field(default="", max_length=16)
     signing_cert_url: str = Field(default="", max_length=MAX_URL_CHARS)
-    subject: str | None = Field(default=None, max_length=512)
+    subject: str | None = Field(default=None, max_length=512, pattern=ONE_LINE_PATTERN)
     subscribe_url: SecretStr | None = Field(default=None, max_length=MAX_URL_CHARS)
     unsubscribe_url: SecretStr | None = Field(default=None, max_length=MAX_URL_CHARS)
 
@@ -111,6 +123,13 @@ class SmnMessage(BaseModel):
                 value.encode()
             except UnicodeEncodeError:
                 raise ValueError("text is not valid Unicode") from None
+        return value
+
+    @field_validator("subscribe_url", "unsubscribe_url", mode="before")
+    @classmethod
+    def _url_is_one_line(cls, value: Any) -> Any:
+        if isinstance(value, str) and ("\n" in value or "\r" in value):
+            raise ValueError("a URL is one line")
         return value
 
     @field_validator("timestamp")

@@ -57,7 +57,7 @@ def hand_over(request: HandOverRequest, handovers: HandOverStore | None, *, now:
         raise ConfigurationError("continuing an export needs the idempotency table (IDEMPOTENCY_TABLE)")
     job = request.hand_over
     ticket = new_ticket()
-    name = continuation_name(job)
+    name = continuation_name(job, ticket)
     handovers.put(
         ticket,
         job.model_dump(mode="json"),

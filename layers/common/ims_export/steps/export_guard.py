@@ -4,10 +4,11 @@ EventBridge delivers at least once, SMN may deliver a message twice, and a start
 was lost is retried: each would POST the export again. The export call therefore waits for two claims
 in the stack's idempotency table (partition key ``id``, TTL attribute ``expiration``):
 
-- on the delivery (``delivery``: an SMN message id, EventBridge event id or CTS trace id), when the
-  trigger has one: a redelivery is a duplicate whatever its outcome was and whatever object name
-  the pattern renders (``{time}``, say). These records are never released; they expire
-  (EXPORT_IDEMPOTENCY_SECONDS).
+- on the delivery (``delivery``: an SMN message id, EventBridge event id or CTS trace id, with the
+  image, bucket, format and quick flag it asks for), when the trigger has one: a redelivery is a
+  duplicate whatever its outcome was and whatever object name the pattern renders (``{time}``, say);
+  the same id on a trigger for another image is not a redelivery. These records are never released;
+  they expire (EXPORT_IDEMPOTENCY_SECONDS).
 - on the export (``export_key``): image, destination (``bucket_url``), format and quick flag. A
   trigger for an identical export is a duplicate only while that export runs or after it succeeded
   (``original_status`` asks IMS); after it failed the record is replaced and the export started
@@ -99,14 +100,29 @@ def export_record_id(key: Mapping[str, Any]) -> str:
     return record_id(KEY_PREFIX, key)
 
 
-def delivery_record_id(delivery: str) -> str:
-    return record_id(DELIVERY_KEY_PREFIX, {"delivery": delivery})
+def delivery_key(delivery: str, request: ExportRequest) -> dict[str, Any]:
+    """A delivery of one export: its id, and the image, bucket, format and quick flag it asks for. Not
+    the object name, which a pattern may render anew on a redelivery (``{time}``); but a delivery id
+    carried by a trigger for another image (or bucket) is another delivery, never a duplicate of this."""
+    bucket = request.bucket_url.split(":", 1)[0]
+    file_format = request.file_format.value if request.file_format else None
+    return {
+        "delivery": delivery,
+        "image_id": request.image_id,
+        "bucket": bucket,
+        "file_format": file_format,
+        "is_quick_export": request.is_quick_export,
+    }
+
+
+def delivery_record_id(delivery: str, request: ExportRequest) -> str:
+    return record_id(DELIVERY_KEY_PREFIX, delivery_key(delivery, request))
 
 
 def claiming_record_id(pending: PendingExport) -> str:
     """The record the claim in flight is for."""
     if pending.claiming == "delivery" and pending.delivery_id is not None:
-        return delivery_record_id(pending.delivery_id)
+        return delivery_record_id(pending.delivery_id, pending.request)
     return export_record_id(export_key(pending.request))
 
 

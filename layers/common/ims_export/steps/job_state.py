@@ -27,8 +27,10 @@ class ExportedObject(BaseModel):
     size_bytes: int | None = Field(default=None, ge=0)
     last_modified: datetime | None = None
     etag: str | None = None
-    verification: Literal["verified", "unverified"]
-    verification_reason: str | None = None  # why unverified
+    # missing: nothing usable is there (no object, an empty one, or one older than the export): the
+    # export ends as ExportObjectMissing, with the job as the poll that saw SUCCESS left it.
+    verification: Literal["verified", "unverified", "missing"]
+    verification_reason: str | None = None  # why unverified, or what is missing
 
 
 class RetentionFailure(BaseModel):

@@ -10,6 +10,7 @@ in (``route``, a state name of the definition) and whether the outcome is publis
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -146,7 +147,25 @@ def _order_fields(order: ExportOrder | None, settings: Settings) -> dict[str, An
     }
 
 
+# Characters that change how text reads or lays out rather than what it says: the C0 and C1 controls and
+# the bidirectional overrides and isolates. An image name carrying them reaches mail, chat and consoles
+# through the outcome's events and messages; there they are shown as \uXXXX.
+_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def readable(value: Any) -> Any:
+    """``value`` with every string's hidden characters written out as ``\\uXXXX``."""
+    if isinstance(value, str):
+        return _HIDDEN.sub(lambda match: f"\\u{ord(match.group()):04x}", value)
+    if isinstance(value, dict):
+        return {key: readable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [readable(item) for item in value]
+    return value
+
+
 def _described(status: OutcomeStatus, route: str, **fields: Any) -> DescribedOutcome:
+    fields = readable(fields)
     outcome = Outcome.model_validate({"status": status, "detail_type": DETAIL_TYPES[status], **fields})
     return DescribedOutcome(outcome=outcome, route=route, publish=status in ("SUCCEEDED", "FAILED"))
 
@@ -160,6 +179,18 @@ def _image_words(fields: dict[str, Any]) -> str:
 def _job_ended(job: JobState, common: dict[str, Any]) -> DescribedOutcome:
     fields = {**common, **_job_fields(job), "stage": "export"}
     what = _image_words(fields)
+    if job.status is JobStatus.SUCCESS and job.object is not None and job.object.verification == "missing":
+        # IMS said SUCCESS; the check of the object in OBS found nothing usable.
+        message = job.object.verification_reason or f"nothing usable was exported for {what}"
+        error = "ExportObjectMissing"
+        return _described(
+            "FAILED",
+            FAIL_STATES[error],
+            **{**fields, "stage": "verify"},
+            error=error,
+            cause={"errorType": error, "errorMessage": message},
+            message=message,
+        )
     if job.status is JobStatus.SUCCESS:
         polls = f"{job.polls} poll" + ("" if job.polls == 1 else "s")
         message = f"exported {what} in {job.elapsed_seconds:.0f} s with {polls} (job {job.job_id})"
@@ -196,9 +227,6 @@ def _failed(
     }
     if state.job is not None:
         fields.update(_job_fields(state.job), stage="export")
-        if failure.Error == "ExportObjectMissing":
-            # IMS said SUCCESS; the check of the object in OBS found nothing usable.
-            fields.update(stage="verify", job_status=JobStatus.SUCCESS.value)
     elif state.pending is not None:  # the start failed while claiming its duplicate records
         request = state.pending.request
         fields.update(

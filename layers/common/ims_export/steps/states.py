@@ -7,6 +7,7 @@ the outcome) are built on first use (``defer_build``): the cold start of an expo
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -346,9 +347,13 @@ def step_request_kind(value: Any) -> Literal["start", "hand_over", "outcome"]:
     return "start"
 
 
-def continuation_name(job: JobState) -> str:
-    """The name ContinueAsNew starts the continuation under (its States.Format of job id and polls)."""
-    return f"{job.job_id}-{job.polls}"
+def continuation_name(job: JobState, ticket: str) -> str:
+    """The name StartContinuation starts the continuation under: job id and polls, to read, and a digest
+    of the hand-over ticket, so that nobody can take the name before the hand-over (the ticket is first
+    seen in the continuation's own input). A retried StartContinuation uses the same name. At most 80
+    characters, as Step Functions allows."""
+    digest = hashlib.sha256(ticket.encode()).hexdigest()[:20]
+    return f"{job.job_id[:48]}-{job.polls}-{digest}"
 
 
 class RefreshInput(BaseModel):

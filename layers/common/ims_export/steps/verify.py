@@ -6,8 +6,8 @@ the object. The credentials live in this call only: never in SSM, the state, the
 
 - The object is there and was last modified once the export had begun: ``verified``, with its size,
   time and address.
-- No object (or no bucket), or one last modified before the export began: ``ExportObjectMissing``.
-  IMS claimed success and nothing usable is there.
+- No object (or no bucket), an empty one, or one last modified before the export began: ``missing``,
+  and the export ends as ``ExportObjectMissing``. IMS claimed success and nothing usable is there.
 - Verification cannot run (no permission for temporary credentials or for OBS, OBS unreachable or
   failing after a few tries): ``unverified`` with the reason. It never fails the export.
 
@@ -35,7 +35,6 @@ from ims_export.domain.export_request import split_bucket_url
 from ims_export.domain.retention import listing_prefix, name_expression, select_for_deletion
 from ims_export.errors import (
     BucketNotFoundError,
-    ExportObjectMissing,
     ImsExportError,
     TransientError,
     UpstreamTimeoutError,
@@ -94,25 +93,31 @@ class _Attempts:
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
-def _missing(job: JobState, bucket: str, key: str, what: str) -> ExportObjectMissing:
-    return ExportObjectMissing(
+def _missing(job: JobState, bucket: str, key: str, url: str, what: str) -> ExportedObject:
+    message = (
         f"image {job.image_name} ({job.image_id}), job {job.job_id}: IMS reported SUCCESS, but {what} "
         f"(bucket_url {job.bucket_url}). Nothing usable was exported to {bucket}/{key}: check the bucket "
         f"in the OBS console, then export the image again (this export is released, so a new trigger "
-        f"exports again)",
-        code="ExportObjectMissing",
+        f"exports again)"
+    )
+    return ExportedObject(
+        bucket=bucket, key=key, url=url, verification="missing", verification_reason=message
     )
 
 
 def _verified(job: JobState, head: ObjectInfo, bucket: str, url: str) -> ExportedObject:
-    """The object HEAD showed: verified if it is this export's, unverified if its age is unknown."""
+    """The object HEAD showed: verified if it is this export's, unverified if its age is unknown,
+    missing if it is empty or older than the export."""
     key = head.key
+    if head.size_bytes == 0:  # no image file is empty: an upload that never wrote anything
+        return _missing(job, bucket, key, url, f"the object {bucket}/{key} is empty (0 bytes)")
     # Last-Modified has whole seconds: an object written in the second the export began is new.
     if head.last_modified is not None and head.last_modified < job.started_at.replace(microsecond=0):
-        raise _missing(
+        return _missing(
             job,
             bucket,
             key,
+            url,
             f"the object {bucket}/{key} was last modified {head.last_modified.isoformat()}, before the "
             f"export began ({job.started_at.isoformat()}): it is not this export's file",
         )
@@ -151,6 +156,13 @@ def _retire(
         settings.export_object_pattern,
     )
     report: dict[str, Any] = {"keep": keep, "dry_run": dry_run}
+    allowed = {settings.export_bucket, *settings.retention_buckets} - {None}
+    if bucket not in allowed:
+        return RetentionReport(
+            **report,
+            skipped_reason=f"retention deletes only in EXPORT_BUCKET or RETENTION_BUCKETS "
+            f"({', '.join(sorted(b for b in allowed if b)) or 'none set'}), not in {bucket}",
+        )
     try:
         report["prefix"] = prefix = listing_prefix(pattern)
         if name_expression(pattern, job.image_id).fullmatch(key) is None:
@@ -212,7 +224,7 @@ def after_success(
 ) -> dict[str, Any]:
     """The ``object`` and ``retention`` of a job that IMS reported as SUCCESS (a JobState update).
 
-    Raises ExportObjectMissing when OBS shows that nothing usable was written."""
+    Its object is ``missing`` when OBS shows that nothing usable was written."""
     settings = clients.settings
     if not settings.verify_exported_object:
         return {"object": None, "retention": _retention_skipped(settings, "VERIFY_EXPORTED_OBJECT is off")}
@@ -237,7 +249,8 @@ def after_success(
         obs = ObsClient.for_settings(credentials, session, timeout, settings, clients.clock)
         head = attempts.run(f"head {bucket}/{key}", lambda: obs.head_object(bucket, key))
     except BucketNotFoundError:
-        raise _missing(job, bucket, key, f"OBS has no bucket {bucket}") from None
+        missing = _missing(job, bucket, key, url, f"OBS has no bucket {bucket}")
+        return {"object": missing, "retention": _retention_skipped(settings, "the export is not verified")}
     except ImsExportError as error:
         reason = f"{type(error).__name__}: {error}"
         logger.warning("job %s: the exported object could not be verified: %s", job.job_id, reason)
@@ -246,7 +259,8 @@ def after_success(
         )
         return {"object": unverified, "retention": _retention_skipped(settings, "the export is not verified")}
     if isinstance(head, ObjectMissing):
-        raise _missing(job, bucket, key, f"OBS has no object {key} in bucket {bucket}")
+        missing = _missing(job, bucket, key, url, f"OBS has no object {key} in bucket {bucket}")
+        return {"object": missing, "retention": _retention_skipped(settings, "the export is not verified")}
     exported = _verified(job, head, bucket, url)
     logger.info(
         "job %s: exported object %s %s, %d bytes, last modified %s",

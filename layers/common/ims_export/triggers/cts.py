@@ -17,7 +17,7 @@ from ims_export.domain.export_request import IMAGE_ID_PATTERN
 IMAGE_CREATED_TRACE_NAMES = frozenset({"createImage"})
 IMS_SERVICE_TYPES = frozenset({"IMS"})
 IMS_RESOURCE_TYPES = frozenset({"ims", "image"})
-FAILED_RATINGS = frozenset({"warning", "incident"})
+NORMAL_RATING = "normal"
 _UUID = re.compile(IMAGE_ID_PATTERN)
 
 
@@ -56,12 +56,13 @@ def is_image_created_trace(trace: Mapping[str, Any]) -> bool:
         check_trace_types(trace)
     except ValueError:
         return False
+    # normal, warning (failed) or incident are documented; only a normal trace is a created image.
     rating = str(trace.get("trace_rating") or trace.get("trace_status") or "normal").lower()
     return (
         trace.get("trace_name") in IMAGE_CREATED_TRACE_NAMES
         and str(trace.get("service_type", "IMS")).upper() in IMS_SERVICE_TYPES
         and str(trace.get("resource_type", "image")).lower() in IMS_RESOURCE_TYPES
-        and rating not in FAILED_RATINGS
+        and rating == NORMAL_RATING
     )
 
 
@@ -73,5 +74,5 @@ def image_id_from_trace(trace: Mapping[str, Any]) -> str | None:
     ]
     for candidate in candidates:
         if isinstance(candidate, str) and _UUID.fullmatch(candidate):
-            return candidate
+            return candidate.lower()
     return None
