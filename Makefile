@@ -96,15 +96,10 @@ check-template: $(SAM) ## sam validate --lint and sam build (python3.13 on PATH 
 # value that starts with `-` a value.
 RUN_VARIABLES := EVENT VIA VERBOSE TIMEOUT HEARTBEAT EARLIER_EXPORTS JOB IMAGE BUCKET_URL
 $(foreach name,$(RUN_VARIABLES),$(eval run follow: export RUN_$(name) = $$(value $(name))))
-# Shell code that sets the array `options` from RUN_VERBOSE, RUN_TIMEOUT and RUN_HEARTBEAT; a VERBOSE
-# that is neither yes nor no is refused (exit 2) rather than taken for no.
-RUN_OPTIONS = case "$${RUN_VERBOSE,,}" in \
-		1|yes|true) options=(--verbose);; \
-		""|0|no|false) options=();; \
-		*) echo "refused: VERBOSE=$$RUN_VERBOSE: give VERBOSE=1 (or yes, true) for the functions' log lines," \
-			"or 0 (or no, false, nothing) for the runner's own lines only" >&2; exit 2;; \
-	esac; \
-	options+=($${RUN_TIMEOUT:+"--timeout=$$RUN_TIMEOUT"} $${RUN_HEARTBEAT:+"--heartbeat=$$RUN_HEARTBEAT"})
+# Shell code that sets the array `options` from RUN_VERBOSE, RUN_TIMEOUT and RUN_HEARTBEAT; the runner
+# checks each value (a refusal is its one line and its JSON document).
+RUN_OPTIONS = options=("--verbose=$$RUN_VERBOSE" $${RUN_TIMEOUT:+"--timeout=$$RUN_TIMEOUT"} \
+	$${RUN_HEARTBEAT:+"--heartbeat=$$RUN_HEARTBEAT"})
 RUNNER = $(BIN)/python -m localdev.run
 
 # EARLIER_EXPORTS=N (the emulator): N earlier exports of the event's image in the bucket before the run.

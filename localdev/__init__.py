@@ -1,5 +1,6 @@
 """Local development tooling for ims-export: emulators and runners, never deployed."""
 
+import json
 import os
 import signal
 import sys
@@ -7,8 +8,19 @@ from types import FrameType
 
 
 def _interrupted_while_loading(signum: int, frame: FrameType | None) -> None:
-    sys.stderr.write("interrupted while starting: no execution was started, nothing was exported\n")
+    sentence = "interrupted while starting: no execution was started, nothing was exported"
+    sys.stderr.write(sentence + "\n")
     sys.stderr.flush()
+    # The runner's one result document (localdev/result.py), written by hand: nothing else has loaded.
+    document = {
+        "status": "INTERRUPTED",
+        "detail_type": "Local Run Interrupted",
+        "stage": "run",
+        "error": "Interrupted",
+        "message": sentence,
+    }
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    sys.stdout.flush()
     os._exit(130)  # 128 + SIGINT, as shells report it
 
 

@@ -34,6 +34,7 @@ from localdev import restore_interrupts
 from localdev.apigateway import start_execution_request
 from localdev.cloud_config import CloudConfigError, cloud_settings, wants_real_cloud
 from localdev.deployment import LocalDeployment, TemplateResolutionError, local_deployment
+from localdev.result import local_document, result_document
 from localdev.routing import NoMatchingTriggerError, execution_input_for
 from localdev.stepfunctions import REGION, ExecutionResult, LocalWorkflow, load_handler
 from localdev.watch import (
@@ -670,6 +671,7 @@ MAKE_VARIABLES = {
     "--follow": "JOB",
     "--image": "IMAGE",
     "--bucket-url": "BUCKET_URL",
+    "--verbose": "VERBOSE",
 }
 
 
@@ -680,7 +682,21 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         for option, variable in MAKE_VARIABLES.items():
             message = message.replace(f"argument {option}:", f"{variable} (argument {option}):")
-        self.exit(EXIT_REFUSED, f"error: {cut(message)} (python -m localdev.run --help lists the options)\n")
+        sentence = f"error: {cut(message)} (python -m localdev.run --help lists the options)"
+        print(json.dumps(local_document("REFUSED", error="RunRefused", message=sentence), indent=2))
+        self.exit(EXIT_REFUSED, sentence + "\n")
+
+
+def _switch(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "yes", "true"):
+        return True
+    if value in ("", "0", "no", "false"):
+        return False
+    raise argparse.ArgumentTypeError(
+        f"{text!r}: give 1 (or yes, true) for the functions' log lines, or 0 (or no, false, nothing) for "
+        "the runner's own lines only"
+    )
 
 
 def _positive_seconds(text: str) -> float:
@@ -723,7 +739,14 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_HEARTBEAT_SECONDS,
         help="seconds between the progress lines of a real wait (default %(default).0f)",
     )
-    parser.add_argument("--verbose", action="store_true", help="show the functions' log lines")
+    parser.add_argument(
+        "--verbose",
+        nargs="?",
+        const=True,
+        default=False,
+        type=_switch,
+        help="show the functions' log lines (also --verbose=1, yes, true; 0, no, false or nothing: not)",
+    )
     parser.add_argument(
         "--earlier-exports",
         type=_earlier_exports_count,
@@ -739,8 +762,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The CLI: exit 0 succeeded, 1 failed, 2 refused, 124 gave up (TIMEOUT), 130 interrupted; the last
-    stderr line says what happened; no traceback for anything a user can cause."""
+    """The CLI: exit 0 succeeded, 1 failed, 2 refused, 124 gave up (TIMEOUT), 130 interrupted; stdout
+    holds one JSON document of the ending (``localdev/result.py``), the last stderr line says what
+    happened in words; no traceback for anything a user can cause."""
     watch = RunWatch(sys.stderr)
     restore_interrupts()
     try:
@@ -749,31 +773,34 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args, watch)
     except KeyboardInterrupt:
         watch.cancel()
-        _say(sys.stderr, watch.interrupted())
-        return EXIT_INTERRUPTED
+        return _ended(watch, EXIT_INTERRUPTED, "INTERRUPTED", "Interrupted", watch.interrupted())
     except TimeoutError as error:
         if watch.timeout is None:  # not the wait's own limit: a timeout somewhere else broke the run
-            _say(sys.stderr, f"error: the run broke: {error} (VERBOSE=1 shows the functions' logs)")
-            return EXIT_FAILED
-        _say(sys.stderr, watch.gave_up(watch.timeout))
-        return EXIT_GAVE_UP
+            return _ended(
+                watch, EXIT_FAILED, "FAILED", "RunBroke", f"error: the run broke: {error} {_LOGS_HINT}"
+            )
+        return _ended(watch, EXIT_GAVE_UP, "TIMED_OUT", "GaveUp", watch.gave_up(watch.timeout))
     except (RunError, NoMatchingTriggerError) as error:
-        _say(sys.stderr, f"refused: {error}")
-        return EXIT_REFUSED
+        return _ended(watch, EXIT_REFUSED, "REFUSED", "RunRefused", f"refused: {error}")
     except RunInterrupted:  # pragma: no cover - only a cancelled wait raises it, and only after Ctrl-C
-        _say(sys.stderr, watch.interrupted())
-        return EXIT_INTERRUPTED
+        return _ended(watch, EXIT_INTERRUPTED, "INTERRUPTED", "Interrupted", watch.interrupted())
     except Exception as error:  # the CLI's promise: one line, never a traceback
         if isinstance(error.__context__ or error.__cause__, KeyboardInterrupt):
             # Ctrl-C inside a library that turned it into its own error (pydantic's schema build, say)
             watch.cancel()
-            _say(sys.stderr, watch.interrupted())
-            return EXIT_INTERRUPTED
-        _say(
-            sys.stderr,
-            f"error: the run broke: {type(error).__name__}: {error} (VERBOSE=1 shows the functions' logs)",
-        )
-        return EXIT_FAILED
+            return _ended(watch, EXIT_INTERRUPTED, "INTERRUPTED", "Interrupted", watch.interrupted())
+        message = f"error: the run broke: {type(error).__name__}: {error} {_LOGS_HINT}"
+        return _ended(watch, EXIT_FAILED, "FAILED", type(error).__name__, message)
+
+
+_LOGS_HINT = "(VERBOSE=1 shows the functions' logs)"
+
+
+def _ended(watch: RunWatch, code: int, status: str, error: str, sentence: str) -> int:
+    """An ending of the run itself: its sentence on stderr, its document on stdout."""
+    _say(sys.stderr, sentence)
+    print(json.dumps(local_document(status, error=error, message=sentence, **watch.known()), indent=2))
+    return code
 
 
 def _run(args: argparse.Namespace, watch: RunWatch) -> int:
@@ -830,7 +857,7 @@ def _run(args: argparse.Namespace, watch: RunWatch) -> int:
             with emulated_cloud() as target:
                 overrides.setdefault("ExportBucket", EMULATOR_BUCKET)
                 result = run(target, args.timeout or EMULATOR_HANG_GUARD_SECONDS)
-    output = result.output if result.output is not None else result_summary(result)
+    output = result_document(result)
     _say(sys.stderr, f"execution {result.status}" + (f": {result.error}" if result.error else ""))
     print(json.dumps(output, indent=2))
     fleet_line = fleet_summary_line(output)
@@ -967,14 +994,6 @@ def earlier_exports_step(
         )
 
     return plant
-
-
-def result_summary(result: ExecutionResult) -> dict[str, Any]:
-    """A failed execution's error and cause; the cause is the published outcome, shown as JSON, not text."""
-    cause: Any = result.cause
-    with suppress(ValueError):
-        cause = json.loads(result.cause or "")
-    return {"status": result.status, "error": result.error, "cause": cause}
 
 
 class _Discard(io.TextIOBase):

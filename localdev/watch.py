@@ -123,6 +123,16 @@ class RunWatch:
         with self._lock:
             return [dict(job) for job in self.jobs.values() if job.get("status") not in ("SUCCESS", "FAIL")]
 
+    def known(self) -> dict[str, Any]:
+        """What the run knows of its export so far: image, target and job (for a document of its end)."""
+        with self._lock:
+            return {
+                "image_id": self.image_id,
+                "image_name": self.image_name,
+                "bucket_url": self.bucket_url,
+                "job_id": self.job.get("job_id"),
+            }
+
     def running_job(self) -> dict[str, Any] | None:
         """The job last seen, if it had not ended."""
         with self._lock:
@@ -278,11 +288,10 @@ def closing_sentence(status: str, output: Any, *, image_id: str | None = None) -
         return with_advice(f"refused, nothing exported: {error}: {outcome.get('message')}", ADVICE.get(error))
     if status == "SUCCEEDED":
         return f"execution succeeded: {outcome.get('phase') or outcome.get('status') or 'done'}"
-    # A failed execution's output holds {"status", "error", "cause"} with the outcome as the cause;
-    # the outcome's own cause is the caught error, structured ({"errorType", "errorMessage"}).
-    cause = outcome.get("cause")
-    inner: Mapping[str, Any] = cause if isinstance(cause, Mapping) else outcome
-    error = str(inner.get("error") or outcome.get("error") or status)
+    # A failed execution's document is its outcome (localdev/result.py); the outcome's cause is the
+    # caught error, structured ({"errorType", "errorMessage"}).
+    inner = outcome
+    error = str(outcome.get("error") or status)
     message = (
         inner.get("reason")
         or _cause_message(inner.get("cause"))

@@ -20,6 +20,7 @@ from localdev.emulator import Control, EmulatorConfig
 from localdev.emulator import iam as emulator_iam
 from localdev.emulator import tokens as emulator_tokens
 from localdev.emulator.__main__ import READY_PREFIX
+from tests.result_schema import assert_valid_result
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = sorted((ROOT / "events").glob("*.json"))
@@ -96,6 +97,7 @@ def local_run(
         capsys.readouterr()
         exit_code = run.main(["--event", str(event_file), "--via", via])
         captured = capsys.readouterr()
+        assert_valid_result(json.loads(captured.out))  # one document, whatever the ending
         target: run.CloudTarget | None = seen.get("target")
         secrets = [*issued_tokens, *(target.secrets if target else ())]
         return LocalRun(exit_code, captured.out, captured.err, target.control if target else None, secrets)

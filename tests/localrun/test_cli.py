@@ -24,6 +24,7 @@ import requests
 from localdev.emulator import EmulatorConfig, seed
 from localdev.run import CloudTarget, RunError, earlier_exports_step
 from tests.localrun.conftest import ROOT, emulator_process, os_variables, runner_process
+from tests.result_schema import assert_valid_result
 
 pytestmark = pytest.mark.slow
 
@@ -51,6 +52,14 @@ def make(*arguments: str, env: dict[str, str] | None = None) -> subprocess.Compl
 def runner_lines(completed: subprocess.CompletedProcess[str]) -> list[str]:
     """stderr without make's own closing ``make: *** ...`` line."""
     return [line for line in completed.stderr.splitlines() if not line.startswith("make: ")]
+
+
+def ending(stdout: str, status: str) -> dict[str, object]:
+    """The one result document of stdout, of this ending (docs/result.schema.json)."""
+    document: dict[str, object] = json.loads(stdout)
+    assert_valid_result(document)
+    assert document["status"] == status, document
+    return document
 
 
 def assert_no_traceback(completed: subprocess.CompletedProcess[str]) -> None:
@@ -94,7 +103,7 @@ def test_make_run_refuses_an_event_no_rule_matches_with_exit_2(tmp_path: Path) -
 
     assert completed.returncode == MAKE_FAILED
     assert re.search(r"^make: \*\*\* \[Makefile:\d+: run\] Error 2$", completed.stderr, re.MULTILINE)
-    assert completed.stdout == ""
+    assert ending(completed.stdout, "REFUSED")["stage"] == "run"
     (line,) = runner_lines(completed)
     assert line.startswith("refused: no EventBridgeRule of the state machine matches this event")
     assert "rules listen to ImageCreated: source ims-export.images with detail-type Image Created" in line
@@ -115,7 +124,7 @@ def test_a_bad_make_variable_is_one_line_and_exit_2(variable: str, message: str)
     assert completed.returncode == MAKE_FAILED
     (line,) = runner_lines(completed)
     assert line.startswith(message)
-    assert completed.stdout == ""
+    assert ending(completed.stdout, "REFUSED")["message"] == line
     assert_no_traceback(completed)
 
 
@@ -204,7 +213,7 @@ def test_ctrl_c_names_the_running_job_and_make_follow_takes_it_to_its_end(tmp_pa
         )
 
     assert process.returncode != 0
-    assert stdout == ""
+    assert ending(stdout, "INTERRUPTED")["job_id"] == job_id
     assert "Traceback" not in interrupted
     closing = [line for line in interrupted.splitlines() if not line.startswith("make: ")][-1]
     assert closing == (
@@ -374,7 +383,7 @@ def test_earlier_exports_that_cannot_apply_are_refused_with_exit_2(
     assert completed.returncode == MAKE_FAILED
     assert re.search(r"^make: \*\*\* \[Makefile:\d+: run\] Error 2$", completed.stderr, re.MULTILINE)
     assert runner_lines(completed)[-1].startswith(message)
-    assert completed.stdout == ""
+    ending(completed.stdout, "REFUSED")
     assert "execution arn:" not in completed.stderr
     assert "emulator: " not in completed.stderr  # nothing planted
     assert_no_traceback(completed)
@@ -462,7 +471,7 @@ def test_make_follow_of_a_job_that_fails_shows_heartbeats_and_reports_the_runner
     assert completed.returncode == MAKE_FAILED, completed.stderr
     assert re.search(r"^make: \*\*\* \[Makefile:\d+: follow\] Error 1$", completed.stderr, re.MULTILINE)
     output = json.loads(completed.stdout)
-    assert (output["error"], output["cause"]["job_id"], output["cause"]["image_id"]) == (
+    assert (output["error"], output["job_id"], output["image_id"]) == (
         "ExportJobFailed",
         job_id,
         seed.FAILING,
@@ -510,7 +519,7 @@ def test_make_follow_gives_up_at_its_timeout_with_exit_124_and_ctrl_c_ends_it_wi
     assert_no_traceback(gave_up)
 
     assert process.returncode == 130
-    assert stdout == ""
+    assert ending(stdout, "INTERRUPTED")["job_id"] == job_id
     interrupted = "".join(seen) + rest
     assert "Traceback" not in interrupted
     assert interrupted.splitlines()[-1].startswith(
@@ -526,7 +535,7 @@ def test_a_bad_make_follow_variable_is_one_line_and_exit_2() -> None:
     assert re.search(r"^make: \*\*\* \[Makefile:\d+: follow\] Error 2$", completed.stderr, re.MULTILINE)
     (line,) = runner_lines(completed)
     assert line.startswith("error: TIMEOUT (argument --timeout): '-5': give a number of seconds above 0")
-    assert completed.stdout == ""
+    ending(completed.stdout, "REFUSED")
 
 
 def test_make_run_that_gives_up_reports_the_runners_exit_124() -> None:
@@ -536,5 +545,5 @@ def test_make_run_that_gives_up_reports_the_runners_exit_124() -> None:
     assert completed.returncode == MAKE_FAILED
     assert re.search(r"^make: \*\*\* \[Makefile:\d+: run\] Error 124$", completed.stderr, re.MULTILINE)
     assert runner_lines(completed)[-1].startswith("gave up after 0s (TIMEOUT): ")
-    assert completed.stdout == ""
+    ending(completed.stdout, "TIMED_OUT")
     assert_no_traceback(completed)

@@ -41,7 +41,7 @@ def test_failing_sample_ends_in_a_failed_job_and_says_what_to_do(
     assert result.exit_code == 1, result.stderr
     output = result.output
     assert (output["status"], output["error"]) == ("FAILED", "ExportJobFailed")
-    cause = output["cause"]
+    cause = output  # the outcome itself
     assert cause["job_status"] == "FAIL"
     assert cause["fail_reason"]
     last = result.stderr.splitlines()[-1]

@@ -75,7 +75,7 @@ def test_bad_fleet_selection_fails_the_run_before_any_export(
     assert result.exit_code == 2  # refused before any cloud call
     output = result.output
     assert (output["status"], output["error"]) == ("FAILED", "InvalidRequestError")
-    assert output["cause"]["detail_type"] == "Fleet Export Failed"
-    assert "image_ids or filters" in output["cause"]["cause"]
+    assert (output["detail_type"], output["stage"]) == ("Fleet Export Failed", "select")
+    assert "image_ids or filters" in output["cause"]
     assert result.control is not None
     assert result.control.export_jobs() == 0

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.localrun.conftest import ROOT
-from tests.localrun.test_cli import MAKE_FAILED, assert_no_traceback, make, runner_lines
+from tests.localrun.test_cli import MAKE_FAILED, assert_no_traceback, ending, make, runner_lines
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +67,7 @@ def test_a_hostile_value_reaches_the_runner_as_text(
     assert completed.returncode == MAKE_FAILED
     (line,) = runner_lines(completed)
     assert line.startswith(message), line
-    assert completed.stdout == ""
+    ending(completed.stdout, "REFUSED")
     assert_no_traceback(completed)
 
 
@@ -118,8 +118,9 @@ def test_a_verbose_that_is_neither_yes_nor_no_is_refused_in_one_line(
     completed = make(target, f"VERBOSE={value}", env=_environment(tmp_path))
 
     assert completed.returncode == MAKE_FAILED
-    assert runner_lines(completed) == [
-        f"refused: VERBOSE={value}: give VERBOSE=1 (or yes, true) for the functions' log lines, "
-        "or 0 (or no, false, nothing) for the runner's own lines only"
-    ]
-    assert completed.stdout == ""
+    (line,) = runner_lines(completed)
+    assert line.startswith(
+        f"error: VERBOSE (argument --verbose): {value!r}: give 1 (or yes, true) for the functions' log "
+        "lines, or 0 (or no, false, nothing) for the runner's own lines only"
+    )
+    assert ending(completed.stdout, "REFUSED")["message"] == line

@@ -24,7 +24,8 @@ def test_event_no_rule_matches_exits_2_without_starting(
     result = local_run(event_file(event))
 
     assert result.exit_code == 2
-    assert result.stdout == ""
+    assert (result.output["status"], result.output["stage"]) == ("REFUSED", "run")
+    assert "no EventBridgeRule of the state machine matches this event" in result.output["message"]
     assert "no EventBridgeRule of the state machine matches this event" in result.stderr
     assert "'aws.ec2'" in result.stderr
     assert "execution arn:" not in result.stderr
@@ -37,7 +38,7 @@ def test_unreadable_event_file_exits_2(local_run: Callable[..., LocalRun], tmp_p
     result = local_run(broken)
 
     assert result.exit_code == 2
-    assert result.stdout == ""
+    assert result.output["status"] == "REFUSED"
     assert f"event file {broken} is not JSON" in result.stderr
 
 
@@ -50,9 +51,9 @@ def test_invalid_event_exits_2_with_invalid_request(
     output = result.output
     assert output["status"] == "FAILED"
     assert output["error"] == "InvalidRequestError"
-    assert output["cause"]["detail_type"] == "Image Export Failed"  # the outcome, as JSON
-    assert "image_id" in output["cause"]["cause"]["errorMessage"]  # structured, not JSON in a string
-    assert output["cause"]["stage"] == "start"
+    assert output["detail_type"] == "Image Export Failed"  # the outcome itself
+    assert "image_id" in output["cause"]["errorMessage"]  # structured, not JSON in a string
+    assert output["stage"] == "start"
     assert "  -> InvalidRequest" in result.stderr.splitlines()
     assert result.control is not None
     assert result.control.export_jobs() == 0
@@ -66,8 +67,8 @@ def test_non_exportable_image_exits_1_with_image_not_exportable(
     assert result.exit_code == 1
     output = result.output
     assert output["error"] == "ImageNotExportableError"
-    assert "IMG.0071" in output["cause"]["cause"]["errorMessage"]
-    assert output["cause"]["image_id"] == seed.ISO
+    assert "IMG.0071" in output["cause"]["errorMessage"]
+    assert output["image_id"] == seed.ISO
     assert "  -> ImageNotExportable" in result.stderr.splitlines()
     assert result.control is not None
     assert result.control.export_jobs() == 0
@@ -122,7 +123,7 @@ def test_a_start_failure_sample_names_image_target_error_and_advice(
     result = local_run(EVENTS_DIR / "manual" / "unknown-image.json")
 
     assert result.exit_code == 1
-    outcome = result.output["cause"]
+    outcome = result.output
     assert (outcome["status"], outcome["stage"], outcome["error"]) == (
         "FAILED",
         "start",
@@ -197,7 +198,7 @@ def test_a_failure_at_every_stage_after_the_start_names_image_target_format_erro
 
     assert result.exit_code == 1, result.stderr
     assert (result.output["status"], result.output["error"]) == ("FAILED", case.error)
-    outcome = result.output["cause"]  # the published outcome, as JSON
+    outcome = result.output  # the published outcome
     assert (outcome["status"], outcome["stage"], outcome["error"]) == ("FAILED", case.stage, case.error)
     assert (outcome["image_id"], outcome["image_name"], outcome["file_format"]) == (
         case.image_id,

@@ -28,7 +28,7 @@ def test_an_export_refused_at_its_start_names_its_target_in_the_outcome_and_the_
 
     assert result.exit_code == run.EXIT_FAILED, result.stderr
     assert result.output["error"] == "ObjectAlreadyExistsError"
-    outcome = result.output["cause"]
+    outcome = result.output
     assert (outcome["stage"], outcome["image_name"], outcome["bucket_url"], outcome["file_format"]) == (
         "start",
         "app-server-base",
@@ -80,4 +80,4 @@ def test_a_template_parameter_in_the_settings_object_is_refused_naming_its_make_
         "ExportBucket: set it as the make variable EXPORT_BUCKET=<value> (make run) or the ExportBucket "
         "parameter (sam deploy)"
     )
-    assert result.stdout == ""
+    assert (result.output["status"], result.output["stage"]) == ("REFUSED", "run")

@@ -54,10 +54,10 @@ def test_interrupted_real_cloud_run_names_the_job_and_the_follow_command() -> No
 
 
 def test_closing_sentence_of_a_failure_before_the_export_names_the_event_image() -> None:
-    output = {
+    output = {  # the outcome: the error, and its cause structured
         "status": "FAILED",
         "error": "AuthenticationError",
-        "cause": {"error": "AuthenticationError", "cause": '{"errorMessage": "IAM.0011: wrong password"}'},
+        "cause": {"errorType": "AuthenticationError", "errorMessage": "IAM.0011: wrong password"},
     }
 
     sentence = closing_sentence("FAILED", output, image_id="img-9")
