@@ -25,13 +25,27 @@ EVENT ?= events/manual.json
 # smn: the file is the body POSTed to the SMN endpoint.
 VIA ?= direct
 
+# Every variable this Makefile reads from a command line. Any other one given there (a typo such as
+# EVNT= or RETENTON_COUNT=) is refused, naming the likely one meant, unless the settings or the runner
+# read it (localdev/make_variables.py knows those from their own definitions).
+MAKE_VARIABLES := PYTHON EVENT VIA VERBOSE TIMEOUT HEARTBEAT EARLIER_EXPORTS JOB IMAGE BUCKET_URL REGION PARAMS
+GIVEN_VARIABLES := $(foreach name,$(.VARIABLES),$(if $(filter command line,$(origin $(name))),$(name)))
+ifneq ($(strip $(GIVEN_VARIABLES)),)
+REFUSED_VARIABLE := $(shell $(PYTHON) localdev/make_variables.py --known $(MAKE_VARIABLES) \
+	--given $(GIVEN_VARIABLES) 2>&1)
+ifneq ($(REFUSED_VARIABLE),)
+$(error $(REFUSED_VARIABLE))
+endif
+endif
+
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup test lint typecheck unit check-asl check-template second-engine run follow bench bench-tools clean
+.PHONY: help setup test lint typecheck unit check-asl check-template second-engine build deploy deploy-region delete run follow bench bench-tools clean
 
-help: ## list the commands
+help: ## list the commands and the variables they take
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+	@echo "variables: $(MAKE_VARIABLES), every setting's variable (RETENTION_COUNT=2, ...) and OS_*"
 
 # Quiet on stdout: `make run > result.json` must hold only the run's JSON, even on a fresh clone.
 $(STAMP): requirements-dev.txt constraints.txt layers/common/requirements.txt
@@ -81,13 +95,43 @@ $(SAM):
 	$(SAM_VENV)/bin/pip install --quiet "aws-sam-cli==$(SAM_CLI_VERSION)"
 	touch $@
 
-check-template: $(SAM) ## sam validate --lint and sam build (python3.13 on PATH where the machine has it)
+# A PATH as on a machine without Python 3.13: this machine's python3 and the few tools a build runs.
+WITHOUT_PY313 := .tools/without-python3.13
+$(WITHOUT_PY313)/python3:
+	rm -rf $(WITHOUT_PY313) && mkdir -p $(WITHOUT_PY313)
+	for tool in sh bash make cp rm find mkdir env uname; do ln -s "$$(command -v $$tool)" $(WITHOUT_PY313)/; done
+	ln -s "$$($(PYTHON) -c 'import sys; print(sys.executable)')" $@
+
+check-template: $(SAM) $(WITHOUT_PY313)/python3 ## sam validate --lint, and sam build as a machine without Python 3.13 does
 	$(SAM) validate --lint --region eu-central-1
-	@if [ -n "$(PY313_DIR)" ]; then \
-		PATH="$(PY313_DIR):$$PATH" $(SAM) build --region eu-central-1; \
-	else \
-		echo "check-template: no python3.13 on this machine: sam build skipped (sam validate passed)"; \
-	fi
+	@# The deploy path of a fresh machine: no Python 3.13 to be found, so no bytecode; the rest as deployed.
+	PATH="$(abspath $(WITHOUT_PY313))" COMPILE_PYTHON= $(SAM) build --region eu-central-1
+	@test -f .aws-sam/build/CommonLayer/python/ims_export/__init__.py \
+		&& test -f .aws-sam/build/CommonLayer/python/pydantic_core/__init__.py \
+		&& test -f .aws-sam/build/StartExportFunction/app.py \
+		|| { echo "check-template: sam build left out the layer's package, its wheels or a function" >&2; exit 1; }
+
+build: $(SAM) ## build what sam deploy uploads: wheels for Lambda's python3.13 on arm64, bytecode if Python 3.13 is here
+	$(if $(PY313),PATH="$(PY313_DIR):$$PATH" COMPILE_PYTHON=$(PY313),COMPILE_PYTHON=) $(SAM) build
+
+# The AWS region: REGION=, else the environment's or the AWS profile's (as SAM resolves it), else asked
+# for; without a terminal to ask at, refused. PARAMS="ExportBucket=my-bucket ..." overrides parameters.
+DEPLOY_REGION = region="$${DEPLOY_REGION_GIVEN:-$$($(SAM_VENV)/bin/python -c \
+		'import boto3; print(boto3.session.Session().region_name or "")' 2>/dev/null)}"; \
+	if [ -z "$$region" ] && [ -t 0 ]; then read -r -p "AWS region to deploy to (e.g. eu-central-1): " region; fi; \
+	[ -n "$$region" ] || { echo "refused: no AWS region: give REGION=<region> (or set AWS_REGION, or a" \
+		"region in your AWS profile)" >&2; exit 2; }
+deploy deploy-region delete: export DEPLOY_REGION_GIVEN = $(value REGION)
+deploy: export DEPLOY_PARAMS = $(value PARAMS)
+
+deploy-region: $(SAM)
+	@$(DEPLOY_REGION); echo "deploying to $$region"
+
+deploy: deploy-region build ## build, then deploy the stack with the project's SAM CLI (REGION=..., PARAMS="ExportBucket=...")
+	@$(DEPLOY_REGION); $(SAM) deploy --region "$$region" $${DEPLOY_PARAMS:+--parameter-overrides $$DEPLOY_PARAMS}
+
+delete: $(SAM) ## delete the deployed stack (SAM asks first; the README's "Uninstall" says what stays)
+	@$(DEPLOY_REGION); $(SAM) delete --region "$$region"
 
 # The runner's options as make variables: VERBOSE=1, TIMEOUT=<s> (give up waiting), HEARTBEAT=<s>,
 # VIA=smn (post EVENT as the SMN endpoint's body through the template's request mapping).

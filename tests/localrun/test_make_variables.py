@@ -124,3 +124,39 @@ def test_a_verbose_that_is_neither_yes_nor_no_is_refused_in_one_line(
         "lines, or 0 (or no, false, nothing) for the runner's own lines only"
     )
     assert ending(completed.stdout, "REFUSED")["message"] == line
+
+
+@pytest.mark.parametrize(
+    ("variable", "meant"),
+    [
+        ("EVNT=events/export-failing.json", "EVENT"),
+        ("RETENTON_COUNT=2", "RETENTION_COUNT"),
+        ("VERBSE=1", "VERBOSE"),
+    ],
+)
+def test_a_mistyped_variable_is_refused_naming_the_one_meant(
+    variable: str, meant: str, tmp_path: Path
+) -> None:
+    completed = make("run", variable, env=_environment(tmp_path))
+
+    assert completed.returncode == MAKE_FAILED
+    name = variable.split("=", 1)[0]
+    assert (
+        f"refused: make variable {name} is not one this project reads: did you mean {meant}?"
+        in completed.stderr
+    )
+    assert completed.stdout == ""  # nothing ran: make stops before any recipe
+    assert "execution arn:" not in completed.stderr
+
+
+def test_every_variable_a_run_reads_is_accepted(tmp_path: Path) -> None:
+    from localdev.make_variables import known_names
+
+    known = known_names(["EVENT"])
+    assert {
+        "RETENTION_COUNT",
+        "PREFLIGHT_TARGET",
+        "EXPORT_BUCKET",
+        "SMN_ALLOWED_TOPIC_URNS",
+        "EVENT",
+    } <= known
