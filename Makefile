@@ -49,9 +49,10 @@ help: ## list the commands and the variables they take
 
 # Quiet on stdout: `make run > result.json` must hold only the run's JSON, even on a fresh clone.
 $(STAMP): requirements-dev.txt constraints.txt layers/common/requirements.txt
-	@echo "setting up $(VENV) with the pinned dependencies" >&2
+	@echo "setting up $(VENV) with the pinned dependencies (once; about a minute): a line per package" >&2
 	@$(PYTHON) -m venv $(VENV)
-	@$(BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt >&2
+	@$(BIN)/pip install --progress-bar off -r requirements-dev.txt -c constraints.txt 2>&1 \
+		| { grep --line-buffered -E '^(Collecting|Successfully installed)' || true; } | cut -c1-100 >&2
 	@touch $@
 
 setup: $(STAMP) ## create .venv with the pinned dependencies

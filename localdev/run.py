@@ -39,13 +39,14 @@ from localdev.routing import NoMatchingTriggerError, execution_input_for
 from localdev.stepfunctions import REGION, ExecutionResult, LocalWorkflow, load_handler
 from localdev.watch import (
     DEFAULT_HEARTBEAT_SECONDS,
+    ProgressMemory,
     RunInterrupted,
     RunWatch,
     closing_sentence,
     counted,
     cut,
+    duration,
     one_line,
-    percent_text,
 )
 
 if TYPE_CHECKING:
@@ -208,7 +209,7 @@ def started_target(event: Mapping[str, Any]) -> tuple[Any, Any] | None:
     return None
 
 
-def describe_event(event: Mapping[str, Any]) -> str | None:
+def describe_event(event: Mapping[str, Any], progress: ProgressMemory | None = None) -> str | None:
     """One progress line for a history event, or None for the uninteresting ones."""
     kind = event.get("type", "")
     if kind.endswith("StateEntered"):
@@ -216,8 +217,9 @@ def describe_event(event: Mapping[str, Any]) -> str | None:
     job = exited_job(event)
     if job:
         return (
-            f"     job {job.get('job_id')} {job.get('status')} progress {percent_text(job.get('percent'))}, "
-            f"polls {job.get('polls')}, next poll in {job.get('next_wait_seconds')} s"
+            f"     job {job.get('job_id')} {job.get('status')} progress "
+            f"{(progress or ProgressMemory()).text(job)}, "
+            f"polls {job.get('polls')}, next poll in {duration(float(job.get('next_wait_seconds') or 0))}"
         )
     if kind == "WaitStateEntered":
         return None
@@ -225,11 +227,21 @@ def describe_event(event: Mapping[str, Any]) -> str | None:
         details: Mapping[str, Any] = next(
             (value for key, value in event.items() if key.endswith("EventDetails")), {}
         )
-        return f"  !! {kind}: {details.get('error', '')} {details.get('cause', '')[:300]}"
+        return f"  !! {kind}: {details.get('error', '')}: {_cause_words(details.get('cause', ''))}"
     return None
 
 
-def describe_fleet_event(event: Mapping[str, Any]) -> str | None:
+def _cause_words(cause: str) -> str:
+    """A cause as words: the message of an outcome or a Lambda error, not JSON cut in the middle."""
+    document: Any = None
+    with suppress(ValueError):
+        document = json.loads(cause)
+    if isinstance(document, Mapping):
+        cause = str(document.get("message") or document.get("errorMessage") or document.get("error") or cause)
+    return cut(" ".join(cause.split()), 300)
+
+
+def describe_fleet_event(event: Mapping[str, Any], progress: ProgressMemory | None = None) -> str | None:
     """One progress line for a fleet history event: the selection's pages, then the map runs (the
     images' lines come from their child executions, see ``describe_child_end``)."""
     kind = event.get("type", "")
@@ -251,7 +263,7 @@ def describe_fleet_event(event: Mapping[str, Any]) -> str | None:
     if kind == "MapRunStarted":
         return f"  map run {event['mapRunStartedEventDetails']['mapRunArn']}"
     if kind.startswith("Execution") and kind != "ExecutionStarted":
-        return describe_event(event)
+        return describe_event(event, progress)
     return None
 
 
@@ -300,7 +312,7 @@ def progress_printer(
     workflow: LocalWorkflow,
     arn: str,
     stream: TextIO,
-    describe: Callable[[Mapping[str, Any]], str | None] = describe_event,
+    describe: Callable[[Mapping[str, Any], ProgressMemory], str | None] = describe_event,
     watch: RunWatch | None = None,
     *,
     children: str | None = None,
@@ -309,6 +321,7 @@ def progress_printer(
     latest job, for heartbeats and for an interrupted run). ``children`` names the state machine of
     child executions (a fleet's exports) whose jobs ``watch`` hears of too."""
     stop = threading.Event()
+    progress = ProgressMemory()
 
     def follow() -> None:
         seen = 0
@@ -324,7 +337,7 @@ def progress_printer(
                 target = started_target(event)
                 if target and watch is not None:
                     watch.saw_target(*target)
-                line = describe(event)
+                line = describe(event, progress)
                 if line:
                     _say(stream, line)
             seen = len(events)
@@ -992,6 +1005,12 @@ def earlier_exports_step(
             f"emulator: {counted(len(planted), 'earlier export')} of image {order.image_id} put into OBS, "
             f"oldest first: {', '.join(planted)}",
         )
+        if not settings.retention_count:
+            _say(
+                sys.stderr,
+                "emulator: retention is off (RETENTION_COUNT is 0), so they all stay; "
+                f"make run EARLIER_EXPORTS={count} RETENTION_COUNT=2 shows it deleting all but the newest 2",
+            )
 
     return plant
 

@@ -42,15 +42,10 @@ class RunInterrupted(Exception):
 
 
 def duration(seconds: float) -> str:
-    """``75`` -> ``1m 15s``; whole seconds from 10 s on, tenths below (``0.5s``, never ``0s``)."""
-    if seconds < 10 and round(seconds, 1) != round(seconds):
-        return f"{seconds:.1f}s"
-    whole = round(seconds)
-    minutes, rest = divmod(whole, 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m {rest:02d}s"
-    return f"{minutes}m {rest:02d}s" if minutes else f"{rest}s"
+    """The project's one way to write a duration (``ims_export.clock.duration_text``)."""
+    from ims_export.clock import duration_text
+
+    return duration_text(seconds)
 
 
 def counted(count: Any, noun: str) -> str:
@@ -70,6 +65,25 @@ def with_advice(sentence: str, advice: str | None) -> str:
 
 def percent_text(percent: Any) -> str:
     return f"{percent:.1f} %" if isinstance(percent, int | float) else "n/a"
+
+
+class ProgressMemory:
+    """The most each job has shown: IMS's percent is a hint (its scale and order are undocumented), so
+    a lower one is printed with what came before, never as if the export went backwards unnoticed."""
+
+    def __init__(self) -> None:
+        self._most: dict[str, float] = {}
+
+    def text(self, job: Mapping[str, Any]) -> str:
+        percent, job_id = job.get("percent"), str(job.get("job_id"))
+        shown = percent_text(percent)
+        if not isinstance(percent, int | float):
+            return shown
+        most = self._most.get(job_id)
+        self._most[job_id] = max(percent, most if most is not None else percent)
+        if most is not None and percent < most:
+            return f"{shown} (IMS reports less than the {percent_text(most)} before: its progress is a hint)"
+        return shown
 
 
 class RunWatch:
@@ -178,7 +192,7 @@ class RunWatch:
             else "no job yet"
         )
         next_poll = round(next_poll_seconds)
-        return f"  .. {duration(round(self.elapsed()))} elapsed, {state}, next poll in {next_poll} s"
+        return f"  .. {duration(round(self.elapsed()))} elapsed, {state}, next poll in {duration(next_poll)}"
 
     def follow_hint(self, job: Mapping[str, Any]) -> str:
         command = f"make follow JOB={job.get('job_id')}"
@@ -300,6 +314,15 @@ def closing_sentence(status: str, output: Any, *, image_id: str | None = None) -
     )
     target = f" to {inner['bucket_url']}" if inner.get("bucket_url") else ""
     advice = ADVICE.get(error) or ADVICE.get(_cause_error(inner.get("cause")) or "")
+    if (
+        error == "ExportAlreadyRunningError"
+        or _cause_error(inner.get("cause")) == "ExportAlreadyRunningError"
+    ):
+        image = inner.get("image_id") or image_id or "<image id>"
+        advice = (
+            "IMS exports this image already (a run you stopped?): follow that export with the command the "
+            f"stopped run printed, make follow JOB=<its job id> IMAGE={image}, or wait for it to end"
+        )
     if error == "InvalidRequestError" and not inner.get("job_id"):  # refused before any IMS call
         named = f" for {_image(inner, image_id)}{target}" if inner.get("image_id") or image_id else ""
         sentence = f"refused, nothing exported{named}: {error}"

@@ -131,3 +131,27 @@ def test_closing_sentences_count_in_the_singular_and_never_double_their_punctuat
     refused = {"status": "REFUSED", "error": "SmnMessageRefusedError", "message": "it is unsigned."}
     sentence = closing_sentence("SUCCEEDED", refused)
     assert sentence.startswith("refused, nothing exported: SmnMessageRefusedError: it is unsigned; only ")
+
+
+def test_progress_that_goes_down_is_shown_with_what_came_before() -> None:
+    from localdev.watch import ProgressMemory
+
+    memory = ProgressMemory()
+    shown = [memory.text({"job_id": "j", "percent": percent}) for percent in (10.0, 80.0, 47.7, 90.0)]
+
+    assert shown[:2] == ["10.0 %", "80.0 %"]
+    assert shown[2] == "47.7 % (IMS reports less than the 80.0 % before: its progress is a hint)"
+    assert shown[3] == "90.0 %"
+    assert memory.text({"job_id": "other", "percent": 5.0}) == "5.0 %"  # each job its own
+
+
+def test_one_way_to_write_a_duration() -> None:
+    from ims_export.clock import duration_text
+
+    assert [duration_text(s) for s in (0.5, 53, 75, 7500, 837_996)] == [
+        "0.5s",
+        "53s",
+        "1m 15s",
+        "2h 05m 00s",
+        "9d 16h 46m",
+    ]

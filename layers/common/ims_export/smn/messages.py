@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import requests
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
 
-from ims_export.clock import utc_now
+from ims_export.clock import duration_text, utc_now
 from ims_export.cloud.http import timeouts
 from ims_export.errors import (
     InvalidRequestError,
@@ -278,13 +278,14 @@ class SmnVerifier:
         issued_at = message.issued_at
         age = self.clock() - issued_at
         # Whole seconds: the parsed timestamp and its age, never the raw field.
-        stamp, off_by = issued_at.isoformat(), timedelta(seconds=round(abs(age.total_seconds())))
+        stamp, off_by = issued_at.isoformat(), duration_text(abs(age.total_seconds()))
         if age > self.max_age:
-            raise _refuse(f"its timestamp {stamp} is {off_by} old, more than {self.max_age}", "StaleMessage")
+            limit = duration_text(self.max_age.total_seconds())
+            raise _refuse(f"its timestamp {stamp} is {off_by} old, more than {limit}", "StaleMessage")
         if age < -self.max_clock_skew:
             raise _refuse(
-                f"its timestamp {stamp} is {off_by} in the future, more than the {self.max_clock_skew} "
-                "clocks may differ",
+                f"its timestamp {stamp} is {off_by} in the future, more than the "
+                f"{duration_text(self.max_clock_skew.total_seconds())} clocks may differ",
                 "StaleMessage",
             )
 

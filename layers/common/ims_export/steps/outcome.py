@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ims_export.clock import duration_text
 from ims_export.domain.jobs import JobStatus
 from ims_export.settings import Settings
 from ims_export.steps.states import (
@@ -193,7 +194,7 @@ def _job_ended(job: JobState, common: dict[str, Any]) -> DescribedOutcome:
         )
     if job.status is JobStatus.SUCCESS:
         polls = f"{job.polls} poll" + ("" if job.polls == 1 else "s")
-        message = f"exported {what} in {job.elapsed_seconds:.0f} s with {polls} (job {job.job_id})"
+        message = f"exported {what} in {duration_text(job.elapsed_seconds)} with {polls} (job {job.job_id})"
         return _described("SUCCEEDED", ENDINGS["SUCCEEDED"], message=message, **fields)
     if job.status is JobStatus.FAIL:
         error = "ExportJobFailed"
