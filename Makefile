@@ -41,7 +41,7 @@ endif
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup test lint typecheck unit check-asl check-template second-engine build deploy deploy-region delete run follow bench bench-tools clean
+.PHONY: help setup test lint typecheck docs unit check-asl check-template second-engine build deploy deploy-region delete run follow bench bench-tools clean
 
 help: ## list the commands and the variables they take
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -57,11 +57,14 @@ $(STAMP): requirements-dev.txt constraints.txt layers/common/requirements.txt
 
 setup: $(STAMP) ## create .venv with the pinned dependencies
 
-test: lint typecheck check-asl check-template unit ## the whole suite: ruff, mypy, ASL and template checks (sam build), then pytest
+test: lint typecheck check-asl check-template build docs unit ## the whole suite: ruff, mypy, ASL and template checks (sam build as a fresh machine does, and as deployed), the docs site, then pytest
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+docs: $(STAMP) ## build the documentation site into .site/ (strict: a broken link or anchor fails it)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 typecheck: $(STAMP) ## mypy (strict)
 	$(BIN)/mypy
@@ -103,20 +106,28 @@ $(WITHOUT_PY313)/python3:
 	for tool in sh bash make cp rm find mkdir env uname; do ln -s "$$(command -v $$tool)" $(WITHOUT_PY313)/; done
 	ln -s "$$($(PYTHON) -c 'import sys; print(sys.executable)')" $@
 
+# SAM's build cache keys a layer on its sources, not on the environment it was built in: the builds with
+# and without bytecode keep separate caches, so that neither is handed the other's layer.
+FRESH_BUILD := .aws-sam/build-without-python3.13
 check-template: $(SAM) $(WITHOUT_PY313)/python3 ## sam validate --lint, and sam build as a machine without Python 3.13 does
 	$(SAM) validate --lint --region eu-central-1
 	@# The deploy path of a fresh machine: no Python 3.13 to be found, so no bytecode; the rest as deployed.
-	PATH="$(abspath $(WITHOUT_PY313))" COMPILE_PYTHON= $(SAM) build --region eu-central-1
-	@test -f .aws-sam/build/CommonLayer/python/ims_export/__init__.py \
-		&& test -f .aws-sam/build/CommonLayer/python/pydantic_core/__init__.py \
-		&& test -f .aws-sam/build/StartExportFunction/app.py \
-		|| { echo "check-template: sam build left out the layer's package, its wheels or a function" >&2; exit 1; }
+	PATH="$(abspath $(WITHOUT_PY313))" COMPILE_PYTHON= $(SAM) build --region eu-central-1 \
+		--build-dir $(FRESH_BUILD) --cache-dir .aws-sam/cache-source
+	@test -f $(FRESH_BUILD)/CommonLayer/python/ims_export/__init__.py \
+		&& test -f $(FRESH_BUILD)/CommonLayer/python/pydantic_core/__init__.py \
+		&& test -f $(FRESH_BUILD)/StartExportFunction/app.py \
+		&& ! find $(FRESH_BUILD)/CommonLayer -name '*.pyc' | grep -q . \
+		|| { echo "check-template: sam build left out the layer's package, its wheels or a function" \
+			"(or shipped bytecode of another Python)" >&2; exit 1; }
 
 build: $(SAM) ## build what sam deploy uploads: wheels for Lambda's python3.13 on arm64, bytecode if Python 3.13 is here
-	$(if $(PY313),PATH="$(PY313_DIR):$$PATH" COMPILE_PYTHON=$(PY313),COMPILE_PYTHON=) $(SAM) build
+	$(if $(PY313),PATH="$(PY313_DIR):$$PATH" COMPILE_PYTHON=$(PY313),COMPILE_PYTHON=) $(SAM) build \
+		--cache-dir .aws-sam/cache-$(if $(PY313),bytecode,source)
 
 # The AWS region: REGION=, else the environment's or the AWS profile's (as SAM resolves it), else asked
-# for; without a terminal to ask at, refused. PARAMS="ExportBucket=my-bucket ..." overrides parameters.
+# for; without a terminal to ask at, refused. PARAMS="ExportBucket=my-bucket ..." overrides parameters: one
+# argument to --parameter-overrides, split by SAM itself (its "..." quoting keeps a JSON value whole).
 DEPLOY_REGION = region="$${DEPLOY_REGION_GIVEN:-$$($(SAM_VENV)/bin/python -c \
 		'import boto3; print(boto3.session.Session().region_name or "")' 2>/dev/null)}"; \
 	if [ -z "$$region" ] && [ -t 0 ]; then read -r -p "AWS region to deploy to (e.g. eu-central-1): " region; fi; \
@@ -129,7 +140,7 @@ deploy-region: $(SAM)
 	@$(DEPLOY_REGION); echo "deploying to $$region"
 
 deploy: deploy-region build ## build, then deploy the stack with the project's SAM CLI (REGION=..., PARAMS="ExportBucket=...")
-	@$(DEPLOY_REGION); $(SAM) deploy --region "$$region" $${DEPLOY_PARAMS:+--parameter-overrides $$DEPLOY_PARAMS}
+	@$(DEPLOY_REGION); $(SAM) deploy --region "$$region" $${DEPLOY_PARAMS:+--parameter-overrides "$$DEPLOY_PARAMS"}
 
 delete: $(SAM) ## delete the deployed stack (SAM asks first; the README's "Uninstall" says what stays)
 	@$(DEPLOY_REGION); $(SAM) delete --region "$$region"

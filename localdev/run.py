@@ -68,7 +68,7 @@ EMULATOR_HANG_GUARD_SECONDS = 900.0
 MAX_EARLIER_EXPORTS = 30
 # The pattern fields that tell exports a day apart apart ({time} alone names them all alike).
 DAY_FIELDS = ("date", "timestamp")
-# Exit codes (README "Local runs"): 0 succeeded, 1 the execution failed, 2 refused before it started.
+# Exit codes (docs/local-runs.md): 0 succeeded, 1 the execution failed, 2 refused before it started.
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 EXIT_GAVE_UP = 124  # TIMEOUT passed, the export goes on (as timeout(1) exits)
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
@@ -288,7 +288,8 @@ def _image_result(result: Mapping[str, Any]) -> str:
     if status == "EXPORTED":
         exported = result.get("object") or {}
         size = f", {exported['size_bytes']} bytes" if isinstance(exported.get("size_bytes"), int) else ""
-        return f"EXPORTED in {result.get('elapsed_seconds')} s ({counted(result.get('polls'), 'poll')}{size})"
+        polls = counted(result.get("polls"), "poll")
+        return f"EXPORTED in {_duration_of(result.get('elapsed_seconds'))} ({polls}{size})"
     if status == "CONTINUED":
         return f"continued in {result.get('execution_arn')}"
     export = ", to ".join(str(result[name]) for name in ("image_name", "bucket_url") if result.get(name))
@@ -303,8 +304,15 @@ def fleet_summary_line(output: Any) -> str | None:
     return (
         f"fleet {output['status']}: {output['exported_count']} exported, {output['skipped_count']} skipped, "
         f"{output['failed_count']} failed of {output['considered']} considered in "
-        f"{durations.get('fleet_seconds')} s (export mean {durations.get('export_seconds_mean')} s)"
+        f"{_duration_of(durations.get('fleet_seconds'))} "
+        f"(export mean {_duration_of(durations.get('export_seconds_mean'))})"
     )
+
+
+def _duration_of(seconds: Any) -> str:
+    """A duration from a state machine's output, which may lack it (or hold anything else)."""
+    is_number = isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds >= 0
+    return duration(seconds) if is_number and seconds < float("inf") else "n/a"
 
 
 @contextmanager
@@ -365,7 +373,9 @@ def progress_printer(
         yield
     finally:
         stop.set()
-        thread.join(timeout=5)
+        # The last pass prints what the run ended with: no time limit, which a loaded machine can exceed
+        # (it reads the in-process AWS world only; Ctrl-C still interrupts the wait).
+        thread.join()
 
 
 def prepare_aws_resources(deployment: LocalDeployment, credentials: Mapping[str, str]) -> None:
@@ -876,7 +886,7 @@ def _run(args: argparse.Namespace, watch: RunWatch) -> int:
     fleet_line = fleet_summary_line(output)
     _say(sys.stderr, one_line(fleet_line or closing_sentence(result.status, output, image_id=watch.image_id)))
     if result.status != "SUCCEEDED":
-        # An input the start step refused made no cloud call: that is a refusal, as the README says.
+        # An input the start step refused made no cloud call: that is a refusal, as docs/local-runs.md says.
         return EXIT_REFUSED if result.error == "InvalidRequestError" else EXIT_FAILED
     if isinstance(output, Mapping) and output.get("status") == "REFUSED":  # SMN: the execution succeeds
         return EXIT_REFUSED

@@ -7,6 +7,7 @@ export got, and an interrupted run can say which IMS job goes on without it and 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -18,7 +19,7 @@ DEFAULT_HEARTBEAT_SECONDS = 60.0
 # stdout cuts them), and a value named inside a sentence (an image id) to the shorter one.
 MAX_LINE_CHARS = 2000
 MAX_VALUE_CHARS = 100
-# What to do after the errors a person can act on (README "Troubleshooting" says more).
+# What to do after the errors a person can act on (docs/troubleshooting.md says more).
 ADVICE = {
     "InvalidRequestError": "fix the event as the message says",
     "SmnMessageRefusedError": "only signed deliveries of the topics in SMN_ALLOWED_TOPIC_URNS "
@@ -329,8 +330,18 @@ def closing_sentence(status: str, output: Any, *, image_id: str | None = None) -
     else:
         sentence = f"export of {_image(inner, image_id)}{target} failed: {error}"
     if message:
-        sentence += f": {message}"
+        sentence += f": {_without_the_subject(str(message), inner.get('image_id') or image_id)}"
     return with_advice(sentence, advice)
+
+
+def _without_the_subject(message: str, image_id: Any) -> str:
+    """The error's message after the sentence has named the image and target: the start step's prefix
+    (``export of image <id> to <target> as <format>: ``) dropped, and the image called "the image"."""
+    if not image_id:
+        return message
+    subject = re.escape(f"export of image {image_id}")
+    message = re.sub(rf"^{subject}(?: to \S+ as [^:]+)?: ", "", message)
+    return message.replace(f"image {image_id}", "the image")
 
 
 def _object_clause(exported: Any) -> str:

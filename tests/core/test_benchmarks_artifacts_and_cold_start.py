@@ -173,7 +173,7 @@ def _built_before_its_sources() -> bool:
 
 needs_built_layer = pytest.mark.skipif(
     not LAYER.is_dir() or _built_before_its_sources() or lambda_mount.runtime_python() is None,
-    reason="needs fresh `sam build` output (make check-template) and python3.13",
+    reason="needs fresh `sam build` output (make build) and python3.13",
 )
 
 

@@ -258,7 +258,7 @@ def test_the_poll_count_target_holds_where_it_is_met_today(
     model, exports = world
     check = poll_benchmark.check_target(poll_benchmark.compare_policies(exports, Settings()), model)
     if model is DRIFTING:
-        # Misses 1/8 (about 0.15, see README Performance); guard against sliding back past 1/5.
+        # Misses 1/8 (about 0.15, see docs/performance.md); guard against sliding back past 1/5.
         assert check.poll_ratio <= 0.2
     else:
         assert check.poll_ratio <= poll_benchmark.target_poll_ratio(model)

@@ -239,3 +239,18 @@ def test_fleet_history_is_what_the_benchmark_estimates(fleet_run: dict[str, Any]
     )
     assert pieces > pages  # the results were read in several pieces
     assert len(fleet_run["history"]) == estimated_events(pages=pages, pieces=pieces, topic=True)
+
+
+def test_the_summary_line_writes_durations_as_every_other_line_does() -> None:
+    summary = {
+        "status": "SUCCEEDED",
+        "detail_type": "Fleet Export Finished",
+        "exported_count": 2,
+        "skipped_count": 0,
+        "failed_count": 0,
+        "considered": 2,
+        "durations": {"fleet_seconds": 1016.996, "export_seconds_mean": None},
+    }
+    assert fleet_summary_line(summary) == (
+        "fleet SUCCEEDED: 2 exported, 0 skipped, 0 failed of 2 considered in 16m 57s (export mean n/a)"
+    )

@@ -121,9 +121,9 @@ def test_a_failed_or_refused_child_names_its_export_and_the_summary_stays_small(
 
     summary = summarize(request([failed_item, skipped_item]), now=STARTED)
 
-    # A listed skipped image keeps its name; a listed failed one leaves its names to its result file.
+    # A listed image keeps its name; a listed failed one leaves its target to its result file.
     assert [(item.image_id, item.image_name) for item in summary.skipped] == [(IMAGE, "web")]
-    assert [(item.image_name, item.bucket_url) for item in summary.failed] == [(None, None)]
+    assert [(item.image_name, item.bucket_url) for item in summary.failed] == [("web", None)]
 
 
 @pytest.mark.parametrize(
@@ -251,7 +251,7 @@ def test_summary_lists_are_capped_but_counts_are_exact() -> None:
         request([failed(n) for n in range(many)], skipped=many, listed_skipped=3), now=STARTED
     )
     assert (summary.failed_count, summary.skipped_count) == (many, many)
-    assert len(summary.failed) == fleet_summary.MAX_LISTED_IN_SUMMARY
+    assert len(summary.failed) == fleet_summary.MAX_LISTED_FAILED
     assert len(summary.skipped) == 3  # the selection listed only these
     assert summary.truncated is True
 

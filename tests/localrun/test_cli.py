@@ -32,7 +32,7 @@ HANG_GUARD_SECONDS = 900  # no budget: only a hung run fails on it
 MAKE_FAILED = 2  # GNU make's status for any failed command
 JOB_LINE = re.compile(r"     job ([0-9a-f]+) (INIT|RUNNING) progress")
 HEARTBEAT = re.compile(
-    r"^  \.\. (\d+s|\d+m \d\ds) elapsed, job [0-9a-f]+ (INIT|RUNNING) [^,]+, next poll in \d+ s$"
+    r"^  \.\. (\d+s|\d+m \d\ds) elapsed, job [0-9a-f]+ (INIT|RUNNING) [^,]+, next poll in (\d+s|\d+m \d\ds)$"
 )
 
 

@@ -10,12 +10,16 @@ from pathlib import Path
 import pytest
 
 from tests.localrun.conftest import ROOT
+from tests.workflow.test_parameter_overrides import sam_reads
 
 pytestmark = pytest.mark.slow
 
 
 def _make(target: str, home: Path, *variables: str) -> subprocess.CompletedProcess[str]:
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    # No AWS_* (nothing names a region) and no MAKE* (run by `make test`, make would say make[1]).
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "MAKE", "MFLAGS"))
+    }
     environment["HOME"] = str(home)  # no AWS profile: nothing names a region
     return subprocess.run(  # noqa: S603 - make, our own Makefile
         ["make", "--no-print-directory", target, *variables],  # noqa: S607
@@ -52,3 +56,33 @@ def test_a_region_given_reaches_sam_deploy(tmp_path: Path) -> None:
     [build] = [number for number, line in enumerate(lines) if " build" in line and "sam" in line]
     [deploy] = [number for number, line in enumerate(lines) if "sam deploy" in line]
     assert build < deploy
+
+
+def test_params_reach_sam_deploy_whole_and_sam_splits_them_as_the_docs_say(tmp_path: Path) -> None:
+    # JSON with spaces: the shell must not split it; SAM's own "..." quoting keeps each value whole.
+    params = (
+        'ExportBucket=my-bucket Settings="{\\"POLL_MAX_SECONDS\\": 900}" '
+        'FleetScheduleExpression="cron(0 2 ? * SUN *)"'
+    )
+    planned = _make("deploy", tmp_path, "REGION=eu-central-1", f"PARAMS={params}", "-n")
+    [deploy] = [line for line in planned.stdout.splitlines() if "sam deploy" in line]
+    recorder = tmp_path / "sam"
+    recorder.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n', encoding="utf-8")
+    recorder.chmod(0o755)
+
+    ran = subprocess.run(  # noqa: S603 - the deploy recipe's own line, with a recorder for sam
+        ["bash", "-c", deploy.replace(".tools/sam/bin/sam", str(recorder))],  # noqa: S607
+        env={**os.environ, "DEPLOY_REGION_GIVEN": "eu-central-1", "DEPLOY_PARAMS": params},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    arguments = ran.stdout.splitlines()
+    assert arguments[arguments.index("--parameter-overrides") + 1 :] == [params]
+    assert sam_reads([params]) == {
+        "ExportBucket": "my-bucket",
+        "Settings": '{"POLL_MAX_SECONDS": 900}',
+        "FleetScheduleExpression": "cron(0 2 ? * SUN *)",
+    }

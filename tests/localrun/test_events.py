@@ -14,7 +14,7 @@ from tests.localrun.conftest import EVENTS, LocalRun, assert_no_secrets
 pytestmark = pytest.mark.slow
 
 JOB_LINE = re.compile(
-    r"job [0-9a-f]+ (INIT|RUNNING|SUCCESS) progress (n/a|[0-9.]+ %), polls \d+, next poll in \d+ s"
+    r"job [0-9a-f]+ (INIT|RUNNING|SUCCESS) progress (n/a|[0-9.]+ %), polls \d+, next poll in (?:\d+m )?\d+s"
 )
 
 

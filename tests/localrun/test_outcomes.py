@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,9 +109,7 @@ def test_poll_bounds_come_from_the_environment(
 
     assert result.exit_code == 0, result.stdout
     waits = [
-        int(line.rsplit("next poll in ", 1)[1].split()[0])
-        for line in result.stderr.splitlines()
-        if "next poll in" in line
+        int(match.group(1)) for match in re.finditer(r"next poll in (\d+)s$", result.stderr, re.MULTILINE)
     ]
     running_waits = waits[:-1]  # the last line is the finished job (next poll 0)
     assert running_waits

@@ -68,6 +68,27 @@ def test_closing_sentence_of_a_failure_before_the_export_names_the_event_image()
     )
 
 
+def test_closing_sentence_names_the_image_once_not_in_every_layer_of_the_message() -> None:
+    image_id = "00000000-0000-4000-8000-000000000000"
+    prefix = f"export of image {image_id} to b:o.qcow2 as qcow2"
+    message = f"{prefix}: get image {image_id}: no such image in this project"
+    output = {
+        "status": "FAILED",
+        "error": "ImageNotFoundError",
+        "image_id": image_id,
+        "bucket_url": "b:o.qcow2",
+        "cause": {"errorType": "ImageNotFoundError", "errorMessage": message},
+    }
+
+    sentence = closing_sentence("FAILED", output)
+
+    assert sentence.count(image_id) == 1
+    assert sentence.startswith(
+        f"export of image {image_id} to b:o.qcow2 failed: ImageNotFoundError: "
+        "get the image: no such image in this project; "
+    )
+
+
 def test_the_closing_line_stays_one_printable_line() -> None:
     from localdev.watch import one_line
 

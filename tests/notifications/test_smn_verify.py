@@ -167,7 +167,7 @@ def test_max_age_is_configurable(signer: SmnSigner, fetcher: RecordingFetcher) -
 
     # The refusal names the message's time and age (never its signature).
     assert caught.value.message == (
-        f"SMN message refused: its timestamp {issued.isoformat()} is 0:06:00 old, more than 0:05:00"
+        f"SMN message refused: its timestamp {issued.isoformat()} is 6m 00s old, more than 5m 00s"
     )
     assert caught.value.code == "StaleMessage"
 
@@ -312,8 +312,8 @@ def test_the_default_pattern_covers_every_smn_cloud(
         ),
         (
             _with(timestamp="2026-11-27T12:06:00Z"),
-            "SMN message refused: its timestamp 2026-11-27T12:06:00+00:00 is 0:06:00 in the future, "
-            "more than the 0:05:00 clocks may differ",
+            "SMN message refused: its timestamp 2026-11-27T12:06:00+00:00 is 6m 00s in the future, "
+            "more than the 5m 00s clocks may differ",
         ),
     ],
     ids=["topic", "future"],

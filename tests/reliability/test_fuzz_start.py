@@ -6,7 +6,7 @@ another type, unicode and control characters, texts up to 256 KB, a key dropped 
 through the real start handler, as the state machine calls it. A refusal must be an
 InvalidRequestError (SmnMessageRefusedError, HandOverNotFoundError...) with no IAM or IMS call; an
 accepted event must be a valid order (IMS may still refuse it, with a named error); nothing else may
-escape. The test prints the figures (README, "Entry points and what they can do").
+escape. The test prints the figures (docs/security.md, "Entry points and what they can do").
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def test_two_thousand_hostile_events_are_each_a_named_refusal_or_a_valid_order()
         max_examples=EXAMPLES,
         deadline=None,
         database=None,
-        derandomize=True,  # the same events every run: the README quotes its figures
+        derandomize=True,  # the same events every run: docs/security.md quotes its figures
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
     @given(event=hostile_events())

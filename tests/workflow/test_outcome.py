@@ -208,7 +208,7 @@ def test_a_success_names_the_object_the_time_and_the_polls() -> None:
     assert outcome["export_finished_at"] == "2026-11-27T09:00:00Z"
     assert (
         outcome["message"]
-        == f"exported image {IMAGE_ID} (web) to {TARGET} in 3600 s with 12 polls (job {JOB_ID})"
+        == f"exported image {IMAGE_ID} (web) to {TARGET} in 1h 00m 00s with 12 polls (job {JOB_ID})"
     )
     assert (described.route, described.publish) == ("ExportSucceeded", True)
 

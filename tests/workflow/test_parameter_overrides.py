@@ -65,10 +65,23 @@ def override_examples(text: str) -> Iterator[list[str]]:
             yield words
 
 
+def params_examples(text: str) -> Iterator[list[str]]:
+    """The value of each ``make deploy ... PARAMS=...`` of ``text``: one argument, which SAM splits."""
+    for line in text.splitlines():
+        if line.lstrip().startswith("make deploy") and "PARAMS=" in line:
+            words = shlex.split(line.split("`", 1)[0] if line.count("`") % 2 else line, comments=True)
+            yield [word.removeprefix("PARAMS=") for word in words if word.startswith("PARAMS=")]
+
+
 EXAMPLES: dict[str, list[str]] = {
     f"{document}-{number}": words
     for document in DOCUMENTS
     for number, words in enumerate(override_examples((ROOT / document).read_text(encoding="utf-8")))
+}
+PARAMS_EXAMPLES: dict[str, list[str]] = {
+    f"{document}-PARAMS-{number}": words
+    for document in DOCUMENTS
+    for number, words in enumerate(params_examples((ROOT / document).read_text(encoding="utf-8")))
 }
 
 
@@ -99,12 +112,30 @@ def test_the_documentation_shows_overrides_of_every_json_parameter() -> None:
     assert {"ExportBucket", "Settings", "FleetSelection"} <= shown
 
 
+def test_the_documentation_shows_make_deploy_params() -> None:
+    assert any("Settings=" in words[0] for words in PARAMS_EXAMPLES.values())
+
+
 @pytest.mark.parametrize("words", EXAMPLES.values(), ids=EXAMPLES.keys())
 def test_sam_reads_each_example_as_written(words: list[str]) -> None:
     parsed = sam_reads(words)
 
     # Each word is one override, its value the text after the first "=" with SAM's quotes removed.
     assert list(parsed) == [word.split("=", 1)[0] for word in words]
+    _each_passes_its_parameter(parsed)
+
+
+@pytest.mark.parametrize("words", PARAMS_EXAMPLES.values(), ids=PARAMS_EXAMPLES.keys())
+def test_sam_reads_each_make_deploy_params_example(words: list[str]) -> None:
+    [params] = words  # the Makefile hands PARAMS to SAM as one argument, for SAM to split
+    parsed = sam_reads([params])
+
+    assert parsed
+    assert len(parsed) == len(re.findall(r"(?:^| )[A-Za-z0-9]+=", re.sub(r'"(?:\\.|[^"\\])*"', '""', params)))
+    _each_passes_its_parameter(parsed)
+
+
+def _each_passes_its_parameter(parsed: dict[str, str]) -> None:
     for name, value in parsed.items():
         assert name in PARAMETERS
         assert passes_the_parameter_check(name, value), (name, value)

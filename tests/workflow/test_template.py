@@ -274,9 +274,9 @@ def test_the_export_limits_reach_the_start_step_through_settings_only() -> None:
     assert "limits" not in DEFINITION_TEXT
 
 
-def _readme_table(heading: str) -> list[list[str]]:
-    """The rows (first cells) of the first table after ``heading`` in README.md."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+def _configuration_table(heading: str) -> list[list[str]]:
+    """The rows (first cells) of the first table after ``heading`` in docs/configuration.md."""
+    text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     after = text[text.index(heading) :]
     rows: list[list[str]] = []
     for line in after.splitlines():
@@ -294,7 +294,7 @@ def test_every_template_parameter_has_a_description_for_guided_deploys() -> None
 
 
 def test_every_template_parameter_and_every_tuning_key_is_documented() -> None:
-    parameters = {name for row in _readme_table("## Configuration\n") for name in row}
+    parameters = {name for row in _configuration_table("# Configuration\n") for name in row}
     assert set(TEMPLATE["Parameters"]) <= parameters
-    tuning = {name for row in _readme_table("Tuning (keys of `Settings`)") for name in row}
+    tuning = {name for row in _configuration_table("Tuning (keys of `Settings`)") for name in row}
     assert tuning == TUNABLE

@@ -18,7 +18,7 @@ from tests.workflow.iam_policies import (
 )
 
 # AWS offers no resource-level permissions for these: "*" is the only resource they accept
-# (README, "Permissions").
+# (docs/security.md, "Permissions").
 WILDCARD_RESOURCE_ACTIONS = frozenset(
     {
         "logs:CreateLogDelivery",
@@ -187,11 +187,12 @@ def test_smn_throttling_refuses_anything_but_rate_comma_burst_at_parameter_valid
     assert "rate,burst" in spec["ConstraintDescription"]
 
 
-def test_smn_throttling_default_is_valid_and_the_one_the_readme_gives() -> None:
+def test_smn_throttling_default_is_valid_and_the_one_the_configuration_page_gives() -> None:
     default = expanded_template()["Parameters"]["SmnThrottling"]["Default"]
     assert _smn_throttling_accepts(default)
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    [row] = [line for line in readme.splitlines() if line.startswith("| `SmnThrottling` |")]
+    page = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+    configuration = page.read_text(encoding="utf-8")
+    [row] = [line for line in configuration.splitlines() if line.startswith("| `SmnThrottling` |")]
     assert row.split("|")[3].strip() == f"`{default}`"
 
 

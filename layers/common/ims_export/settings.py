@@ -267,7 +267,7 @@ def _tuning(raw: str) -> dict[str, Any]:
     return {field_by_name[name]: value for name, value in document.items() if value not in (None, "")}
 
 
-# Field name -> environment variable. The README's configuration table lists the same names.
+# Field name -> environment variable. docs/configuration.md's table lists the same names.
 ENV_NAMES: dict[str, str] = {
     "cloud": "CLOUD",
     "region": "CLOUD_REGION",

@@ -31,6 +31,8 @@ from ims_export.fleet.selection import MAX_NAME_CHARS, SkippedImage, shorten
 # The run's output lists this many skipped and failed images at most (all are counted), the outcome
 # event and the SNS message fewer: the state, the event and the message are capped at 256 KB.
 MAX_LISTED_IN_SUMMARY = 200
+# Failed images listed: fewer, as each names its image and child execution (benchmarks/fleet.py).
+MAX_LISTED_FAILED = 150
 # Exported images are counted; the first ones are listed (all are in the map runs' result files).
 MAX_LISTED_EXPORTED = 200
 MAX_LISTED_IN_NOTICE = 100
@@ -270,10 +272,11 @@ class ResultsTally(BaseModel):
                 )
         else:  # FAILED, or CONTINUED when the fleet stopped following it: nobody saw it end
             self.failed_count += 1
-            if len(self.failed) < MAX_LISTED_IN_SUMMARY:
-                # Without the export's names: 200 of them would not fit the state's 256 KB with the
-                # rest (benchmarks/fleet.py); each image's result file and its child execution have them.
-                self.failed.append(item.model_copy(update={"image_name": None, "bucket_url": None}))
+            if len(self.failed) < MAX_LISTED_FAILED:
+                # The image's name (cut, as a skipped image's) but not the target: 200 bucket URLs
+                # would not fit the state's 256 KB with the rest (benchmarks/fleet.py); each image's
+                # result file and its child execution have it.
+                self.failed.append(item.model_copy(update={"bucket_url": None}))
 
     def _add_seconds(self, seconds: float) -> None:
         self.seconds_count += 1

@@ -1,4 +1,4 @@
-"""README "Outcomes" names every field an outcome can carry, and no other."""
+"""docs/outcomes.md names every field an outcome can carry, and no other."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from typing import get_args
 from ims_export.steps.outcome import OPTIONAL_JOB_FIELDS
 from ims_export.steps.states import Outcome
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+OUTCOMES = (Path(__file__).resolve().parents[2] / "docs" / "outcomes.md").read_text(encoding="utf-8")
 
 
 def _field_table_rows() -> dict[str, str]:
     """The Outcomes field table: each name of a row's first cell -> the row's meaning."""
-    section = README[README.index("### Outcomes\n") :]
+    section = OUTCOMES[OUTCOMES.index("# Outcomes\n") :]
     rows: dict[str, str] = {}
     for line in section.splitlines()[1:]:
         if line.startswith("| `"):
