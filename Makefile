@@ -59,9 +59,10 @@ setup: $(STAMP) ## create .venv with the pinned dependencies
 
 test: lint typecheck check-asl check-template build docs unit ## the whole suite: ruff, mypy, ASL and template checks (sam build as a fresh machine does, and as deployed), the docs site, then pytest
 
-lint: $(STAMP) ## ruff
+lint: $(STAMP) ## ruff, and the import contracts of .importlinter (layers, a domain without I/O, boto3-free)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	PYTHONPATH=layers/common $(BIN)/lint-imports --no-cache
 
 docs: $(STAMP) ## build the documentation site into .site/ (strict: a broken link or anchor fails it)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet

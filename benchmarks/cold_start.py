@@ -48,7 +48,7 @@ from benchmarks._cold_probe import HANDLER_IMPORT_MARKER
 from benchmarks._tables import table
 from ims_export.auth.codec import encode_record
 from ims_export.auth.parameter_store import EXTENSION_PATH
-from ims_export.auth.tokens import IssuedToken
+from ims_export.domain.tokens import IssuedToken
 from localdev.deployment import local_deployment
 
 PROBE = Path(__file__).resolve().parent / "_cold_probe.py"

@@ -32,10 +32,11 @@ from benchmarks._tables import table
 from benchmarks.export_simulator import SimulatedExport, generate_export, run_poll_loop
 from benchmarks.polling import adaptive
 from ims_export.auth.cache import TokenCache
-from ims_export.auth.credentials import PARAMETER_NOT_FOUND, Credentials
+from ims_export.auth.parameter_store import PARAMETER_NOT_FOUND
 from ims_export.auth.refresh_lock import DEFAULT_RECORD_SECONDS, LockOutcome, LockResult, RefreshMetadata
-from ims_export.auth.tokens import IssuedToken
 from ims_export.cloud.iam import IamClient
+from ims_export.domain.credentials import Credentials
+from ims_export.domain.tokens import IssuedToken
 from ims_export.settings import Settings
 
 EXPORT_COUNT = 1000

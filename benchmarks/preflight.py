@@ -14,9 +14,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from ims_export.auth.credentials import Credentials
 from ims_export.cloud.http import new_session
 from ims_export.cloud.iam import IamClient
+from ims_export.domain.credentials import Credentials
 from ims_export.domain.export_request import ExportRequest
 from ims_export.runtime import Clients, ImsApi, TokenStore
 from ims_export.settings import Settings

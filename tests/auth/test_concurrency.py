@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from moto.dynamodb.models import DynamoDBBackend
 
-from ims_export.auth.tokens import IssuedToken
+from ims_export.domain.tokens import IssuedToken
 from tests.auth.conftest import CacheFactory, FakeIam, Sleeper, dynamodb_lock
 
 COLD_STARTS = 50

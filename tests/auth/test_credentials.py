@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.parameters import SSMProvider
 
-from ims_export.auth.credentials import Credentials, load_credentials
+from ims_export.auth.credentials import load_credentials
+from ims_export.domain.credentials import Credentials
 from ims_export.errors import ConfigurationError
 from tests.auth.conftest import CREDENTIALS_PARAMETER
 from tests.auth.fakes import PASSWORD

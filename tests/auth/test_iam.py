@@ -10,9 +10,9 @@ import requests
 import responses
 from pydantic import SecretStr
 
-from ims_export.auth.credentials import Credentials
 from ims_export.cloud.http import new_session
 from ims_export.cloud.iam import IamClient
+from ims_export.domain.credentials import Credentials
 from ims_export.errors import (
     AccountLockedError,
     AuthenticationError,

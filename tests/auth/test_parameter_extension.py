@@ -30,7 +30,7 @@ from ims_export.auth.parameter_store import (
     PowertoolsParameterReader,
     token_reader_from_env,
 )
-from ims_export.auth.tokens import IssuedToken
+from ims_export.domain.tokens import IssuedToken
 from ims_export.errors import UpstreamThrottledError
 from tests.auth.conftest import TOKEN_PARAMETER, CacheFactory, FakeIam
 from tests.auth.fakes import NOW, PROJECT_ID, FakeClock

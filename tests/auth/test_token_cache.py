@@ -13,8 +13,8 @@ from pydantic import SecretStr
 from ims_export.auth.cache import token_cache_from_settings
 from ims_export.auth.codec import decode_record, encode_record
 from ims_export.auth.refresh_lock import LockOutcome, LockResult, RefreshMetadata, dynamodb_refresh_lock
-from ims_export.auth.tokens import IssuedToken
 from ims_export.cloud.http import new_session
+from ims_export.domain.tokens import IssuedToken
 from ims_export.errors import (
     AuthenticationError,
     TokenRefreshInProgressError,

@@ -17,7 +17,7 @@ from ims_export.auth.codec import (
     encode_record,
     tier_for_length,
 )
-from ims_export.auth.tokens import IssuedToken
+from ims_export.domain.tokens import IssuedToken
 from ims_export.errors import TokenCacheCorruptError, TokenTooLargeError
 from tests.auth.fakes import IMS_URL, NOW, PROJECT_ID, pki_token, random_token
 

@@ -14,9 +14,9 @@ from pydantic import SecretStr
 
 from ims_export.auth.cache import TokenCache
 from ims_export.auth.credentials import load_credentials
-from ims_export.auth.tokens import IssuedToken
 from ims_export.cloud.http import new_session
 from ims_export.cloud.iam import IamClient
+from ims_export.domain.tokens import IssuedToken
 from ims_export.errors import TransientError, UpstreamThrottledError, UpstreamUnavailableError
 from tests.auth.conftest import CREDENTIALS_PARAMETER, TOKEN_PARAMETER, CacheFactory, small_token
 from tests.auth.fakes import IAM_ENDPOINT, NOW, TOKENS_URL, FakeClock, token_body
@@ -100,7 +100,7 @@ def test_iam_201_without_the_token_header_is_transient(iam_mock: responses.Reque
 
 
 def load_credentials_stub() -> Any:
-    from ims_export.auth.credentials import Credentials
+    from ims_export.domain.credentials import Credentials
 
     return Credentials(
         user_name="u", password=SecretStr("pw-not-shown"), domain_name="d", project_name="eu-de"

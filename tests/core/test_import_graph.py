@@ -98,7 +98,7 @@ def test_the_check_step_loads_no_verifier_no_idempotency_store_no_fleet_and_no_o
             "ims_export.steps.export_guard",
             "ims_export.fleet",
             "ims_export.cloud.obs",
-            "ims_export.auth.temporary_credentials",
+            "ims_export.cloud.temporary_credentials",
         )
         == []
     )
@@ -112,14 +112,17 @@ def test_the_start_step_still_loads_its_payloads_and_the_trigger_events() -> Non
     assert set(START_ONLY_MODELS) <= modules
 
 
-@pytest.mark.parametrize("function", ["check_export", "start_export", "refresh_token", "select_images"])
+HANDLERS = ["check_export", "start_export", "hand_over", "describe_outcome", "refresh_token", "select_images"]
+
+
+@pytest.mark.parametrize("function", HANDLERS)
 def test_no_handler_loads_the_cloud_clients_before_its_first_call(function: str) -> None:
     # The IAM/IMS clients and the token cache are built on first use (runtime.build_clients), so an
     # invocation that refuses its input never pays for them.
     assert _under(loaded_by(function), "ims_export.cloud.ims", "ims_export.auth.cache") == []
 
 
-@pytest.mark.parametrize("function", ["check_export", "start_export", "refresh_token", "select_images"])
+@pytest.mark.parametrize("function", HANDLERS)
 def test_no_handler_imports_the_xray_sdk_boto3_or_powertools_parameters(function: str) -> None:
     assert _under(loaded_by(function), *BOTO_AND_FRIENDS) == []
 
@@ -161,8 +164,8 @@ def test_a_cold_export_start_imports_no_boto3_and_no_powertools_idempotency() ->
         assert _under(set(run["invoked"]), *BOTO_AND_FRIENDS) == []
 
 
-# What only other requests of the start function need: the SMN verifier, a continuation's hand-over and
-# resume, the outcome of an ended export and its release of claims.
+# What only other requests of the start step need (an SMN delivery, a continuation's resume), and what
+# only the hand-over and outcome steps load.
 OTHER_REQUESTS_ONLY = (
     "ims_export.smn",
     "ims_export.steps.continuation",
@@ -213,18 +216,20 @@ def test_a_cold_export_of_a_manual_trigger_loads_and_builds_only_what_it_uses() 
         assert sorted(built & set(OTHER_PATHS_MODELS)) == []
 
 
-def test_the_other_requests_of_the_start_function_load_what_they_need() -> None:
+def test_an_smn_delivery_and_an_outcome_load_what_they_need_and_the_outcome_step_no_cloud() -> None:
     # The counterpart: the modules the export start leaves out are the ones these requests use.
     ended = {"outcome": {"state": {"input": cold_start.START_EVENT["event"]}, "execution_id": "e-1"}}
     with cold_start.fake_cloud() as endpoint:
         environment = cold_start.application_environment(endpoint)
-        described = probe("start_export", ended, environment)
+        described = probe("describe_outcome", ended, environment)
         smn = probe("start_export", {"event": {"smn_body": "{}"}}, environment)
 
     assert described["answer"]["route"]
     assert smn["answer"] == {"raised": "SmnMessageRefusedError"}  # refused: the body is no SMN message
     assert {"ims_export.steps.outcome", "ims_export.steps.release"} <= set(described["invoked"])
     assert "ims_export.steps.states.DescribedOutcome" in described["built"]
+    # The outcome step calls nothing: neither a cloud client nor the token cache is loaded for it.
+    assert _under(set(described["invoked"]), "ims_export.cloud", "ims_export.auth", *BOTO_AND_FRIENDS) == []
     assert "ims_export.smn.messages" in smn["invoked"]
 
 
@@ -250,5 +255,5 @@ def test_a_cold_poll_with_a_valid_cached_token_creates_no_boto3_client() -> None
     # Only a token refresh reads credentials or an IAM answer: those models are not built for a poll.
     built = set(polled["built"])
     assert "ims_export.steps.job_state.JobState" in built
-    assert _under(built, "ims_export.cloud.iam", "ims_export.auth.credentials") == []
+    assert _under(built, "ims_export.cloud.iam", "ims_export.domain.credentials") == []
     assert "ims_export.auth.cache.RefreshReport" not in built

@@ -9,9 +9,9 @@ import pytest
 import responses
 from pydantic import SecretStr
 
-from ims_export.auth.tokens import IssuedToken
 from ims_export.cloud.http import new_session
 from ims_export.cloud.ims import ImsClient
+from ims_export.domain.tokens import IssuedToken
 
 IMS = "https://ims.eu-de.otc.t-systems.com"
 PROJECT_ID = "0123456789abcdef0123456789abcdef"

@@ -12,13 +12,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from ims_export.smn.handler import HANDLERS as SMN_HANDLERS
 from ims_export.smn.messages import SmnVerifier, handle_smn_message
 from localdev.emulator import seed
-from localdev.stepfunctions import load_function_module
 from tests.localrun.conftest import LocalRun, assert_no_secrets
 from tests.notifications.conftest import RecordingFetcher
 from tests.notifications.smn_signing import TOPIC_URN, SmnSigner, create_image_trace, notification_body
-from tests.workflow.conftest import FUNCTIONS
 
 pytestmark = pytest.mark.slow
 
@@ -42,16 +41,15 @@ def signer() -> SmnSigner:
 def trusted_signer(signer: SmnSigner) -> Iterator[SmnSigner]:
     """The start function verifies with the test key (SMN's certificate cannot be fetched offline),
     accepting the fixed timestamp of the test messages."""
-    start_app = load_function_module(FUNCTIONS["StartExportFunction"])
     verifier = SmnVerifier(
         RecordingFetcher(signer.pem), allowed_topic_urns={TOPIC_URN}, max_age=timedelta(days=3650)
     )
-    start_app._smn_handlers.clear()
-    start_app._smn_handlers[((TOPIC_URN,), None)] = partial(
+    SMN_HANDLERS.clear()
+    SMN_HANDLERS[((TOPIC_URN,), None)] = partial(
         handle_smn_message, verifier=verifier, session=requests.Session()
     )
     yield signer
-    start_app._smn_handlers.clear()
+    SMN_HANDLERS.clear()
 
 
 def test_without_an_allowed_topic_there_is_no_endpoint_to_post_to(

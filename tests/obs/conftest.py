@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import SecretStr
 
-from ims_export.auth.credentials import Credentials
-from ims_export.auth.temporary_credentials import TemporaryCredentials, TemporaryCredentialsClient
-from ims_export.auth.tokens import IssuedToken
 from ims_export.cloud.http import new_session
 from ims_export.cloud.iam import IamClient
 from ims_export.cloud.obs import ObsClient
+from ims_export.cloud.temporary_credentials import TemporaryCredentials, TemporaryCredentialsClient
+from ims_export.domain.credentials import Credentials
+from ims_export.domain.tokens import IssuedToken
 from ims_export.settings import Cloud
 from localdev.emulator import DEFAULT_BUCKET, Emulator, EmulatorConfig, ManualClock
 from tests.faults.secrets_collector import SecretsCollector

@@ -9,12 +9,12 @@ from datetime import datetime
 import pytest
 import requests
 
-from ims_export.auth.temporary_credentials import (
+from ims_export.cloud.temporary_credentials import (
     TemporaryCredentials,
     TemporaryCredentialsClient,
     bucket_access_policy,
 )
-from ims_export.cloud.obs import ObjectInfo, ObjectMissing
+from ims_export.domain.objects import ObjectInfo, ObjectMissing
 from ims_export.errors import ObsAccessDeniedError, UpstreamThrottledError, UpstreamUnavailableError
 from localdev.emulator import DEFAULT_BUCKET, Emulator, ManualClock, seed
 from tests.obs.conftest import OTHER_BUCKET, TIMEOUT, StaticTokens, obs_client_for

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ims_export.cloud.obs import ObjectInfo
 from ims_export.domain.naming import render_object_name
+from ims_export.domain.objects import ObjectInfo
 from ims_export.domain.retention import listing_prefix, name_expression, select_for_deletion
 from ims_export.errors import ConfigurationError
 

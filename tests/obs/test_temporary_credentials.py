@@ -11,12 +11,12 @@ import pytest
 import requests
 import responses
 
-from ims_export.auth.temporary_credentials import (
+from ims_export.cloud.http import new_session
+from ims_export.cloud.temporary_credentials import (
     TemporaryCredentialsClient,
     bucket_access_policy,
     security_tokens_url,
 )
-from ims_export.cloud.http import new_session
 from ims_export.errors import (
     ConfigurationError,
     TemporaryCredentialsDeniedError,

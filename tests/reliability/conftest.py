@@ -12,9 +12,10 @@ from moto import mock_aws
 
 from ims_export import runtime
 from ims_export.auth.cache import RefreshReport
-from ims_export.auth.tokens import IssuedToken
+from ims_export.domain.tokens import IssuedToken
 from ims_export.errors import ImsExportError
 from ims_export.settings import Settings
+from ims_export.smn.handler import HANDLERS as SMN_HANDLERS
 from ims_export.steps.export_guard import export_claims
 from ims_export.steps.outcome import build_outcome
 from ims_export.steps.release import release_failed_export
@@ -124,9 +125,9 @@ def start_app() -> Iterator[Any]:
     """The real start function's module; its process-wide SMN handlers are reset around a test
     (they hold verifiers bound to one test's keys)."""
     module = load_function_module(FUNCTIONS["StartExportFunction"])
-    module._smn_handlers.clear()
+    SMN_HANDLERS.clear()
     yield module
-    module._smn_handlers.clear()
+    SMN_HANDLERS.clear()
 
 
 @pytest.fixture

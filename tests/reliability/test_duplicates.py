@@ -16,6 +16,7 @@ from ims_export.errors import (
     ObjectAlreadyExistsError,
     UpstreamUnavailableError,
 )
+from ims_export.steps.contract import Phase
 from ims_export.steps.export_guard import IN_PROGRESS_SECONDS
 from ims_export.steps.states import Duplicate, Exporting, ReceivedInput, StartInput, WaitingForClaim
 from localdev.stepfunctions import ExecutionResult, LocalWorkflow, load_handler
@@ -206,7 +207,7 @@ def test_a_claim_never_holds_a_token_and_names_the_table(counting_ims: FakeIms) 
     clients = make_clients(counting_ims, guarded_settings())
     claiming = start_step(start_input(MANUAL, "execution-1"), clients, now=NOW)
 
-    assert claiming.phase == "claiming"
+    assert claiming.phase == Phase.CLAIMING
     assert claiming.claim["TableName"] == TABLE
     assert claiming.claim["ConditionExpression"] == "attribute_not_exists(id) OR expiration < :now"
     assert SECRET_TOKEN not in json.dumps(claiming.model_dump(mode="json"))

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from ims_export import runtime
 from ims_export.errors import ImsExportError, InvalidRequestError
+from ims_export.smn.handler import HANDLERS as SMN_HANDLERS
 from ims_export.smn.messages import SmnVerifier, handle_smn_message
 from localdev.stepfunctions import FakeLambdaContext, load_function_module
 from tests.notifications.conftest import RecordingFetcher
@@ -138,8 +139,8 @@ def test_two_thousand_hostile_events_are_each_a_named_refusal_or_a_valid_order()
     figures: Counter[str] = Counter()
     app_settings = make_settings(smn_allowed_topic_urns=[TOPIC_URN])
     verifier = SmnVerifier(RecordingFetcher(SIGNER.pem), allowed_topic_urns={TOPIC_URN}, clock=lambda: NOW)
-    start_app._smn_handlers.clear()
-    start_app._smn_handlers[((TOPIC_URN,), None)] = partial(
+    SMN_HANDLERS.clear()
+    SMN_HANDLERS[((TOPIC_URN,), None)] = partial(
         handle_smn_message, verifier=verifier, session=requests.Session()
     )
 
@@ -177,7 +178,7 @@ def test_two_thousand_hostile_events_are_each_a_named_refusal_or_a_valid_order()
     try:
         one()
     finally:
-        start_app._smn_handlers.clear()
+        SMN_HANDLERS.clear()
     print(f"\nfuzz of the start step: {dict(figures)}")  # noqa: T201 (the figures)
     assert figures["tried"] >= EXAMPLES
     assert figures["refused"] > 0

@@ -20,12 +20,13 @@ from aws_lambda_powertools.utilities.parameters import SSMProvider
 from moto import mock_aws
 
 from ims_export import runtime
-from ims_export.auth.credentials import Credentials, load_credentials
-from ims_export.auth.tokens import IssuedToken
+from ims_export.auth.credentials import load_credentials
 from ims_export.cloud.http import new_session
 from ims_export.cloud.iam import IamClient
 from ims_export.cloud.ims_errors import error_from_response
 from ims_export.cloud.redaction import WITHHELD, encodings, redact
+from ims_export.domain.credentials import Credentials
+from ims_export.domain.tokens import IssuedToken
 from ims_export.errors import AuthenticationError, ImsExportError
 from localdev.stepfunctions import load_function_module
 from tests.reliability.conftest import local_workflow

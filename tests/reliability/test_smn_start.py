@@ -14,6 +14,7 @@ import requests
 import responses
 
 from ims_export import runtime
+from ims_export.smn.handler import HANDLERS as SMN_HANDLERS
 from ims_export.smn.messages import SmnVerifier, handle_smn_message
 from localdev.stepfunctions import ExecutionResult, LocalWorkflow
 from tests.notifications.conftest import RecordingFetcher
@@ -59,7 +60,7 @@ def smn_workflow(smn_ims: FakeIms, fetcher: RecordingFetcher, start_app: Any) ->
         fetcher, allowed_topic_urns=set(settings.smn_allowed_topic_urns), clock=lambda: NOW
     )
     key = (settings.smn_allowed_topic_urns, settings.smn_cert_url_pattern)
-    start_app._smn_handlers[key] = partial(handle_smn_message, verifier=verifier, session=requests.Session())
+    SMN_HANDLERS[key] = partial(handle_smn_message, verifier=verifier, session=requests.Session())
     with runtime.use_clients(make_clients(smn_ims, settings)), local_workflow() as workflow:
         yield workflow
 
@@ -115,7 +116,7 @@ def test_a_redelivered_message_never_exports_twice_whatever_the_object_pattern(
     )
     verifier = SmnVerifier(fetcher, allowed_topic_urns={TOPIC_URN}, clock=lambda: NOW)
     key = (settings.smn_allowed_topic_urns, settings.smn_cert_url_pattern)
-    start_app._smn_handlers[key] = partial(handle_smn_message, verifier=verifier, session=requests.Session())
+    SMN_HANDLERS[key] = partial(handle_smn_message, verifier=verifier, session=requests.Session())
     body = delivered(signer.sign(notification_body()))
     with runtime.use_clients(make_clients(smn_ims, settings)), local_workflow() as workflow:
         create_idempotency_table()

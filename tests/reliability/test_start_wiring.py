@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from ims_export.steps import handover
 from localdev.stepfunctions import FakeLambdaContext
 from tests.reliability.conftest import TABLE
-from tests.workflow.fakes import BUCKET, IMAGE_ID, FakeIms, make_image
+from tests.workflow.fakes import BUCKET, IMAGE_ID, FakeIms, make_image, make_settings
 
 CONTEXT = FakeLambdaContext("start", "arn:aws:lambda:eu-central-1:111122223333:function:start")
 
@@ -18,10 +19,10 @@ CONTEXT = FakeLambdaContext("start", "arn:aws:lambda:eu-central-1:111122223333:f
 class Builds:
     """Stands in for the DynamoDB builder of the start function's hand-over store; counts builds."""
 
-    def __init__(self, start_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.stores: list[str] = []
-        monkeypatch.setattr(start_app, "dynamodb_handover_store", self.store)
-        monkeypatch.setattr(start_app, "_handovers", {})
+        monkeypatch.setattr(handover, "dynamodb_handover_store", self.store)
+        monkeypatch.setattr(handover, "_STORES", {})
 
     def store(self, table: str) -> Any:
         self.stores.append(table)
@@ -38,7 +39,7 @@ def start_event(image_id: str = IMAGE_ID) -> dict[str, Any]:
 def test_a_start_waiting_for_its_image_builds_no_store(
     start_app: Any, counting_ims: FakeIms, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    builds = Builds(start_app, monkeypatch)
+    builds = Builds(monkeypatch)
     counting_ims.add_image(make_image("0e2b5c1d-8f3a-4b6c-9d7e-2a1b3c4d5e6f", status="saving"))
 
     answer = start_app.lambda_handler(start_event("0e2b5c1d-8f3a-4b6c-9d7e-2a1b3c4d5e6f"), CONTEXT)
@@ -51,7 +52,7 @@ def test_a_start_waiting_for_its_image_builds_no_store(
 def test_an_export_answers_with_its_claim_for_the_state_machine_and_builds_no_store(
     start_app: Any, counting_ims: FakeIms, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    builds = Builds(start_app, monkeypatch)
+    builds = Builds(monkeypatch)
 
     answer = start_app.lambda_handler(start_event(), CONTEXT)
 
@@ -61,7 +62,7 @@ def test_an_export_answers_with_its_claim_for_the_state_machine_and_builds_no_st
     assert builds.stores == []
 
 
-def test_a_store_built_on_first_use_forwards_to_the_built_one(start_app: Any) -> None:
+def test_a_store_built_on_first_use_forwards_to_the_built_one(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[str, Mapping[str, Any]]] = []
 
     class Store:
@@ -76,11 +77,14 @@ def test_a_store_built_on_first_use_forwards_to_the_built_one(start_app: Any) ->
 
     built: list[Store] = []
 
-    def build() -> Store:
+    def build(table: str) -> Store:
         built.append(Store())
         return built[-1]
 
-    lazy = start_app.HandOverStoreOnFirstUse(build)
+    monkeypatch.setattr(handover, "dynamodb_handover_store", build)
+    monkeypatch.setattr(handover, "_STORES", {})
+    lazy = handover.handover_store_for(make_settings(idempotency_table=TABLE))
+    assert lazy is not None
     assert built == []
 
     lazy.put("t", {"job_id": "j"}, execution_name="e", expires_at=9)

@@ -20,6 +20,7 @@ from typing import Any
 
 import requests
 
+from ims_export.smn.handler import HANDLERS as SMN_HANDLERS
 from localdev.emulator import DEFAULT_BUCKET, seed
 from localdev.second_engine.recording import Scenario
 
@@ -51,24 +52,21 @@ def trusted_smn_signer() -> Iterator[Any]:
     """The start function verifies SMN messages with a test key (SMN's certificate cannot be fetched
     offline); the signer signs as SMN documents it."""
     from ims_export.smn.messages import SmnVerifier, handle_smn_message
-    from localdev.stepfunctions import load_function_module
     from tests.notifications.conftest import RecordingFetcher
     from tests.notifications.smn_signing import TOPIC_URN, SmnSigner
-    from tests.workflow.conftest import FUNCTIONS
 
     signer = SmnSigner.generate()
-    start_app = load_function_module(FUNCTIONS["StartExportFunction"])
     verifier = SmnVerifier(
         RecordingFetcher(signer.pem), allowed_topic_urns={TOPIC_URN}, max_age=timedelta(days=3650)
     )
-    start_app._smn_handlers.clear()
-    start_app._smn_handlers[((TOPIC_URN,), None)] = partial(
+    SMN_HANDLERS.clear()
+    SMN_HANDLERS[((TOPIC_URN,), None)] = partial(
         handle_smn_message, verifier=verifier, session=requests.Session()
     )
     try:
         yield signer
     finally:
-        start_app._smn_handlers.clear()
+        SMN_HANDLERS.clear()
 
 
 def _signed_ignored_notification(signer: Any) -> str:

@@ -10,10 +10,10 @@ from typing import Any
 from pydantic import SecretStr
 
 from ims_export.auth.cache import RefreshReport
-from ims_export.auth.tokens import IssuedToken
 from ims_export.domain.export_request import ExportRequest
 from ims_export.domain.images import GIB, Image
 from ims_export.domain.jobs import Job
+from ims_export.domain.tokens import IssuedToken
 from ims_export.errors import ImageNotFoundError
 from ims_export.runtime import Clients
 from ims_export.settings import Settings

@@ -49,9 +49,16 @@ def as_list(value: Any) -> list[Any]:
 
 
 def role_statements(role: str) -> list[dict[str, Any]]:
-    resource = expanded_template()["Resources"][role]
+    """The role's inline statements and those of the template's managed policies it is given."""
+    resources = expanded_template()["Resources"]
+    resource = resources[role]
     assert resource["Type"] == "AWS::IAM::Role"
-    return list(statements(resource["Properties"].get("Policies", [])))
+    managed = [
+        resources[arn["Ref"]]["Properties"]["PolicyDocument"]
+        for arn in resource["Properties"].get("ManagedPolicyArns", [])
+        if isinstance(arn, dict) and "Ref" in arn
+    ]
+    return list(statements(resource["Properties"].get("Policies", []))) + list(statements(managed))
 
 
 def allowed_actions(role: str, resource_marker: str) -> set[str]:

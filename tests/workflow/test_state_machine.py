@@ -139,7 +139,10 @@ def test_non_exportable_image_is_refused_without_an_export(
     )
     assert fake_ims.calls_to("export_image") == []
     # The start step, then the outcome step: the check step never ran.
-    assert [invocation.function for invocation in workflow.invocations] == ["StartExportFunction"] * 2
+    assert [invocation.function for invocation in workflow.invocations] == [
+        "StartExportFunction",
+        "DescribeOutcomeFunction",
+    ]
     assert workflow.published_events(BUS)[0]["detail"]["stage"] == "start"
 
 

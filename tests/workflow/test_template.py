@@ -42,10 +42,19 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def _policies(resource: dict[str, Any]) -> list[Any]:
+    """A resource's Policies, a managed policy of the template (``!Ref``) replaced by its document."""
+    policies = []
+    for policy in resource.get("Properties", {}).get("Policies", []):
+        managed = RESOURCES.get(policy.get("Ref", "")) if isinstance(policy, dict) else None
+        policies.append(managed["Properties"]["PolicyDocument"] if managed else policy)
+    return policies
+
+
 POLICY_STATEMENTS = [
     (name, statement)
     for name, resource in RESOURCES.items()
-    for statement in _statements(resource.get("Properties", {}).get("Policies", []))
+    for statement in _statements(_policies(resource))
 ]
 
 
@@ -53,6 +62,7 @@ def test_policies_have_statements_to_check() -> None:
     assert {name for name, _ in POLICY_STATEMENTS} == {
         "StartExportFunction",
         "CheckExportFunction",
+        "HandOverFunction",
         "RefreshTokenFunction",
         "SelectImagesFunction",
         "ExportStateMachine",
@@ -61,9 +71,35 @@ def test_policies_have_statements_to_check() -> None:
     }
 
 
-def test_fleet_report_function_gets_no_permissions() -> None:
-    # It reads its input only: SAM's basic execution role (logs, traces) is all it has.
-    assert "Policies" not in RESOURCES["FleetReportFunction"]["Properties"]
+@pytest.mark.parametrize("function", ["FleetReportFunction", "DescribeOutcomeFunction"])
+def test_functions_that_read_only_their_input_get_no_permissions(function: str) -> None:
+    # SAM's basic execution role (logs, traces) is all they have.
+    assert "Policies" not in RESOURCES[function]["Properties"]
+
+
+def test_the_hand_over_step_may_only_put_one_item_of_the_table() -> None:
+    [statement] = [s for name, s in POLICY_STATEMENTS if name == "HandOverFunction"]
+    assert statement["Action"] == ["dynamodb:PutItem"]
+    assert statement["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
+
+
+def test_the_token_cache_statements_are_written_once() -> None:
+    users = [
+        name for name, resource in RESOURCES.items() if {"Ref": "TokenCachePolicy"} in _policies_raw(resource)
+    ]
+    assert users == [
+        "StartExportFunction",
+        "CheckExportFunction",
+        "RefreshTokenFunction",
+        "SelectImagesFunction",
+    ]
+    reads = [name for name, s in POLICY_STATEMENTS if s.get("Sid") == "ReadCredentials"]
+    assert len(reads) == len(users)  # each reaches it through the one managed policy, none has a copy
+    assert TEMPLATE_TEXT.count("Sid: ReadCredentials") == 1
+
+
+def _policies_raw(resource: dict[str, Any]) -> list[Any]:
+    return list(resource.get("Properties", {}).get("Policies", []))
 
 
 @pytest.mark.parametrize(
@@ -119,9 +155,7 @@ def _kms_statements_by_condition(node: Any, condition: str | None = None) -> lis
 
 def test_kms_is_granted_only_on_the_given_key() -> None:
     granted = [
-        pair
-        for resource in RESOURCES.values()
-        for pair in _kms_statements_by_condition(resource.get("Properties", {}).get("Policies", []))
+        pair for resource in RESOURCES.values() for pair in _kms_statements_by_condition(_policies(resource))
     ]
     assert len(granted) == 4  # start, check, refresh and select functions
     for condition, statement in granted:

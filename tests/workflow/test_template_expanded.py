@@ -14,7 +14,6 @@ from tests.workflow.iam_policies import (
     as_list,
     expanded_template,
     role_statements,
-    statements,
 )
 
 # AWS offers no resource-level permissions for these: "*" is the only resource they accept
@@ -50,7 +49,7 @@ def all_statements() -> list[tuple[str, dict[str, Any]]]:
         (name, statement)
         for name, resource in expanded_template()["Resources"].items()
         if resource["Type"] == "AWS::IAM::Role"
-        for statement in statements(resource["Properties"].get("Policies", []))
+        for statement in role_statements(name)
     ]
 
 
@@ -91,10 +90,14 @@ def test_each_function_gets_single_item_actions_on_the_table_only(role: str) -> 
     assert allowed_actions(role, "IdempotencyTable") == ITEM_ACTIONS
 
 
-def test_the_report_function_touches_no_table() -> None:
-    assert not any(
-        "dynamodb" in json.dumps(statement) for statement in role_statements("FleetReportFunctionRole")
-    )
+@pytest.mark.parametrize("role", ["FleetReportFunctionRole", "DescribeOutcomeFunctionRole"])
+def test_the_functions_that_read_only_their_input_touch_no_table(role: str) -> None:
+    assert not any("dynamodb" in json.dumps(statement) for statement in role_statements(role))
+
+
+def test_the_hand_over_step_may_only_put_an_item_of_the_table_and_reads_no_secret() -> None:
+    assert allowed_actions("HandOverFunctionRole", "IdempotencyTable") == {"dynamodb:PutItem"}
+    assert not any("ssm:" in json.dumps(statement) for statement in role_statements("HandOverFunctionRole"))
 
 
 @pytest.mark.parametrize("role", FUNCTION_ROLES)

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ims_export.auth.tokens import IssuedToken
 from ims_export.clock import utc_now
 from ims_export.domain.export_request import ExportRequest
 from ims_export.domain.images import Image
 from ims_export.domain.jobs import Job
+from ims_export.domain.tokens import IssuedToken
 from ims_export.errors import UpstreamThrottledError
 from ims_export.settings import Settings, default_ims_endpoint
 
@@ -97,6 +97,20 @@ def get_clients() -> Clients:
     if _clients is None:
         _clients = build_clients(Settings.from_env())
     return _clients
+
+
+_settings: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process-wide bundle's settings, without building its clients: for a step that calls no cloud
+    (building them would cost its cold start their imports)."""
+    global _settings  # noqa: PLW0603 - read once per Lambda process, as the bundle is
+    if _clients is not None:
+        return _clients.settings
+    if _settings is None:
+        _settings = Settings.from_env()
+    return _settings
 
 
 def now() -> datetime:

@@ -34,12 +34,13 @@ import requests
 from pydantic import BaseModel, ConfigDict
 
 from ims_export.auth.codec import STANDARD_TIER_LIMIT, EncodedRecord, Tier, decode_record, encode_record
-from ims_export.auth.credentials import Credentials, load_credentials, parameter_error_code
+from ims_export.auth.credentials import load_credentials
 from ims_export.auth.parameter_store import (
     LazySSMProvider,
     ParameterReader,
     ParameterStore,
     PowertoolsParameterReader,
+    parameter_error_code,
     token_reader_from_env,
 )
 from ims_export.auth.refresh_lock import (
@@ -51,10 +52,11 @@ from ims_export.auth.refresh_lock import (
     backoff_delays,
     dynamodb_refresh_lock,
 )
-from ims_export.auth.tokens import IssuedToken
 from ims_export.clock import utc_now
 from ims_export.cloud.http import timeouts
 from ims_export.cloud.iam import IamClient
+from ims_export.domain.credentials import Credentials
+from ims_export.domain.tokens import IssuedToken
 from ims_export.errors import TokenCacheCorruptError, TokenRefreshInProgressError
 from ims_export.settings import Settings
 

@@ -32,7 +32,7 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
-from ims_export.auth.tokens import IssuedToken
+from ims_export.domain.tokens import IssuedToken
 from ims_export.errors import TokenCacheCorruptError, TokenTooLargeError
 
 RECORD_VERSION: Final = 1

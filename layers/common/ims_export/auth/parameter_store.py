@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import requests
 
-from ims_export.auth.credentials import PARAMETER_NOT_FOUND, parameter_error_code, throttled_read_error
+from ims_export.errors import UpstreamThrottledError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SSMProvider
@@ -31,6 +31,9 @@ logger = logging.getLogger(__name__)
 EXTENSION_PORT_VARIABLE = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
 EXTENSION_TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"  # noqa: S105 - a header name
 EXTENSION_PATH = "/systemsmanager/parameters/get"
+PARAMETER_NOT_FOUND = "ParameterNotFound"
+# SSM's throttling codes: the read is retried later, it is no configuration problem.
+THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException"})
 # The extension passes SSM's error on; these are the codes it may name in the body.
 _THROTTLING_MARKERS = ("ThrottlingException", "TooManyRequestsException", "Throttling")
 
@@ -209,3 +212,24 @@ def token_reader_from_env(
     if not port.isdigit() or not 0 < int(port) < 65536:
         return powertools
     return ExtensionParameterReader(int(port), timeouts, fallback=powertools, environ=environ)
+
+
+def parameter_error_code(error: BaseException) -> str | None:
+    """The AWS error code (``ParameterNotFound``, ``AccessDeniedException``...) behind a Powertools error.
+
+    Powertools wraps the botocore ClientError without ``from``; it is still the implicit context.
+    """
+    cause = error.__cause__ or error.__context__
+    response = getattr(cause, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        if isinstance(code, str):
+            return code
+    return None
+
+
+def throttled_read_error(code: str | None, what: str) -> UpstreamThrottledError | None:
+    """The transient error for a throttled SSM read of ``what``; None if ``code`` is no throttling."""
+    if code not in THROTTLING_CODES:
+        return None
+    return UpstreamThrottledError(f"{what}: SSM throttled the read ({code}); retrying later", code=code)

@@ -19,12 +19,12 @@ from typing import Any
 import requests
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
-from ims_export.auth.credentials import Credentials
-from ims_export.auth.tokens import IssuedToken
 from ims_export.cloud.http import DEFAULT_CONNECT_RETRIES, host_of, with_connect_retries
 from ims_export.cloud.http_errors import transient_error_class
 from ims_export.cloud.redaction import redact, redact_echo
+from ims_export.domain.credentials import Credentials
 from ims_export.domain.jobs import parse_job_time
+from ims_export.domain.tokens import IssuedToken
 from ims_export.errors import (
     AccountLockedError,
     AuthenticationError,

@@ -25,7 +25,6 @@ from urllib.parse import quote, urlsplit
 import requests
 from pydantic import ValidationError
 
-from ims_export.auth.tokens import IssuedToken, TokenSource
 from ims_export.cloud.http import DEFAULT_CONNECT_RETRIES, host_of, with_connect_retries
 from ims_export.cloud.ims_errors import (
     TRANSPORT_ERRORS,
@@ -38,6 +37,7 @@ from ims_export.cloud.ims_errors import (
 from ims_export.domain.export_request import IMAGE_ID_PATTERN, ExportRequest
 from ims_export.domain.images import Image
 from ims_export.domain.jobs import Job, JobEntities, UndocumentedStatus, UnreadableJob, read_job
+from ims_export.domain.tokens import IssuedToken, TokenSource
 from ims_export.errors import (
     ConfigurationError,
     ExportStateUnknown,

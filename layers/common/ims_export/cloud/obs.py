@@ -22,15 +22,15 @@ from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field
 
-from ims_export.auth.temporary_credentials import TemporaryCredentials
 from ims_export.cloud.http_errors import transient_error
 from ims_export.cloud.ims_errors import TRANSPORT_ERRORS
 from ims_export.cloud.obs_signature import SECURITY_TOKEN_HEADER, authorization, canonical_resource, quote_key
 from ims_export.cloud.obs_signature import string_to_sign as build_string_to_sign
 from ims_export.cloud.redaction import redact_message
+from ims_export.cloud.temporary_credentials import TemporaryCredentials
 from ims_export.domain.export_request import check_bucket_name
+from ims_export.domain.objects import BucketInfo, ObjectInfo, ObjectMissing
 from ims_export.errors import (
     BucketNotFoundError,
     ConfigurationError,
@@ -62,37 +62,6 @@ def default_obs_host(cloud: Cloud, region: str) -> str:
     if cloud is Cloud.OTC:
         return OTC_OBS_HOST_EXCEPTIONS.get(region, f"obs.{region}.otc.t-systems.com")
     return HUAWEI_OBS_HOST_EXCEPTIONS.get(region, f"obs.{region}.myhuaweicloud.com")
-
-
-class ObjectInfo(BaseModel):
-    """An object as HEAD or a listing shows it. ``last_modified`` is None if OBS's date is unreadable."""
-
-    model_config = ConfigDict(frozen=True)
-
-    key: str
-    size_bytes: int = Field(ge=0)
-    last_modified: datetime | None = None
-    etag: str | None = None
-
-
-class ObjectMissing(BaseModel):
-    """HEAD answered 404: there is no such object (the bucket exists)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    bucket: str
-    key: str
-
-
-class BucketInfo(BaseModel):
-    """A bucket's storage class and location as OBS tells them (OBS's names: ``STANDARD``, ``WARM``,
-    ``COLD``; a region id); None where OBS did not say."""
-
-    model_config = ConfigDict(frozen=True)
-
-    bucket: str
-    storage_class: str | None = None
-    location: str | None = None
 
 
 class ObsAddress:

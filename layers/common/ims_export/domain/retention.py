@@ -15,9 +15,9 @@ import string
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from ims_export.cloud.obs import ObjectInfo
 from ims_export.domain.export_request import FileFormat
 from ims_export.domain.naming import QUICK_EXPORT_EXTENSION, pattern_fields
+from ims_export.domain.objects import ObjectInfo
 from ims_export.errors import ConfigurationError
 
 # What each placeholder renders to (naming.render_object_name), as a regular expression.

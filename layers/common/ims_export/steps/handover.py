@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from ims_export.errors import IdempotencyStoreError
+from ims_export.settings import Settings
 
 KEY_PREFIX = "ims-export-handover"
 # A continuation starts seconds after the hand-over; the record outlives that by far.
@@ -110,3 +111,37 @@ def dynamodb_handover_store(table_name: str) -> DynamoDBHandOverStore:
 
     # Powertools builds the client; the start step's export guard builds its own the same way.
     return DynamoDBHandOverStore(table_name, DynamoDBPersistenceLayer(table_name=table_name).client)
+
+
+class _DynamoDBStoreOnFirstUse:
+    """The table's store, built on its first put or claim: it brings boto3 and a DynamoDB client, which
+    only a continuation needs (an export's cold start builds none)."""
+
+    def __init__(self, table_name: str) -> None:
+        self._table = table_name
+        self._store: HandOverStore | None = None
+
+    def _built(self) -> HandOverStore:
+        if self._store is None:
+            self._store = dynamodb_handover_store(self._table)
+        return self._store
+
+    def put(self, ticket: str, job: Mapping[str, Any], *, execution_name: str, expires_at: int) -> None:
+        self._built().put(ticket, job, execution_name=execution_name, expires_at=expires_at)
+
+    def claim(self, ticket: str, *, execution_name: str, now: int) -> Mapping[str, Any] | None:
+        return self._built().claim(ticket, execution_name=execution_name, now=now)
+
+
+# One store per table for the life of the execution environment: warm invocations reuse its client.
+_STORES: dict[str, HandOverStore] = {}
+
+
+def handover_store_for(settings: Settings) -> HandOverStore | None:
+    """The process-wide store of hand-over records (none without an idempotency table)."""
+    table = settings.idempotency_table
+    if not table:
+        return None
+    if table not in _STORES:
+        _STORES[table] = _DynamoDBStoreOnFirstUse(table)
+    return _STORES[table]

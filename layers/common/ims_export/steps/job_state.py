@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ims_export.domain.jobs import JobStatus
+from ims_export.steps.contract import Phase
 
 
 class ExportedObject(BaseModel):
@@ -103,5 +104,5 @@ class Exporting(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    phase: Literal["exporting"] = "exporting"
+    phase: Literal[Phase.EXPORTING] = Phase.EXPORTING
     job: JobState

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from ims_export.clock import duration_text
 from ims_export.domain.jobs import JobStatus
 from ims_export.settings import Settings
+from ims_export.steps.contract import Phase, Route
 from ims_export.steps.states import (
     CaughtError,
     DescribedOutcome,
@@ -40,20 +41,18 @@ DETAIL_TYPES: dict[OutcomeStatus, str] = {
 OPTIONAL_JOB_FIELDS = ("object", "retention")
 # Failed outcomes end in the Fail state of their error; any other error ends in ExportFailed.
 FAIL_STATES = {
-    "InvalidRequestError": "InvalidRequest",
-    "ImageNotExportableError": "ImageNotExportable",
-    "ImageNotFoundError": "ImageNotExportable",
-    "ImageNotReadyError": "ImageNotReady",
-    "ExportJobFailed": "ExportJobFailed",
-    "ExportTimedOut": "ExportTimedOut",
-    "ExportObjectMissing": "ExportObjectMissing",
+    "InvalidRequestError": Route.INVALID_REQUEST,
+    "ImageNotExportableError": Route.IMAGE_NOT_EXPORTABLE,
+    "ImageNotFoundError": Route.IMAGE_NOT_EXPORTABLE,
+    "ImageNotReadyError": Route.IMAGE_NOT_READY,
+    "ExportJobFailed": Route.EXPORT_JOB_FAILED,
+    "ExportTimedOut": Route.EXPORT_TIMED_OUT,
+    "ExportObjectMissing": Route.EXPORT_OBJECT_MISSING,
 }
-OTHER_FAILURE_STATE = "ExportFailed"
-WORKFLOW_FAILURE_STATE = "WorkflowFailed"  # an error of Step Functions itself (States.*)
-ENDINGS: dict[OutcomeStatus, str] = {
-    "SUCCEEDED": "ExportSucceeded",
-    "DUPLICATE": "DuplicateTrigger",
-    "REFUSED": "RequestRefused",
+ENDINGS: dict[OutcomeStatus, Route] = {
+    "SUCCEEDED": Route.EXPORT_SUCCEEDED,
+    "DUPLICATE": Route.DUPLICATE_TRIGGER,
+    "REFUSED": Route.REQUEST_REFUSED,
 }
 # Why IMS refused to start these exports, in words (the outcome's ``reason``).
 REASONS = {
@@ -165,7 +164,7 @@ def readable(value: Any) -> Any:
     return value
 
 
-def _described(status: OutcomeStatus, route: str, **fields: Any) -> DescribedOutcome:
+def _described(status: OutcomeStatus, route: Route, **fields: Any) -> DescribedOutcome:
     fields = readable(fields)
     outcome = Outcome.model_validate({"status": status, "detail_type": DETAIL_TYPES[status], **fields})
     return DescribedOutcome(outcome=outcome, route=route, publish=status in ("SUCCEEDED", "FAILED"))
@@ -211,7 +210,7 @@ def _job_ended(job: JobState, common: dict[str, Any]) -> DescribedOutcome:
         error = "UnknownJobStatus"
         message = f"export job {job.job_id} of {what} ended the poll loop in status {job.status.value}"
     return _described(
-        "FAILED", FAIL_STATES.get(error, OTHER_FAILURE_STATE), error=error, message=message, **fields
+        "FAILED", FAIL_STATES.get(error, Route.EXPORT_FAILED), error=error, message=message, **fields
     )
 
 
@@ -238,7 +237,7 @@ def _failed(
             is_quick_export=request.is_quick_export,
             stage="start",
         )
-    elif state.phase == "waiting_for_image":
+    elif state.phase == Phase.WAITING_FOR_IMAGE:
         fields.update(
             _order_fields(state.order, settings),
             **({"image_name": state.image_name} if state.image_name else {}),
@@ -250,9 +249,9 @@ def _failed(
     else:
         fields.update(_order_fields(order_named_by(state.input), settings), stage="start")
     if failure.Error.startswith("States."):
-        route = WORKFLOW_FAILURE_STATE
+        route = Route.WORKFLOW_FAILED
     else:
-        route = FAIL_STATES.get(failure.Error, OTHER_FAILURE_STATE)
+        route = FAIL_STATES.get(failure.Error, Route.EXPORT_FAILED)
     return _described("FAILED", route, **fields)
 
 
@@ -275,7 +274,7 @@ def build_outcome(request: OutcomeInput, *, now: datetime, settings: Settings) -
         )
     if failure is not None:
         return _failed(state, failure, common, settings)
-    if state.phase == "duplicate" and state.job is not None:
+    if state.phase == Phase.DUPLICATE and state.job is not None:
         job = state.job
         fields = {
             **common,
@@ -294,7 +293,7 @@ def build_outcome(request: OutcomeInput, *, now: datetime, settings: Settings) -
         return _job_ended(state.job, common)
     return _described(
         "FAILED",
-        WORKFLOW_FAILURE_STATE,
+        Route.WORKFLOW_FAILED,
         **common,
         stage="export",
         error="States.Runtime",

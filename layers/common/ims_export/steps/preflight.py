@@ -29,10 +29,11 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from ims_export.auth.temporary_credentials import TemporaryCredentialsClient
 from ims_export.cloud.http import new_session, timeouts
-from ims_export.cloud.obs import BucketInfo, ObjectMissing, ObsClient
+from ims_export.cloud.obs import ObsClient
+from ims_export.cloud.temporary_credentials import TemporaryCredentialsClient
 from ims_export.domain.export_request import ExportRequest, split_bucket_url
+from ims_export.domain.objects import BucketInfo, ObjectMissing
 from ims_export.errors import (
     BucketNotFoundError,
     ExportTargetError,

@@ -15,7 +15,7 @@ anything else on that path is an ``SmnMessageRefusedError``, before any IAM or I
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -69,14 +69,10 @@ from ims_export.triggers.events import (
 if TYPE_CHECKING:
     # Off the cold path of the check step: the SMN verifier (cryptography) is imported by the start
     # step only, where it is used.
-    from ims_export.smn.messages import SmnOutcome
+    from ims_export.smn.handler import SmnHandler
     from ims_export.steps.handover import HandOverStore
 
 logger = logging.getLogger(__name__)
-
-# Parses, verifies and acts on a raw SMN body (``ims_export.smn.messages.handle_smn_message`` with the
-# verifier and session bound); raises before any side effect when the message is not authentic.
-SmnHandler = Callable[[Any], "SmnOutcome"]
 
 
 def _fetch_parent(clients: Clients, image: Image) -> Image | None:

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from ims_export.domain.export_request import ExportRequest
+from ims_export.steps.contract import Phase, Route
 from ims_export.steps.handover import TICKET_PATTERN
 
 # Re-exported (explicitly, for strict type checkers): every step imports its payloads from here.
@@ -29,7 +30,7 @@ class WaitingForImage(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
-    phase: Literal["waiting_for_image"] = "waiting_for_image"
+    phase: Literal[Phase.WAITING_FOR_IMAGE] = Phase.WAITING_FOR_IMAGE
     order: ExportOrder
     # What the export will be, for an outcome if the image never becomes ready (empty in the answers
     # of earlier releases, which an execution still waiting may hand back).
@@ -46,7 +47,7 @@ class Duplicate(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
-    phase: Literal["duplicate"] = "duplicate"
+    phase: Literal[Phase.DUPLICATE] = Phase.DUPLICATE
     job: JobState
     original_execution: str | None = None
     # RUNNING or SUCCEEDED (a failed original is exported again instead).
@@ -58,7 +59,7 @@ class NotificationHandled(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
-    phase: Literal["notification_handled"] = "notification_handled"
+    phase: Literal[Phase.NOTIFICATION_HANDLED] = Phase.NOTIFICATION_HANDLED
     action: Literal["subscription_confirmed", "ignored"]
     topic_urn: str
     message_id: str
@@ -95,7 +96,7 @@ class Claiming(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    phase: Literal["claiming"] = "claiming"
+    phase: Literal[Phase.CLAIMING] = Phase.CLAIMING
     pending: PendingExport
     claim: DynamoDBRequest
     claimed: dict[str, Any] | None = None
@@ -108,7 +109,7 @@ class WaitingForClaim(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
-    phase: Literal["waiting_for_claim"] = "waiting_for_claim"
+    phase: Literal[Phase.WAITING_FOR_CLAIM] = Phase.WAITING_FOR_CLAIM
     pending: PendingExport
     wait_seconds: int = Field(ge=1)
 
@@ -119,7 +120,7 @@ class Recording(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    phase: Literal["recording"] = "recording"
+    phase: Literal[Phase.RECORDING] = Phase.RECORDING
     records: list[DynamoDBRequest]
     then: Exporting | Duplicate
 
@@ -163,7 +164,7 @@ class ReceivedInput(BaseModel):
     input: Any = None
 
 
-_CALLED_AGAIN_WITH = ("waiting_for_image", "claiming", "waiting_for_claim")
+_CALLED_AGAIN_WITH = (Phase.WAITING_FOR_IMAGE, Phase.CLAIMING, Phase.WAITING_FOR_CLAIM)
 
 
 def _state_kind(value: Any) -> str:
@@ -183,9 +184,9 @@ class StartInput(BaseModel):
 
     state: Annotated[
         Annotated[ReceivedInput, Tag("received")]
-        | Annotated[WaitingForImage, Tag("waiting_for_image")]
-        | Annotated[Claiming, Tag("claiming")]
-        | Annotated[WaitingForClaim, Tag("waiting_for_claim")],
+        | Annotated[WaitingForImage, Tag(Phase.WAITING_FOR_IMAGE)]
+        | Annotated[Claiming, Tag(Phase.CLAIMING)]
+        | Annotated[WaitingForClaim, Tag(Phase.WAITING_FOR_CLAIM)],
         Discriminator(_state_kind),
     ] = ReceivedInput()
     execution_id: str | None = Field(default=None, max_length=2048)
@@ -241,7 +242,7 @@ class EndedState(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
-    phase: str | None = None  # None: the start step never answered (the received input)
+    phase: Phase | str | None = None  # None: the start step never answered (the received input)
     input: Any = None
     job: JobState | None = None
     order: ExportOrder | None = None
@@ -331,20 +332,9 @@ class DescribedOutcome(BaseModel):
     model_config = ConfigDict(frozen=True, defer_build=True)
 
     outcome: Outcome
-    route: str
+    route: Route
     publish: bool
     release: ClaimRelease | None = None
-
-
-def step_request_kind(value: Any) -> Literal["start", "hand_over", "outcome"]:
-    """Which request the state machine sends the start function (its states build them, never an
-    input): a hand-over, an outcome, else a start (``StartInput``)."""
-    if isinstance(value, dict):
-        if "hand_over" in value:
-            return "hand_over"
-        if "outcome" in value:
-            return "outcome"
-    return "start"
 
 
 def continuation_name(job: JobState, ticket: str) -> str:

@@ -28,10 +28,11 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
-from ims_export.auth.temporary_credentials import TemporaryCredentialsClient
 from ims_export.cloud.http import new_session, timeouts
-from ims_export.cloud.obs import ObjectInfo, ObjectMissing, ObsAddress, ObsClient
+from ims_export.cloud.obs import ObsAddress, ObsClient
+from ims_export.cloud.temporary_credentials import TemporaryCredentialsClient
 from ims_export.domain.export_request import split_bucket_url
+from ims_export.domain.objects import ObjectInfo, ObjectMissing
 from ims_export.domain.retention import listing_prefix, name_expression, select_for_deletion
 from ims_export.errors import (
     BucketNotFoundError,

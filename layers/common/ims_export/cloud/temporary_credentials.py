@@ -30,10 +30,10 @@ from urllib.parse import urlsplit
 import requests
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from ims_export.auth.tokens import IssuedToken, TokenSource
 from ims_export.cloud.http_errors import transient_error
 from ims_export.cloud.ims_errors import TRANSPORT_ERRORS, parse_error_body
 from ims_export.cloud.redaction import redact_message
+from ims_export.domain.tokens import IssuedToken, TokenSource
 from ims_export.errors import (
     ConfigurationError,
     ImsExportError,
