@@ -41,7 +41,7 @@ endif
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup test lint typecheck docs unit check-asl check-template second-engine build deploy deploy-region delete run follow bench bench-tools clean
+.PHONY: help setup test lint typecheck docs unit check-asl check-template second-engine build deploy delete run follow bench bench-tools clean
 
 help: ## list the commands and the variables they take
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -122,9 +122,10 @@ check-template: $(SAM) $(WITHOUT_PY313)/python3 ## sam validate --lint, and sam 
 		|| { echo "check-template: sam build left out the layer's package, its wheels or a function" \
 			"(or shipped bytecode of another Python)" >&2; exit 1; }
 
+SAM_BUILD = $(if $(PY313),PATH="$(PY313_DIR):$$PATH" COMPILE_PYTHON=$(PY313),COMPILE_PYTHON=) $(SAM) build \
+	--cache-dir .aws-sam/cache-$(if $(PY313),bytecode,source)
 build: $(SAM) ## build what sam deploy uploads: wheels for Lambda's python3.13 on arm64, bytecode if Python 3.13 is here
-	$(if $(PY313),PATH="$(PY313_DIR):$$PATH" COMPILE_PYTHON=$(PY313),COMPILE_PYTHON=) $(SAM) build \
-		--cache-dir .aws-sam/cache-$(if $(PY313),bytecode,source)
+	$(SAM_BUILD)
 
 # The AWS region: REGION=, else the environment's or the AWS profile's (as SAM resolves it), else asked
 # for; without a terminal to ask at, refused. PARAMS="ExportBucket=my-bucket ..." overrides parameters: one
@@ -134,14 +135,13 @@ DEPLOY_REGION = region="$${DEPLOY_REGION_GIVEN:-$$($(SAM_VENV)/bin/python -c \
 	if [ -z "$$region" ] && [ -t 0 ]; then read -r -p "AWS region to deploy to (e.g. eu-central-1): " region; fi; \
 	[ -n "$$region" ] || { echo "refused: no AWS region: give REGION=<region> (or set AWS_REGION, or a" \
 		"region in your AWS profile)" >&2; exit 2; }
-deploy deploy-region delete: export DEPLOY_REGION_GIVEN = $(value REGION)
+deploy delete: export DEPLOY_REGION_GIVEN = $(value REGION)
 deploy: export DEPLOY_PARAMS = $(value PARAMS)
 
-deploy-region: $(SAM)
-	@$(DEPLOY_REGION); echo "deploying to $$region"
-
-deploy: deploy-region build ## build, then deploy the stack with the project's SAM CLI (REGION=..., PARAMS="ExportBucket=...")
-	@$(DEPLOY_REGION); $(SAM) deploy --region "$$region" $${DEPLOY_PARAMS:+--parameter-overrides "$$DEPLOY_PARAMS"}
+# One shell for the region, the build and the deploy: the region is asked for once, before anything is built.
+deploy: $(SAM) ## build, then deploy the stack with the project's SAM CLI (REGION=..., PARAMS="ExportBucket=...")
+	@$(DEPLOY_REGION); echo "deploying to $$region"; \
+	$(SAM_BUILD) && $(SAM) deploy --region "$$region" $${DEPLOY_PARAMS:+--parameter-overrides "$$DEPLOY_PARAMS"}
 
 delete: $(SAM) ## delete the deployed stack (SAM asks first; the README's "Uninstall" says what stays)
 	@$(DEPLOY_REGION); $(SAM) delete --region "$$region"

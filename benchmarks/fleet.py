@@ -38,10 +38,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._tables import table
-from ims_export.cloud.ims import MAX_PAGE_SIZE
+from ims_export.cloud.ims_api import MAX_PAGE_SIZE
+from ims_export.fleet import items as fleet_items
 from ims_export.fleet import results as fleet_results
 from ims_export.fleet import selection as fleet
 from ims_export.fleet import summary as fleet_summary
+from ims_export.fleet import tally as fleet_tally
 
 DEFINITION = Path(__file__).resolve().parents[1] / "statemachine" / "fleet.asl.json"
 MAX_HISTORY_EVENTS = 25_000
@@ -141,12 +143,12 @@ FLEET_ARN = f"arn:aws:states:eu-central-1:123456789012:execution:{'s' * 74}-flee
 EXPORT_MACHINE = f"arn:aws:states:eu-central-1:123456789012:stateMachine:{'s' * 74}-export"
 
 
-def _failed(n: int) -> fleet_summary.ItemResult:
-    return fleet_summary.ItemResult(
+def _failed(n: int) -> fleet_items.ItemResult:
+    return fleet_items.ItemResult(
         image_id=_image_id(n),
         status="FAILED",
         image_name="n" * fleet.MAX_NAME_CHARS,
-        bucket_url=f"{'b' * 63}:{'o' * (fleet_summary.MAX_BUCKET_URL_CHARS - 64)}",
+        bucket_url=f"{'b' * 63}:{'o' * (fleet_items.MAX_BUCKET_URL_CHARS - 64)}",
         error=LONGEST_ERROR,
         reason="x" * fleet.MAX_REASON_CHARS,
     )
@@ -213,8 +215,8 @@ def _plan_page(images: int) -> dict[str, Any]:
     }
 
 
-def _worst_tally(images: int) -> fleet_summary.ResultsTally:
-    tally = fleet_summary.ResultsTally(page=0, bucket="b" * 63, carry=json.dumps(result_record(0)))
+def _worst_tally(images: int) -> fleet_tally.ResultsTally:
+    tally = fleet_tally.ResultsTally(page=0, bucket="b" * 63, carry=json.dumps(result_record(0)))
     tally.map_runs = [f"{FLEET_ARN}:{'m' * 36}"] * math.ceil(images / fleet.PAGE_SIZE)
     tally.files = [fleet_results.ResultFile(key=f"results/{'m' * 36}/SUCCEEDED_0.json", size=10**9)]
     tally.next = fleet_results.PieceRequest(bucket="b" * 63, key=tally.files[0].key, range="bytes=0-32767")
@@ -236,7 +238,7 @@ def worst_sizes(images: int) -> Sizes:
     selection_input = {"trigger": "fleet", "name_prefix": "n" * 255, "tag": "k" * 128 + "=" + "v" * 255}
     page = _plan_page(images)
     selection_state = _size({**selection_input, "select_page": 0, "plan": page})
-    plan = fleet_summary.PlanHeader.model_validate(page)
+    plan = fleet_tally.PlanHeader.model_validate(page)
     tally = _worst_tally(images)
     piece = json.dumps([result_record(n) for n in range(40)])[: fleet_results.PIECE_BYTES]
     reading_state = _size(

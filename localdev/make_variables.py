@@ -54,7 +54,9 @@ def unknown(given: list[str], known: set[str]) -> list[str]:
 
 
 def refusal(name: str, known: set[str]) -> str:
-    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    # Make variables are case-sensitive; a name in the wrong case is most likely the known one.
+    same_but_case = [candidate for candidate in sorted(known) if candidate.upper() == name.upper()]
+    close = same_but_case or difflib.get_close_matches(name.upper(), sorted(known), n=1, cutoff=0.6)
     meant = f": did you mean {close[0]}?" if close else ""
     return (
         f"refused: make variable {name} is not one this project reads{meant} (make help lists the variables)"

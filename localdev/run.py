@@ -52,7 +52,7 @@ from localdev.watch import (
 if TYPE_CHECKING:
     from ims_export.runtime import Clients
     from ims_export.settings import Settings
-    from ims_export.triggers.events import ExportOrder
+    from ims_export.triggers.orders import ExportOrder
     from localdev.emulator import Control, Emulator, EmulatorConfig, ManualClock
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -269,7 +269,7 @@ def describe_fleet_event(event: Mapping[str, Any], progress: ProgressMemory | No
 
 def describe_child_end(workflow: LocalWorkflow, arn: str) -> str:
     """The line for an ended child export: the image's result as the fleet records it."""
-    from ims_export.fleet.summary import ItemRecord, record_item
+    from ims_export.fleet.items import ItemRecord, record_item
 
     child = workflow.sfn.describe_execution(executionArn=arn)
     given = json.loads(child.get("input") or "{}")
@@ -301,12 +301,18 @@ def fleet_summary_line(output: Any) -> str | None:
     if not isinstance(output, Mapping) or output.get("detail_type") != "Fleet Export Finished":
         return None
     durations = output.get("durations") or {}
-    return (
+    line = (
         f"fleet {output['status']}: {output['exported_count']} exported, {output['skipped_count']} skipped, "
         f"{output['failed_count']} failed of {output['considered']} considered in "
         f"{_duration_of(durations.get('fleet_seconds'))} "
         f"(export mean {_duration_of(durations.get('export_seconds_mean'))})"
     )
+    if output.get("failed_count"):
+        line += (
+            "; each entry of failed in the output names its error, its reason and its child execution "
+            "(execution_arn): fix the cause, then export those images again"
+        )
+    return line
 
 
 def _duration_of(seconds: Any) -> str:
@@ -471,7 +477,7 @@ class FollowRequest:
 def follow_input(request: FollowRequest, clients: Clients) -> tuple[str, dict[str, Any]]:
     """The name and input of an execution that resumes polling ``request.job_id``: the state machine's
     own continue-as-new, with a one-time hand-over record in the (local) idempotency table."""
-    from ims_export.cloud.ims import check_job_id
+    from ims_export.cloud.ims_api import check_job_id
     from ims_export.errors import ImsExportError
     from ims_export.steps.continuation import hand_over
     from ims_export.steps.handover import dynamodb_handover_store
@@ -915,7 +921,7 @@ def plant_earlier_exports(
     and last modified then. Returns their bucket_urls, oldest first (``check_earlier_exports_pattern``
     keeps them distinct)."""
     from ims_export.domain.export_request import split_bucket_url
-    from ims_export.triggers.events import build_export_request
+    from ims_export.triggers.orders import build_export_request
 
     if order.bucket_url:
         raise RunError(
@@ -989,7 +995,7 @@ def earlier_exports_step(
     count: int, event: Any, target: CloudTarget
 ) -> Callable[[LocalDeployment], object] | None:
     """--earlier-exports as the run's ``before_start`` step; RunError where it cannot apply."""
-    from ims_export.triggers.events import order_named_by
+    from ims_export.triggers.orders import order_named_by
 
     if not count:
         return None

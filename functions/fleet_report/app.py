@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ims_export.fleet import summary as fleet_summary
+from ims_export.fleet import items as fleet_items
 from ims_export.log_setup import quiet_sdk_loggers
 from ims_export.parsing import parse_model
 
@@ -22,7 +22,7 @@ quiet_sdk_loggers()
 
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = fleet_summary.record_item(parse_model(fleet_summary.ItemRecord, event))
+    result = fleet_items.record_item(parse_model(fleet_items.ItemRecord, event))
     # A failed image is an outcome the summary reports, not a fault of this function.
     logger.info(
         "fleet image", extra={"image_id": result.image_id, "status": result.status, "error": result.error}

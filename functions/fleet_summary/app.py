@@ -1,14 +1,13 @@
 """The fleet's results, read back and summed up: one step per piece of a map run's result files.
 
 Its input is the fleet's state at that point (``{"plan", "tally", "piece", ...}``, see
-``ims_export.fleet.summary.FoldRequest``); its output is the next state: ``{"plan", "tally"}`` while
+``ims_export.fleet.tally.FoldRequest``); its output is the next state: ``{"plan", "tally"}`` while
 there is more to read, and ``{"summary", "notice"}`` (the run's output and the published notice) once
 the last page is read.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -17,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ims_export import runtime
 from ims_export.fleet import summary as fleet_summary
+from ims_export.fleet import tally as fleet_tally
 from ims_export.log_setup import quiet_sdk_loggers
 from ims_export.parsing import parse_model
 
@@ -42,8 +42,8 @@ def _publish_metrics(summary: fleet_summary.FleetSummary) -> None:
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = parse_model(fleet_summary.FoldRequest, event)
-    tally = fleet_summary.fold(request)
+    request = parse_model(fleet_tally.FoldRequest, event)
+    tally = fleet_tally.fold(request)
     if tally.page < request.plan.pages:
         return {
             "plan": request.plan.model_dump(mode="json"),
@@ -55,7 +55,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         execution=request.execution,
         started_at=request.started_at,
         now=runtime.now(),  # the clock of the exports' outcomes (the emulator's, locally)
-        export_state_machine_arn=os.environ.get("EXPORT_STATE_MACHINE_ARN"),
+        export_state_machine_arn=runtime.get_settings().export_state_machine_arn,
     )
     _publish_metrics(summary)
     logger.info(

@@ -27,7 +27,7 @@ from ims_export.steps.start_report import report_start
 from ims_export.steps.states import StartInput
 
 if TYPE_CHECKING:
-    from ims_export.smn.messages import SmnOutcome
+    from ims_export.smn.delivery import SmnOutcome
 
 logger = Logger()
 metrics = Metrics()

@@ -190,9 +190,11 @@ _DETAILS = (
 )
 
 
-def _steps(history: list[dict[str, Any]], normaliser: Normaliser) -> dict[str, list[Any]]:
+def _steps(history: list[dict[str, Any]], normaliser: Normaliser, inner: set[str]) -> dict[str, list[Any]]:
     """Per state, what went in and out of it and what its task sent (parameters) and got (a non-Lambda
-    task's result, or a failure), in order; map iterations interleave, so each state's list is sorted."""
+    task's result, or a failure), in order; map iterations interleave, so the list of a state inside a
+    Map (``inner``) is sorted. Any other state's list keeps the order it ran in: a sort would be decided
+    by the fields the engines write differently (the known differences), not by what ran."""
     by_id = {event["id"]: event for event in history}
     steps: dict[str, list[Any]] = {}
     for event in history:
@@ -208,7 +210,7 @@ def _steps(history: list[dict[str, Any]], normaliser: Normaliser) -> dict[str, l
         }
         steps.setdefault(state, []).append({"event": event["type"], **record})
     return {
-        state: sorted(records, key=lambda r: json.dumps(r, sort_keys=True))
+        state: sorted(records, key=lambda r: json.dumps(r, sort_keys=True)) if state in inner else records
         for state, records in steps.items()
     }
 
@@ -238,6 +240,11 @@ def observe(world: AwsWorld, recording: Recording) -> dict[str, Any]:
     """What the replay left behind: every execution (its ending, the path of states, each state's
     records), the published events and messages, the objects in the buckets and the table's items."""
     normaliser = Normaliser()
+    # Map runs are numbered in the order the main executions' histories name them (a page after the one
+    # before it), never in the order a listing, a key sort or a child execution happens to show them.
+    for listed in sorted(world.executions(None), key=lambda execution: str(execution.get("startDate"))):
+        for event in world.history(listed["executionArn"]):
+            normaliser.text(json.dumps(event, default=str))
     observed: dict[str, Any] = {}
     inner = iteration_states(recording.definitions())
     continued_names = {execution.name for execution in recording.started_by_definitions(recording.main)}
@@ -259,7 +266,7 @@ def observe(world: AwsWorld, recording: Recording) -> dict[str, Any]:
                 "output": json.loads(description["output"]) if description.get("output") else None,
                 # Map iterations run side by side: their states are in the records, not in the path.
                 "path": [state for state in entered_states(history) if state not in inner],
-                "steps": _steps(history, normaliser),
+                "steps": _steps(history, normaliser, inner),
             }
     unanswered = {
         world.machine_arn(recording.main).replace(":stateMachine:", ":execution:") + f":{name}"

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from ims_export.fleet import results
-from ims_export.fleet.summary import FoldRequest, PlanHeader, ResultsTally, fold, item_from_record
+from ims_export.fleet.items import item_from_record
+from ims_export.fleet.tally import FoldRequest, PlanHeader, ResultsTally, fold
 
 IMAGE = "11111111-2222-4333-8444-555555555555"
 

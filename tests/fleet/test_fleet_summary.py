@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 
+from ims_export.fleet import items as fleet_items
 from ims_export.fleet import summary as fleet_summary
+from ims_export.fleet import tally as fleet_tally
+from ims_export.fleet.items import ItemRecord, ItemResult, record_item
 from ims_export.fleet.selection import (
     MAX_NAME_CHARS,
     MAX_REASON_CHARS,
@@ -17,7 +20,7 @@ from ims_export.fleet.selection import (
     SkippedImage,
     shorten,
 )
-from ims_export.fleet.summary import ItemRecord, ItemResult, SummaryRequest, record_item, summarize
+from ims_export.fleet.summary import SummaryRequest, summarize
 
 IMAGE = "2542e7a1-52a3-4693-bd2a-4efae19ef09f"
 STARTED = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
@@ -157,7 +160,7 @@ def test_failed_start_step_gives_the_lambda_error_message() -> None:
     )
 
 
-@pytest.mark.parametrize("error", sorted(fleet_summary.SKIP_ERRORS))
+@pytest.mark.parametrize("error", sorted(fleet_items.SKIP_ERRORS))
 def test_child_refusing_the_image_counts_as_skipped(error: str) -> None:
     cause = failed_outcome(error, cause="image cannot be exported")
     failure = {"Error": "States.TaskFailed", "Cause": json.dumps(child("FAILED", Error=error, Cause=cause))}
@@ -246,12 +249,12 @@ def test_summary_status(results: list[ItemResult], status: str) -> None:
 
 
 def test_summary_lists_are_capped_but_counts_are_exact() -> None:
-    many = fleet_summary.MAX_LISTED_IN_SUMMARY + 5
+    many = fleet_tally.MAX_LISTED_IN_SUMMARY + 5
     summary = summarize(
         request([failed(n) for n in range(many)], skipped=many, listed_skipped=3), now=STARTED
     )
     assert (summary.failed_count, summary.skipped_count) == (many, many)
-    assert len(summary.failed) == fleet_summary.MAX_LISTED_FAILED
+    assert len(summary.failed) == fleet_tally.MAX_LISTED_FAILED
     assert len(summary.skipped) == 3  # the selection listed only these
     assert summary.truncated is True
 
@@ -280,7 +283,7 @@ def test_summary_adds_exported_bytes_and_counts_verifications() -> None:
 
 
 def test_bytes_and_verifications_count_every_export_beyond_the_listed_ones() -> None:
-    cap = fleet_summary.MAX_LISTED_EXPORTED
+    cap = fleet_tally.MAX_LISTED_EXPORTED
     results = [
         exported(n, 1.0).model_copy(update={"object": {"size_bytes": n, "verification": "verified"}})
         for n in range(cap + 5)

@@ -12,7 +12,8 @@ import responses
 from responses import matchers
 
 from ims_export.cloud.http import new_session
-from ims_export.cloud.ims import ImsClient, normalize_endpoint
+from ims_export.cloud.ims import ImsClient
+from ims_export.cloud.ims_api import normalize_endpoint
 from ims_export.domain.export_request import ExportRequest, FileFormat
 from ims_export.domain.jobs import JobStatus
 from ims_export.errors import (

@@ -64,6 +64,8 @@ def test_fleet_schedule_runs_the_fleet_with_progress_and_summary(local_run: Call
     assert "execution SUCCEEDED" in lines
     (failed,) = summary["failed"]
     assert failed["execution_arn"].startswith("arn:aws:states:eu-central-1:123456789012:execution:")
+    assert failed["image_name"] and None not in failed.values()  # what is known, no nulls
+    assert "fix the cause, then export those images again" in lines[-1]
     assert_no_secrets(result)
 
 

@@ -132,6 +132,8 @@ def test_a_verbose_that_is_neither_yes_nor_no_is_refused_in_one_line(
         ("EVNT=events/export-failing.json", "EVENT"),
         ("RETENTON_COUNT=2", "RETENTION_COUNT"),
         ("VERBSE=1", "VERBOSE"),
+        ("event=events/manual.json", "EVENT"),  # make variables are case-sensitive
+        ("retention_cont=2", "RETENTION_COUNT"),
     ],
 )
 def test_a_mistyped_variable_is_refused_naming_the_one_meant(

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from ims_export.smn.delivery import handle_smn_message
 from ims_export.smn.handler import HANDLERS as SMN_HANDLERS
-from ims_export.smn.messages import SmnVerifier, handle_smn_message
+from ims_export.smn.verify import SmnVerifier
 from localdev.emulator import seed
 from tests.localrun.conftest import LocalRun, assert_no_secrets
 from tests.notifications.conftest import RecordingFetcher

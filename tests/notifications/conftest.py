@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from cryptography import x509
 
-from ims_export.smn.messages import SmnVerifier
+from ims_export.smn.verify import SmnVerifier
 from tests.notifications.smn_signing import NOW, TOPIC_URN, SmnSigner
 
 

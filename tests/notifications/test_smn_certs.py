@@ -15,7 +15,8 @@ from ims_export.errors import (
     UpstreamUnavailableError,
 )
 from ims_export.smn.certs import CertUrlPolicy, HttpsCertificateFetcher
-from ims_export.smn.messages import SmnVerifier, new_smn_verifier, parse_smn_message
+from ims_export.smn.messages import parse_smn_message
+from ims_export.smn.verify import SmnVerifier, new_smn_verifier
 from tests.notifications.smn_signing import CERT_URL, NOW, TOPIC_URN, SmnSigner, notification_body
 
 OTHER_CERT_URL = "https://smn.eu-de.otc.t-systems.com/smn/SMN_eu-de_ffff.pem"

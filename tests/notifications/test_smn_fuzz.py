@@ -12,14 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ims_export.errors import InvalidRequestError, SignatureVerificationError
-from ims_export.smn.messages import (
-    SmnMessage,
-    SmnVerifier,
-    handle_smn_message,
-    image_created_trace,
-    looks_like_smn_message,
-    parse_smn_message,
-)
+from ims_export.smn.delivery import handle_smn_message, image_created_trace
+from ims_export.smn.messages import SmnMessage, looks_like_smn_message, parse_smn_message
+from ims_export.smn.verify import SmnVerifier
 from tests.notifications.conftest import RecordingFetcher
 from tests.notifications.smn_signing import (
     NOW,

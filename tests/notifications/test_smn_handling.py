@@ -22,14 +22,9 @@ from ims_export.errors import (
     UpstreamUnavailableError,
 )
 from ims_export.smn.certs import HttpsCertificateFetcher
-from ims_export.smn.messages import (
-    SmnMessage,
-    SmnVerifier,
-    confirm_subscription,
-    handle_smn_message,
-    image_created_trace,
-    parse_smn_message,
-)
+from ims_export.smn.delivery import confirm_subscription, handle_smn_message, image_created_trace
+from ims_export.smn.messages import SmnMessage, parse_smn_message
+from ims_export.smn.verify import SmnVerifier
 from tests.notifications.conftest import RecordingFetcher
 from tests.notifications.smn_signing import (
     CERT_URL,

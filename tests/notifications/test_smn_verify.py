@@ -10,7 +10,8 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 
 from ims_export.errors import InvalidRequestError, SignatureVerificationError
-from ims_export.smn.messages import SmnVerifier, parse_smn_message
+from ims_export.smn.messages import parse_smn_message
+from ims_export.smn.verify import SmnVerifier
 from tests.notifications.conftest import RecordingFetcher
 from tests.notifications.smn_signing import (
     CERT_URL,

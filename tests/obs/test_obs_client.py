@@ -13,7 +13,8 @@ import requests
 import responses
 
 from ims_export.cloud.http import new_session
-from ims_export.cloud.obs import ObsClient, default_obs_host
+from ims_export.cloud.obs import ObsClient
+from ims_export.cloud.obs_address import default_obs_host
 from ims_export.cloud.obs_signature import authorization, canonical_resource, string_to_sign
 from ims_export.domain.objects import ObjectInfo, ObjectMissing
 from ims_export.errors import (

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from ims_export import runtime
 from ims_export.errors import InvalidRequestError
-from ims_export.smn.messages import SmnVerifier, handle_smn_message
+from ims_export.smn.delivery import handle_smn_message
+from ims_export.smn.verify import SmnVerifier
 from ims_export.steps.start import start
 from ims_export.steps.states import ReceivedInput, StartInput
 from localdev.stepfunctions import FakeLambdaContext, load_handler

@@ -14,8 +14,9 @@ import requests
 import responses
 
 from ims_export import runtime
+from ims_export.smn.delivery import handle_smn_message
 from ims_export.smn.handler import HANDLERS as SMN_HANDLERS
-from ims_export.smn.messages import SmnVerifier, handle_smn_message
+from ims_export.smn.verify import SmnVerifier
 from localdev.stepfunctions import ExecutionResult, LocalWorkflow
 from tests.notifications.conftest import RecordingFetcher
 from tests.notifications.smn_signing import (

@@ -51,7 +51,8 @@ def manual(image_id: str, **fields: Any) -> dict[str, Any]:
 def trusted_smn_signer() -> Iterator[Any]:
     """The start function verifies SMN messages with a test key (SMN's certificate cannot be fetched
     offline); the signer signs as SMN documents it."""
-    from ims_export.smn.messages import SmnVerifier, handle_smn_message
+    from ims_export.smn.delivery import handle_smn_message
+    from ims_export.smn.verify import SmnVerifier
     from tests.notifications.conftest import RecordingFetcher
     from tests.notifications.smn_signing import TOPIC_URN, SmnSigner
 
@@ -82,7 +83,7 @@ HELD_TARGET = f"{DEFAULT_BUCKET}:exports/held.qcow2"
 
 def _claim_held_elsewhere(dynamodb: Any, table: str) -> None:
     """Another execution's claim on the export of HELD_TARGET, expiring in 20 seconds."""
-    from ims_export.steps.export_guard import IN_PROGRESS, export_record_id
+    from ims_export.steps.claim_records import IN_PROGRESS, export_record_id
 
     key = {
         "image_id": seed.DEBIAN_SMALL,

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from ims_export.steps import outcome as outcome_module
-from ims_export.steps.export_guard import ExportClaims, export_record_id
+from ims_export.steps.claim_records import export_record_id
+from ims_export.steps.export_guard import ExportClaims
 from ims_export.steps.outcome import build_outcome, structured_cause
 from ims_export.steps.release import release_failed_export
 from ims_export.steps.states import CaughtError, DescribedOutcome, OutcomeInput

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ims_export.errors import InvalidRequestError
-from ims_export.triggers.events import normalize_event
+from ims_export.triggers.orders import normalize_event
 from localdev.stepfunctions import LocalWorkflow
 from tests.reliability.test_duplicates import IMAGE_CREATED
 from tests.workflow.conftest import BUS

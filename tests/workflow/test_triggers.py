@@ -10,7 +10,8 @@ import pytest
 from ims_export.domain.export_request import FileFormat
 from ims_export.errors import ConfigurationError, InvalidRequestError
 from ims_export.settings import Settings
-from ims_export.triggers.events import build_export_request, event_kind, normalize_event, order_named_by
+from ims_export.triggers.events import event_kind
+from ims_export.triggers.orders import build_export_request, normalize_event, order_named_by
 from localdev.emulator import seed
 from tests.workflow.fakes import BUCKET, IMAGE_ID, make_settings
 

@@ -92,6 +92,10 @@ class Settings(BaseModel):
     idempotency_table: str | None = None
     # KMS key of the token cache SecureString; None means the AWS-managed key aws/ssm.
     kms_key_id: str | None = None
+    # The export state machine, for the fleet summary's links to each failed image's child execution.
+    export_state_machine_arn: str | None = Field(
+        default=None, pattern=r"^arn:aws[a-z-]*:states:[^\s]{1,2000}$"
+    )
     http_connect_timeout_seconds: float = Field(default=3.05, gt=0, le=60)
     http_read_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
     # A connection that cannot be made (refused, unknown host) is retried this often in the process.
@@ -282,6 +286,7 @@ ENV_NAMES: dict[str, str] = {
     "scheduled_refresh_margin_seconds": "SCHEDULED_REFRESH_MARGIN_SECONDS",
     "idempotency_table": "IDEMPOTENCY_TABLE",
     "kms_key_id": "KMS_KEY_ID",
+    "export_state_machine_arn": "EXPORT_STATE_MACHINE_ARN",
     "http_connect_timeout_seconds": "HTTP_CONNECT_TIMEOUT_SECONDS",
     "http_read_timeout_seconds": "HTTP_READ_TIMEOUT_SECONDS",
     "connect_retries": "CONNECT_RETRIES",
@@ -319,6 +324,7 @@ WIRED: frozenset[str] = frozenset(
         "TOKEN_PARAMETER",
         "IDEMPOTENCY_TABLE",
         "KMS_KEY_ID",
+        "EXPORT_STATE_MACHINE_ARN",
         "EXPORT_BUCKET",
         "EXPORT_FILE_FORMAT",
         "SMN_ALLOWED_TOPIC_URNS",

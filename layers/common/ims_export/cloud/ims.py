@@ -15,17 +15,29 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable, Collection, Iterator, Mapping
-from enum import StrEnum
 from functools import partial
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 from pydantic import ValidationError
 
 from ims_export.cloud.http import DEFAULT_CONNECT_RETRIES, host_of, with_connect_retries
+from ims_export.cloud.ims_api import (
+    JSON_CONTENT_TYPE,
+    MAX_PAGE_SIZE,
+    PAGING_PARAMETERS,
+    JobApi,
+    check_image_id,
+    check_job_id,
+    default_job_api_order,
+    export_job_id,
+    job_percent,
+    json_body,
+    json_or_none,
+    normalize_endpoint,
+)
 from ims_export.cloud.ims_errors import (
     TRANSPORT_ERRORS,
     answer_snippet,
@@ -34,9 +46,9 @@ from ims_export.cloud.ims_errors import (
     is_missing_api,
     parse_error_body,
 )
-from ims_export.domain.export_request import IMAGE_ID_PATTERN, ExportRequest
+from ims_export.domain.export_request import ExportRequest
 from ims_export.domain.images import Image
-from ims_export.domain.jobs import Job, JobEntities, UndocumentedStatus, UnreadableJob, read_job
+from ims_export.domain.jobs import Job, UndocumentedStatus, UnreadableJob, read_job
 from ims_export.domain.tokens import IssuedToken, TokenSource
 from ims_export.errors import (
     ConfigurationError,
@@ -54,91 +66,8 @@ from ims_export.settings import Cloud
 
 logger = logging.getLogger(__name__)
 
-JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
-MAX_PAGE_SIZE = 500  # IMS's maximum and default ``limit``
-# Job ids go into URL paths: only the characters IMS uses (hex today) are let through.
-JOB_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-_IMAGE_ID = re.compile(IMAGE_ID_PATTERN)
-# Catalog URLs may end in an API version; the paths below carry their own.
-_VERSION_SUFFIX = re.compile(r"/v\d+(\.\d+)?$")
-PAGING_PARAMETERS = frozenset({"marker", "limit"})
-# The export answer's job id: documented ``job_id``, and the SDKs' camelCase spelling.
-EXPORT_JOB_ID_FIELDS = ("job_id", "jobId")
 
 PathFor = Callable[[IssuedToken], str]
-
-
-class JobApi(StrEnum):
-    """The two job APIs. Huawei Cloud deprecates PROJECT_JOBS for CLOUDIMAGES_JOB; OTC documents only
-    PROJECT_JOBS."""
-
-    PROJECT_JOBS = "/v1/{project_id}/jobs/{job_id}"
-    CLOUDIMAGES_JOB = "/v1/cloudimages/job/{job_id}"
-
-    def path(self, token: IssuedToken, job_id: str) -> str:
-        return self.value.format(project_id=quote(token.project_id, safe=""), job_id=job_id)
-
-
-def default_job_api_order(cloud: Cloud) -> tuple[JobApi, ...]:
-    """Each cloud's current job API first."""
-    if cloud is Cloud.HUAWEI:
-        return (JobApi.CLOUDIMAGES_JOB, JobApi.PROJECT_JOBS)
-    return (JobApi.PROJECT_JOBS, JobApi.CLOUDIMAGES_JOB)
-
-
-def normalize_endpoint(url: str) -> str:
-    """``https://host[/prefix]`` without a trailing slash or API version; ConfigurationError if malformed."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
-        raise ConfigurationError("IMS endpoint must be an http(s) URL without query or fragment")
-    return _VERSION_SUFFIX.sub("", f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/"))
-
-
-def check_job_id(job_id: str) -> str:
-    if not isinstance(job_id, str) or not JOB_ID_PATTERN.fullmatch(job_id):
-        raise InvalidRequestError("job id must be 1-128 letters, digits, '-' or '_'", code="InvalidJobId")
-    return job_id
-
-
-def check_image_id(image_id: str) -> str:
-    if not isinstance(image_id, str) or not _IMAGE_ID.fullmatch(image_id):
-        raise InvalidRequestError("image id must be a UUID", code="InvalidImageId")
-    return image_id
-
-
-def _json_body(response: requests.Response, operation: str) -> Any:
-    try:
-        return json.loads(response.content)
-    except ValueError:
-        raise UnexpectedResponseError(
-            f"{operation}: IMS answered HTTP {response.status_code} with a body that is not JSON",
-            status=response.status_code,
-        ) from None
-
-
-def _json_or_none(response: requests.Response) -> Any:
-    try:
-        return json.loads(response.content)
-    except ValueError:
-        return None
-
-
-def _export_job_id(answer: Any) -> str | None:
-    if not isinstance(answer, Mapping):
-        return None
-    for name in EXPORT_JOB_ID_FIELDS:
-        value = answer.get(name)
-        if isinstance(value, str) and JOB_ID_PATTERN.fullmatch(value.strip()):
-            return value.strip()
-    return None
-
-
-def _percent(entities: Any) -> float | None:
-    """A job's ``process_percent`` if readable; anything else is "unknown"."""
-    try:
-        return JobEntities.model_validate(entities).process_percent
-    except ValidationError:
-        return None
 
 
 class ImsClient:
@@ -187,7 +116,7 @@ class ImsClient:
             operation=operation,
             body=request.api_body(),
         )
-        job_id = _export_job_id(_json_or_none(response))
+        job_id = export_job_id(json_or_none(response))
         if job_id is None:
             target = request.bucket_url
             raise ExportStateUnknown(
@@ -263,7 +192,7 @@ class ImsClient:
             return None
         if not isinstance(answer, Mapping):
             return None
-        return _percent(answer.get("entities") or {})
+        return job_percent(answer.get("entities") or {})
 
     def get_image(self, image_id: str) -> Image:
         """The image with this id; ImageNotFoundError if the project has none."""
@@ -330,7 +259,7 @@ class ImsClient:
 
     def _fetch_page(self, params: Mapping[str, str], operation: str) -> list[Image]:
         response = self._call("GET", lambda _token: "/v2/cloudimages", operation=operation, params=params)
-        answer = _json_body(response, operation)
+        answer = json_body(response, operation)
         items = answer.get("images") if isinstance(answer, Mapping) else None
         if not isinstance(items, list):
             raise UnexpectedResponseError(f"{operation}: IMS answered without an 'images' list")

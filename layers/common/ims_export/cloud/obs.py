@@ -14,18 +14,26 @@ host. Messages mask the temporary key, secret and security token.
 from __future__ import annotations
 
 import logging
-import pyexpat
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
-from urllib.parse import urlsplit
-from xml.etree import ElementTree
+from email.utils import format_datetime
 
 import requests
 
 from ims_export.cloud.http_errors import transient_error
 from ims_export.cloud.ims_errors import TRANSPORT_ERRORS
-from ims_export.cloud.obs_signature import SECURITY_TOKEN_HEADER, authorization, canonical_resource, quote_key
+from ims_export.cloud.obs_address import ObsAddress
+from ims_export.cloud.obs_answers import (
+    child_text,
+    error_details,
+    etag_value,
+    http_time,
+    iso_time,
+    local_name,
+    parse_xml,
+    upper_or_none,
+)
+from ims_export.cloud.obs_signature import SECURITY_TOKEN_HEADER, authorization, canonical_resource
 from ims_export.cloud.obs_signature import string_to_sign as build_string_to_sign
 from ims_export.cloud.redaction import redact_message
 from ims_export.cloud.temporary_credentials import TemporaryCredentials
@@ -33,7 +41,6 @@ from ims_export.domain.export_request import check_bucket_name
 from ims_export.domain.objects import BucketInfo, ObjectInfo, ObjectMissing
 from ims_export.errors import (
     BucketNotFoundError,
-    ConfigurationError,
     ImsExportError,
     InvalidRequestError,
     ObsAccessDeniedError,
@@ -45,106 +52,9 @@ from ims_export.settings import Cloud, Settings
 
 logger = logging.getLogger(__name__)
 
-# OTC's Swiss region lives under sc.otc.t-systems.com, as its IAM host does ("Regions and Endpoints").
-OTC_OBS_HOST_EXCEPTIONS = {"eu-ch2": "obs.eu-ch2.sc.otc.t-systems.com"}
-# Huawei Cloud Europe uses its own domain for IMS and IAM ("Regions and Endpoints"); OBS follows it
-# (inferred, and what public OBS configurations for eu-west-101 use).
-HUAWEI_OBS_HOST_EXCEPTIONS = {"eu-west-101": "obs.eu-west-101.myhuaweicloud.eu"}
 MAX_KEYS = 1000  # OBS's maximum (and default) page size
 MAX_KEY_LENGTH = 1024
 MAX_PAGES = 10_000  # a guard against a server that never stops saying "truncated"
-# Expat below 2.4.1 expands nested entities without limit; DTDs are refused before parsing anyway.
-_SAFE_EXPAT = pyexpat.version_info >= (2, 4, 1)
-_XML_DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY")
-
-
-def default_obs_host(cloud: Cloud, region: str) -> str:
-    if cloud is Cloud.OTC:
-        return OTC_OBS_HOST_EXCEPTIONS.get(region, f"obs.{region}.otc.t-systems.com")
-    return HUAWEI_OBS_HOST_EXCEPTIONS.get(region, f"obs.{region}.myhuaweicloud.com")
-
-
-class ObsAddress:
-    """Where requests for a bucket and key go, and the object's address for users."""
-
-    def __init__(self, cloud: Cloud, region: str, endpoint: str | None = None) -> None:
-        if endpoint:
-            parts = urlsplit(endpoint.strip())
-            if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
-                raise ConfigurationError("OBS_ENDPOINT must be an http(s) URL without query or fragment")
-            self._scheme, self._host = parts.scheme, parts.netloc
-            self._prefix = parts.path.rstrip("/")
-            self.path_style = True
-        else:
-            self._scheme, self._host, self._prefix = "https", default_obs_host(cloud, region), ""
-            self.path_style = False
-
-    def host(self, bucket: str) -> str:
-        return self._host if self.path_style else f"{bucket}.{self._host}"
-
-    def url(self, bucket: str, key: str | None = None) -> str:
-        path = f"/{quote_key(key)}" if key else "/"
-        if self.path_style:
-            return f"{self._scheme}://{self._host}{self._prefix}/{bucket}{path}"
-        return f"{self._scheme}://{bucket}.{self._host}{path}"
-
-    def __repr__(self) -> str:
-        style = "path-style" if self.path_style else "virtual-hosted"
-        return f"ObsAddress({self._scheme}://{self._host}{self._prefix}, {style})"
-
-
-def _local_name(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]  # OBS and S3 answers carry different XML namespaces
-
-
-def _parse_xml(content: bytes) -> ElementTree.Element | None:
-    """The root element, or None for a body that is empty, not XML, or declares a DTD."""
-    if not content.strip() or not _SAFE_EXPAT or any(marker in content for marker in _XML_DECLARATIONS):
-        return None
-    try:
-        return ElementTree.fromstring(content)  # noqa: S314 - DTDs are refused above
-    except ElementTree.ParseError:
-        return None
-
-
-def _child_text(element: ElementTree.Element, name: str) -> str | None:
-    for child in element:
-        if _local_name(child.tag) == name:
-            return (child.text or "").strip()
-    return None
-
-
-def _iso_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _http_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return _iso_time(text)  # a gateway or an older OBS may send ISO 8601, as listings do
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _etag(text: str | None) -> str | None:
-    cleaned = (text or "").strip().strip('"')
-    return cleaned or None
-
-
-def error_details(response: requests.Response) -> tuple[str | None, str | None]:
-    """OBS's error code and message: the XML ``<Error>`` body, or the headers HEAD answers carry."""
-    root = _parse_xml(response.content or b"")
-    if root is not None and _local_name(root.tag) == "Error":
-        return _child_text(root, "Code") or None, _child_text(root, "Message") or None
-    return response.headers.get("x-obs-error-code"), response.headers.get("x-obs-error-message")
 
 
 class ObsClient:
@@ -213,8 +123,8 @@ class ObsClient:
         return ObjectInfo(
             key=key,
             size_bytes=size,
-            last_modified=_http_time(response.headers.get("Last-Modified")),
-            etag=_etag(response.headers.get("ETag")),
+            last_modified=http_time(response.headers.get("Last-Modified")),
+            etag=etag_value(response.headers.get("ETag")),
         )
 
     def head_bucket(self, bucket: str) -> BucketInfo:
@@ -229,7 +139,7 @@ class ObsClient:
         headers = response.headers
         return BucketInfo(
             bucket=bucket,
-            storage_class=_upper(
+            storage_class=upper_or_none(
                 headers.get("x-obs-storage-class") or headers.get("x-default-storage-class")
             ),
             location=(headers.get("x-obs-bucket-location") or "").strip() or None,
@@ -242,18 +152,20 @@ class ObsClient:
     def bucket_storage_class(self, bucket: str) -> str | None:
         """``GET /?storageClass``: the bucket's default storage class (``StorageClass``, or
         ``DefaultStorageClass`` of the storagePolicy form)."""
-        return _upper(self._bucket_value(bucket, "storageClass", ("StorageClass", "DefaultStorageClass")))
+        return upper_or_none(
+            self._bucket_value(bucket, "storageClass", ("StorageClass", "DefaultStorageClass"))
+        )
 
     def _bucket_value(self, bucket: str, subresource: str, elements: Sequence[str]) -> str | None:
         operation = f"get {subresource} of bucket {bucket}"
         response = self._call("GET", bucket, None, operation=operation, params={subresource: ""})
-        root = _parse_xml(response.content)
+        root = parse_xml(response.content)
         if root is None:
             return None
-        if _local_name(root.tag) in elements:
+        if local_name(root.tag) in elements:
             return (root.text or "").strip() or None
         for name in elements:  # the value in a child element (``<StoragePolicy><DefaultStorageClass>``)
-            if (text := _child_text(root, name)) is not None:
+            if (text := child_text(root, name)) is not None:
                 return text or None
         return None
 
@@ -292,18 +204,18 @@ class ObsClient:
     def _parse_listing(
         response: requests.Response, operation: str
     ) -> tuple[list[ObjectInfo], bool, str | None]:
-        root = _parse_xml(response.content)
-        if root is None or _local_name(root.tag) != "ListBucketResult":
+        root = parse_xml(response.content)
+        if root is None or local_name(root.tag) != "ListBucketResult":
             raise UnexpectedResponseError(
                 f"{operation}: OBS answered without a ListBucketResult", status=response.status_code
             )
         objects = []
         for element in root:
-            if _local_name(element.tag) != "Contents":
+            if local_name(element.tag) != "Contents":
                 continue
-            key = _child_text(element, "Key")
+            key = child_text(element, "Key")
             try:
-                size = int(_child_text(element, "Size") or "")
+                size = int(child_text(element, "Size") or "")
             except ValueError:
                 size = -1
             if not key or size < 0:
@@ -312,12 +224,12 @@ class ObsClient:
                 ObjectInfo(
                     key=key,
                     size_bytes=size,
-                    last_modified=_iso_time(_child_text(element, "LastModified")),
-                    etag=_etag(_child_text(element, "ETag")),
+                    last_modified=iso_time(child_text(element, "LastModified")),
+                    etag=etag_value(child_text(element, "ETag")),
                 )
             )
-        truncated = (_child_text(root, "IsTruncated") or "").lower() == "true"
-        return objects, truncated, _child_text(root, "NextMarker") or None
+        truncated = (child_text(root, "IsTruncated") or "").lower() == "true"
+        return objects, truncated, child_text(root, "NextMarker") or None
 
     # --- transport -------------------------------------------------------------------------------
 
@@ -382,10 +294,6 @@ class ObsClient:
 
     def _secrets(self) -> Sequence[str]:
         return self._credentials.secret_values()
-
-
-def _upper(value: str | None) -> str | None:
-    return value.strip().upper() or None if value else None
 
 
 def _check_key(key: str) -> str:

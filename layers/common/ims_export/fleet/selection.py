@@ -25,7 +25,7 @@ from ims_export.errors import (
     ImageNotReadyError,
 )
 from ims_export.settings import Settings
-from ims_export.triggers.events import ExportOrder, build_export_request, check_export_options
+from ims_export.triggers.orders import ExportOrder, build_export_request, check_export_options
 
 if TYPE_CHECKING:
     from ims_export.runtime import ImsApi
@@ -45,7 +45,7 @@ MAX_CONCURRENCY = 100
 # run's result files) gets MAX_REASON_CHARS; the listed skipped images (200 at most) get
 # MAX_SKIPPED_REASON_CHARS: most refusals fit whole, and each keeps its advice.
 MAX_REASON_CHARS = 80
-MAX_SKIPPED_REASON_CHARS = 120
+MAX_SKIPPED_REASON_CHARS = 160
 ELLIPSIS = "..."
 # Refusal messages end in their advice: "<what is wrong>: <what to do>" (or "; ").
 ADVICE_SEPARATORS = (": ", "; ")

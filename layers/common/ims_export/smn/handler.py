@@ -10,7 +10,8 @@ from typing import Any
 from ims_export.cloud.http import new_session
 from ims_export.settings import Settings
 from ims_export.smn.certs import DEFAULT_CERT_URL_PATTERN
-from ims_export.smn.messages import SmnOutcome, handle_smn_message, new_smn_verifier
+from ims_export.smn.delivery import SmnOutcome, handle_smn_message
+from ims_export.smn.verify import new_smn_verifier
 
 # Parses, verifies and acts on a raw SMN body (``handle_smn_message`` with the verifier and session
 # bound); raises before any side effect when the message is not authentic.

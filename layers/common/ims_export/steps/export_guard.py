@@ -30,7 +30,6 @@ step in its own execution polls the job it started, and a duplicate trigger (ano
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -41,6 +40,18 @@ from typing import Any
 from ims_export.domain.export_request import ExportRequest
 from ims_export.errors import IdempotencyAlreadyInProgressError, IdempotencyStoreError
 from ims_export.settings import Settings
+from ims_export.steps.claim_records import (
+    COMPLETED,
+    IN_PROGRESS,
+    StoredClaim,
+    claiming_record_id,
+    epoch_seconds,
+    export_key_of_job,
+    export_record_id,
+    number_attribute,
+    read_claim,
+    string_attribute,
+)
 from ims_export.steps.states import (
     Claiming,
     Duplicate,
@@ -52,13 +63,8 @@ from ims_export.steps.states import (
     WaitingForClaim,
 )
 
-# Distinct from the token refresh lock's prefix: all live in the stack's idempotency table.
-KEY_PREFIX = "ims-export-start"
-DELIVERY_KEY_PREFIX = "ims-export-delivery"
 # A claim whose export call died half-way frees its key after this long (the start task's TimeoutSeconds).
 IN_PROGRESS_SECONDS = 120
-IN_PROGRESS = "INPROGRESS"
-COMPLETED = "COMPLETED"
 # Waits for another execution's claim: 5 s doubling, never past the claim's expiry; a bound for safety.
 FIRST_CLAIM_WAIT_SECONDS = 5
 MAX_CLAIM_WAITS = 12
@@ -76,111 +82,11 @@ class OriginalStatus(StrEnum):
 StatusOf = Callable[[Mapping[str, Any]], OriginalStatus]
 
 
-def export_key(request: ExportRequest) -> dict[str, Any]:
-    """What makes two requests the same export (hashed into the record's id)."""
-    return {
-        "image_id": request.image_id,
-        "bucket_url": request.bucket_url,
-        "file_format": request.file_format.value if request.file_format else None,
-        "is_quick_export": request.is_quick_export,
-    }
-
-
-def export_key_of_job(job: Mapping[str, Any]) -> dict[str, Any]:
-    """``export_key`` of the request a job record was started for."""
-    return {name: job.get(name) for name in ("image_id", "bucket_url", "file_format", "is_quick_export")}
-
-
-def record_id(prefix: str, key: Mapping[str, Any]) -> str:
-    canonical = json.dumps(dict(key), sort_keys=True, separators=(",", ":"))
-    return f"{prefix}#{hashlib.sha256(canonical.encode()).hexdigest()}"
-
-
-def export_record_id(key: Mapping[str, Any]) -> str:
-    return record_id(KEY_PREFIX, key)
-
-
-def delivery_key(delivery: str, request: ExportRequest) -> dict[str, Any]:
-    """A delivery of one export: its id, and the image, bucket, format and quick flag it asks for. Not
-    the object name, which a pattern may render anew on a redelivery (``{time}``); but a delivery id
-    carried by a trigger for another image (or bucket) is another delivery, never a duplicate of this."""
-    bucket = request.bucket_url.split(":", 1)[0]
-    file_format = request.file_format.value if request.file_format else None
-    return {
-        "delivery": delivery,
-        "image_id": request.image_id,
-        "bucket": bucket,
-        "file_format": file_format,
-        "is_quick_export": request.is_quick_export,
-    }
-
-
-def delivery_record_id(delivery: str, request: ExportRequest) -> str:
-    return record_id(DELIVERY_KEY_PREFIX, delivery_key(delivery, request))
-
-
-def claiming_record_id(pending: PendingExport) -> str:
-    """The record the claim in flight is for."""
-    if pending.claiming == "delivery" and pending.delivery_id is not None:
-        return delivery_record_id(pending.delivery_id, pending.request)
-    return export_record_id(export_key(pending.request))
-
-
-def _epoch(moment: datetime) -> int:
-    return int(moment.timestamp())
-
-
-def _number(value: int) -> dict[str, str]:
-    return {"N": str(value)}
-
-
-def _string(value: str) -> dict[str, str]:
-    return {"S": value}
-
-
 def _ours(execution: str | None) -> tuple[str, dict[str, Any]]:
     """A condition that the record was claimed by ``execution`` (no execution: claimed without one)."""
     if execution is None:
         return "attribute_not_exists(started_by)", {}
-    return "started_by = :execution", {":execution": _string(execution)}
-
-
-@dataclass(frozen=True)
-class StoredClaim:
-    """A record as getItem found it."""
-
-    execution: str | None
-    in_progress: bool
-    expires_at: int
-    job: dict[str, Any] | None
-
-
-def read_claim(found: Mapping[str, Any] | None) -> StoredClaim | None:
-    """The record of a getItem answer (None: there is none any more)."""
-    item = (found or {}).get("Item")
-    if not isinstance(item, Mapping):
-        return None
-
-    def text(name: str) -> str | None:
-        value = item.get(name)
-        return value.get("S") if isinstance(value, Mapping) else None
-
-    expiration = item.get("expiration")
-    try:
-        expires_at = int(expiration["N"]) if isinstance(expiration, Mapping) else 0
-    except (KeyError, ValueError):
-        expires_at = 0
-    job_text = text("job")
-    try:
-        job = json.loads(job_text) if job_text else None
-    except ValueError:
-        job = None
-    return StoredClaim(
-        execution=text("started_by"),
-        in_progress=text("claim_state") != COMPLETED,
-        expires_at=expires_at,
-        job=job if isinstance(job, dict) else None,
-    )
+    return "started_by = :execution", {":execution": string_attribute(execution)}
 
 
 @dataclass(frozen=True)
@@ -213,17 +119,17 @@ class ExportClaims:
     def claim(self, pending: PendingExport, *, execution: str | None, now: datetime) -> Claiming:
         """The conditional putItem of the claim in flight: free, expired, or holding the failed job."""
         item: dict[str, Any] = {
-            "id": _string(claiming_record_id(pending)),
-            "expiration": _number(_epoch(now) + self.in_progress_seconds),
-            "claim_state": _string(IN_PROGRESS),
+            "id": string_attribute(claiming_record_id(pending)),
+            "expiration": number_attribute(epoch_seconds(now) + self.in_progress_seconds),
+            "claim_state": string_attribute(IN_PROGRESS),
         }
         if execution is not None:
-            item["started_by"] = _string(execution)
+            item["started_by"] = string_attribute(execution)
         condition = "attribute_not_exists(id) OR expiration < :now"
-        values: dict[str, Any] = {":now": _number(_epoch(now))}
+        values: dict[str, Any] = {":now": number_attribute(epoch_seconds(now))}
         if pending.claiming == "export" and pending.failed_job_id is not None:
             condition += " OR job_id = :failed_job"
-            values[":failed_job"] = _string(pending.failed_job_id)
+            values[":failed_job"] = string_attribute(pending.failed_job_id)
         request = {
             "TableName": self.table,
             "Item": item,
@@ -244,21 +150,21 @@ class ExportClaims:
         condition, values = _ours(execution)
         values.update(
             {
-                ":completed": _string(COMPLETED),
-                ":job": _string(json.dumps(dict(job), sort_keys=True)),
-                ":job_id": _string(str(job.get("job_id"))),
-                ":expires": _number(_epoch(now) + self.expires_after_seconds),
+                ":completed": string_attribute(COMPLETED),
+                ":job": string_attribute(json.dumps(dict(job), sort_keys=True)),
+                ":job_id": string_attribute(str(job.get("job_id"))),
+                ":expires": number_attribute(epoch_seconds(now) + self.expires_after_seconds),
             }
         )
         update = "SET claim_state = :completed, job = :job, job_id = :job_id, expiration = :expires"
         if started_by is not None:
             update += ", started_by = :started_by"
-            values[":started_by"] = _string(started_by)
+            values[":started_by"] = string_attribute(started_by)
         else:
             update += " REMOVE started_by"
         return {
             "TableName": self.table,
-            "Key": {"id": _string(record)},
+            "Key": {"id": string_attribute(record)},
             "UpdateExpression": update,
             "ConditionExpression": condition,
             "ExpressionAttributeValues": values,
@@ -279,20 +185,20 @@ class ExportClaims:
         """Drop the export record of a failed ``job``, if it still holds that job."""
         return {
             "TableName": self.table,
-            "Key": {"id": _string(export_record_id(export_key_of_job(job)))},
+            "Key": {"id": string_attribute(export_record_id(export_key_of_job(job)))},
             "ConditionExpression": "job_id = :job_id",
-            "ExpressionAttributeValues": {":job_id": _string(str(job.get("job_id")))},
+            "ExpressionAttributeValues": {":job_id": string_attribute(str(job.get("job_id")))},
         }
 
     def abandon_requests(self, pending: PendingExport, *, execution: str | None) -> list[DynamoDBRequest]:
         """Drop the claims a start that failed holds (or may hold: the one in flight), while in progress."""
         condition, values = _ours(execution)
-        values[":in_progress"] = _string(IN_PROGRESS)
+        values[":in_progress"] = string_attribute(IN_PROGRESS)
         records = dict.fromkeys([*pending.held, claiming_record_id(pending)])
         return [
             {
                 "TableName": self.table,
-                "Key": {"id": _string(record)},
+                "Key": {"id": string_attribute(record)},
                 "ConditionExpression": f"{condition} AND claim_state = :in_progress",
                 "ExpressionAttributeValues": values,
             }
@@ -332,7 +238,8 @@ class ExportClaims:
         if stored.in_progress:
             counted = self._counted(pending)
             wait = min(
-                max(stored.expires_at - _epoch(now) + 1, 1), FIRST_CLAIM_WAIT_SECONDS * 2**pending.claim_waits
+                max(stored.expires_at - epoch_seconds(now) + 1, 1),
+                FIRST_CLAIM_WAIT_SECONDS * 2**pending.claim_waits,
             )
             return WaitingForClaim(pending=counted, wait_seconds=wait)
         job = self._job(stored)

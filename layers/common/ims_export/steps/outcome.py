@@ -29,7 +29,7 @@ from ims_export.steps.states import (
     OutcomeInput,
     OutcomeStatus,
 )
-from ims_export.triggers.events import ExportOrder, order_named_by
+from ims_export.triggers.orders import ExportOrder, order_named_by
 
 DETAIL_TYPES: dict[OutcomeStatus, str] = {
     "SUCCEEDED": "Image Export Succeeded",

@@ -57,11 +57,11 @@ from ims_export.steps.states import (
     WaitingForClaim,
     WaitingForImage,
 )
-from ims_export.triggers.events import (
+from ims_export.triggers.events import event_kind
+from ims_export.triggers.orders import (
     ExportOrder,
     build_export_request,
     check_order,
-    event_kind,
     normalize_event,
     smn_order,
 )

@@ -29,7 +29,8 @@ from functools import partial
 from typing import Any, TypeVar
 
 from ims_export.cloud.http import new_session, timeouts
-from ims_export.cloud.obs import ObsAddress, ObsClient
+from ims_export.cloud.obs import ObsClient
+from ims_export.cloud.obs_address import ObsAddress
 from ims_export.cloud.temporary_credentials import TemporaryCredentialsClient
 from ims_export.domain.export_request import split_bucket_url
 from ims_export.domain.objects import ObjectInfo, ObjectMissing
