@@ -31,11 +31,19 @@ VIA ?= direct
 MAKE_VARIABLES := PYTHON EVENT VIA VERBOSE TIMEOUT HEARTBEAT EARLIER_EXPORTS JOB IMAGE BUCKET_URL REGION PARAMS
 GIVEN_VARIABLES := $(foreach name,$(.VARIABLES),$(if $(filter command line,$(origin $(name))),$(name)))
 ifneq ($(strip $(GIVEN_VARIABLES)),)
+# Each name in single quotes: a name is the caller's text too, and must not reach the shell as code.
 REFUSED_VARIABLE := $(shell $(PYTHON) localdev/make_variables.py --known $(MAKE_VARIABLES) \
-	--given $(GIVEN_VARIABLES) 2>&1)
+	--goals $(foreach goal,$(MAKECMDGOALS),'$(subst ','\'',$(goal))') \
+	--given $(foreach name,$(GIVEN_VARIABLES),'$(subst ','\'',$(name))') 2>&1)
 ifneq ($(REFUSED_VARIABLE),)
 $(error $(REFUSED_VARIABLE))
 endif
+# A value given on the command line is text: make exports such variables to every recipe, expanding them
+# as it does, so each becomes a simple variable holding its value as given (a `$(shell ...)` in it stays
+# text, for the runner or SAM to refuse).
+$(foreach name,$(GIVEN_VARIABLES),$(eval override $(name) := $$(value $(name))))
+# ... and stays in the recipes' environment, as a command-line variable was before it was overridden.
+export $(GIVEN_VARIABLES)
 endif
 
 export SAM_CLI_TELEMETRY := 0

@@ -21,7 +21,7 @@ def _interrupted_while_loading(signum: int, frame: FrameType | None) -> None:
     }
     sys.stdout.write(json.dumps(document, indent=2) + "\n")
     sys.stdout.flush()
-    os._exit(130)  # 128 + SIGINT, as shells report it
+    os._exit(128 + signum)  # 130 for SIGINT, 143 for SIGTERM, as shells report them
 
 
 # ``python -m localdev.run`` (the runner only: the other tools handle Ctrl-C their own way): while the
@@ -31,9 +31,12 @@ def _interrupted_while_loading(signum: int, frame: FrameType | None) -> None:
 _RUNNER = "localdev.run"
 if sys.argv[:1] == ["-m"] and _RUNNER in getattr(sys, "orig_argv", [])[1:]:
     signal.signal(signal.SIGINT, _interrupted_while_loading)
+    signal.signal(signal.SIGTERM, _interrupted_while_loading)
 
 
 def restore_interrupts() -> None:
     """Ctrl-C raises KeyboardInterrupt again (the tool handles it from here on)."""
     if signal.getsignal(signal.SIGINT) is _interrupted_while_loading:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGTERM) is _interrupted_while_loading:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the runner's main() takes it over

@@ -8,8 +8,12 @@ names the project knows from where they are defined, not from a copy: the Makefi
 template parameters the runner takes as variables (``PARAMETER_VARIABLES`` of ``localdev/run.py``), and
 the ``OS_*`` variables of the cloud's credentials.
 
-Usage: ``python3 localdev/make_variables.py --known NAME ... --given NAME ...``; exit 2 and one line on
-stderr for an unknown name.
+A variable the goals given do not read is refused too: ``make deploy EXPORT_BUCKET=b`` would deploy with
+the template's defaults (the settings' variables are the runner's; a deploy takes template parameters
+as ``PARAMS``).
+
+Usage: ``python3 localdev/make_variables.py --known NAME ... [--goals GOAL ...] --given NAME ...``; exit 2
+and one line on stderr for an unknown name.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ SOURCES = {
 }
 PREFIXES = ("OS_", "AWS_")  # the cloud's credentials (clouds.yaml or OS_*), an AWS profile or region
 ALSO = ("IMS_EXPORT_SETTINGS",)
+# What the deploy goals read: anything else on their command line would be silently ignored.
+DEPLOY_GOALS = frozenset({"build", "deploy", "delete"})
+DEPLOY_VARIABLES = frozenset({"REGION", "PARAMS", "PYTHON"})
 
 
 def _dictionary(path: Path, name: str, part: str) -> set[str]:
@@ -63,14 +70,34 @@ def refusal(name: str, known: set[str]) -> str:
     )
 
 
+def not_for_the_deploy(goals: list[str], given: list[str]) -> list[str]:
+    """The variables given to a deploy goal (build, deploy, delete) that none of them reads."""
+    if not DEPLOY_GOALS & set(goals):
+        return []
+    return [name for name in given if name not in DEPLOY_VARIABLES and not name.startswith("AWS_")]
+
+
+def _section(argv: list[str], flag: str) -> list[str]:
+    """The words after ``flag`` up to the next ``--`` flag."""
+    if flag not in argv:
+        return []
+    words = argv[argv.index(flag) + 1 :]
+    ends = [index for index, word in enumerate(words) if word.startswith("--")]
+    return words[: ends[0]] if ends else words
+
+
 def main(argv: list[str]) -> int:
-    known_at = argv.index("--known") if "--known" in argv else len(argv)
-    given_at = argv.index("--given") if "--given" in argv else len(argv)
-    makefile_names = argv[known_at + 1 : given_at] if known_at < given_at else argv[known_at + 1 :]
-    given = argv[given_at + 1 :] if given_at < len(argv) else []
-    known = known_names(makefile_names)
+    given = _section(argv, "--given")
+    known = known_names(_section(argv, "--known"))
     for name in unknown(given, known):
         print(refusal(name, known), file=sys.stderr)
+        return 2
+    for name in not_for_the_deploy(_section(argv, "--goals"), given):
+        print(
+            f"refused: make variable {name} is read by make run, not by a deploy: give template parameters "
+            'as PARAMS="ExportBucket=... Settings=..." (docs/configuration.md names them)',
+            file=sys.stderr,
+        )
         return 2
     return 0
 

@@ -19,6 +19,7 @@ import io
 import json
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -72,6 +73,7 @@ DAY_FIELDS = ("date", "timestamp")
 EXIT_SUCCEEDED, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 EXIT_GAVE_UP = 124  # TIMEOUT passed, the export goes on (as timeout(1) exits)
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
+EXIT_TERMINATED = 143  # SIGTERM (a CI job cancelled, `timeout`, `kill`): 128 + SIGTERM
 # Environment variables a user sets -> template parameters they override. Any tunable setting
 # (POLL_MIN_SECONDS, EXPORT_OBJECT_PATTERN, ...) goes into the Settings parameter instead, as deployed.
 PARAMETER_VARIABLES = {
@@ -790,19 +792,38 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: the run ends as on Ctrl-C (its document, what goes on in the cloud), with its own status."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
-    """The CLI: exit 0 succeeded, 1 failed, 2 refused, 124 gave up (TIMEOUT), 130 interrupted; stdout
-    holds one JSON document of the ending (``localdev/result.py``), the last stderr line says what
-    happened in words; no traceback for anything a user can cause."""
+    """The CLI: exit 0 succeeded, 1 failed, 2 refused, 124 gave up (TIMEOUT), 130 interrupted (143 on
+    SIGTERM); stdout holds one JSON document of the ending (``localdev/result.py``), the last stderr line
+    says what happened in words; no traceback for anything a user can cause."""
     watch = RunWatch(sys.stderr)
     restore_interrupts()
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    earlier_sigterm = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+    try:
+        return _main(argv, watch)
+    finally:
+        if earlier_sigterm is not None:
+            signal.signal(signal.SIGTERM, earlier_sigterm)
+
+
+def _main(argv: list[str] | None, watch: RunWatch) -> int:
     try:
         args = _parser().parse_args(argv)
         watch.heartbeat_seconds = args.heartbeat
         return _run(args, watch)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupted:
         watch.cancel()
-        return _ended(watch, EXIT_INTERRUPTED, "INTERRUPTED", "Interrupted", watch.interrupted())
+        code = EXIT_TERMINATED if isinstance(interrupted, Terminated) else EXIT_INTERRUPTED
+        return _ended(watch, code, "INTERRUPTED", "Interrupted", watch.interrupted())
     except TimeoutError as error:
         if watch.timeout is None:  # not the wait's own limit: a timeout somewhere else broke the run
             return _ended(

@@ -24,6 +24,8 @@ ADVICE = {
     "InvalidRequestError": "fix the event as the message says",
     "SmnMessageRefusedError": "only signed deliveries of the topics in SMN_ALLOWED_TOPIC_URNS "
     "(SmnAllowedTopicUrns) start an export; the message says what this one lacks",
+    "SmnCertificateUnavailableError": "the message's signing certificate could not be fetched, so it was "
+    "not verified and nothing was exported; if it was a genuine notification, export the image by hand",
     "ImageNotExportableError": "this image cannot be exported as asked (the message names the rule)",
     "ImageNotFoundError": "check the image id and the project (OS_PROJECT_NAME / ProjectName)",
     "ImageNotReadyError": "wait until the image is active, then run again",

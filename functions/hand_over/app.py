@@ -1,5 +1,5 @@
 """Hand-over step of the export state machine: before it continues as new (history limit), store the
-running job under a one-time ticket for the execution that will continue it (``steps.continuation``)."""
+running job under a ticket that only the execution continuing it can claim (``steps.continuation``)."""
 
 from __future__ import annotations
 

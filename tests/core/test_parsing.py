@@ -7,7 +7,7 @@ from pydantic import BaseModel, SecretStr
 
 from ims_export.domain.export_request import ExportRequest
 from ims_export.errors import InvalidRequestError
-from ims_export.parsing import MAX_REPORTED_ERRORS, parse_model
+from ims_export.parsing import MAX_LOCATION_PART_CHARS, MAX_REPORTED_ERRORS, parse_model
 
 SECRET = "hunter2-do-not-echo"
 
@@ -66,3 +66,21 @@ def test_only_the_first_errors_are_listed() -> None:
     message = str(raised.value)
     assert message.count("Field required") == MAX_REPORTED_ERRORS
     assert message.endswith("and 2 more")
+
+
+class Strict(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    user: str
+
+
+def test_an_unknown_key_is_named_cut_short_and_on_one_line() -> None:
+    key = "k" * 120_000 + "\n\x1b[31m"
+    with pytest.raises(InvalidRequestError) as raised:
+        parse_model(Strict, {"user": "u", key: 1})
+
+    message = str(raised.value)
+    assert len(message) < 300
+    assert "\n" not in message
+    assert "\x1b" not in message
+    assert "k" * (MAX_LOCATION_PART_CHARS - 1) + "\u2026" in message

@@ -547,3 +547,31 @@ def test_make_run_that_gives_up_reports_the_runners_exit_124() -> None:
     assert runner_lines(completed)[-1].startswith("gave up after 0s (TIMEOUT): ")
     ending(completed.stdout, "TIMED_OUT")
     assert_no_traceback(completed)
+
+
+def test_sigterm_ends_the_run_with_its_document_and_what_goes_on_in_the_cloud(tmp_path: Path) -> None:
+    # A CI job cancelled, `timeout`, `kill`: as Ctrl-C, with the status shells give SIGTERM.
+    with emulator_process(speed=0.5) as url:
+        environment = {**os_variables(url, tmp_path), "POLL_MIN_SECONDS": "1", "POLL_MAX_SECONDS": "1"}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "localdev.run"],
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stderr is not None
+        job_id = None
+        for line in process.stderr:
+            if match := JOB_LINE.search(line):
+                job_id = match.group(1)
+                break
+        assert job_id is not None
+        process.send_signal(signal.SIGTERM)
+        stdout, rest = process.communicate(timeout=HANG_GUARD_SECONDS)
+
+    assert process.returncode == 143
+    assert ending(stdout, "INTERRUPTED")["job_id"] == job_id
+    assert "Traceback" not in rest
+    assert rest.splitlines()[-1].startswith(f"interrupted: export job {job_id} of image ")

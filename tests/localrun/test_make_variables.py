@@ -162,3 +162,34 @@ def test_every_variable_a_run_reads_is_accepted(tmp_path: Path) -> None:
         "SMN_ALLOWED_TOPIC_URNS",
         "EVENT",
     } <= known
+
+
+def test_a_make_function_in_a_value_is_text_not_run(tmp_path: Path) -> None:
+    # make exports command-line variables to every recipe, expanding them unless they hold their text.
+    created = tmp_path / "created-by-make"
+    completed = make("run", f"EVENT=$(shell touch {created})", env=_environment(tmp_path))
+
+    assert not created.exists()
+    assert completed.returncode == MAKE_FAILED
+    assert f"refused: cannot read event file $(shell touch {created})" in completed.stderr
+
+
+def test_a_variable_name_is_never_run_by_the_shell(tmp_path: Path) -> None:
+    created = tmp_path / "created-by-a-name"
+    completed = make("help", f"EVENT;touch$${{IFS}}{created};true=1", env=_environment(tmp_path))
+
+    assert not created.exists()
+    assert completed.returncode == MAKE_FAILED
+    assert "is not one this project reads" in completed.stderr
+
+
+@pytest.mark.parametrize(
+    "variable", ["EXPORT_BUCKET=my-bucket", "RETENTION_COUNT=2", "EVENT=events/manual.json"]
+)
+def test_a_variable_only_make_run_reads_is_refused_for_a_deploy(variable: str, tmp_path: Path) -> None:
+    completed = make("deploy", "REGION=eu-central-1", variable, "-n", env=_environment(tmp_path))
+
+    assert completed.returncode == MAKE_FAILED
+    name = variable.split("=", 1)[0]
+    assert f"refused: make variable {name} is read by make run, not by a deploy" in completed.stderr
+    assert "sam" not in completed.stdout

@@ -123,3 +123,18 @@ def test_off_it_makes_no_request(check: Any, emulator: Emulator) -> None:
     assert check(request_for(seed.ARCHIVE_BUCKET), preflight_target=False) == ()
     assert emulator.control.obs.requests(ObsRoute.HEAD_BUCKET) == 0
     assert emulator.control.obs.credentials_issued == 0
+
+
+def test_a_buckets_answers_expire_counted_from_their_read_not_from_their_last_use(
+    emulator: Emulator, emulator_tokens: StaticTokens
+) -> None:
+    now = [0.0]
+    facts = BucketFacts(monotonic=lambda: now[0])
+    clients = clients_for(emulator, emulator_tokens, preflight_cache_seconds=300)
+    obs = emulator.control.obs
+
+    for moment in (0.0, 200.0, 299.0, 301.0):  # used every 100 s or so: still read again after 300 s
+        now[0] = moment
+        check_target(request_for(), clients, facts=facts)
+
+    assert obs.requests(ObsRoute.HEAD_BUCKET) == 2

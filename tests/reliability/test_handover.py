@@ -1,4 +1,5 @@
-"""Continue-as-new through one-time hand-over records: a forged resume input publishes nothing it names."""
+"""Continue-as-new through hand-over records: a forged resume input publishes nothing it names, and a
+continuation's retried start gets its own job again."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from ims_export import runtime
 from localdev.stepfunctions import ExecutionResult, LocalWorkflow
 from tests.reliability.conftest import (
+    TABLE,
     CountingTokens,
     create_idempotency_table,
     guarded_settings,
@@ -66,8 +68,10 @@ def test_a_long_export_continues_through_hand_over_records(
     assert third.output["image_name"] == "web server (prod)"  # from IMS, carried by the records
     assert len(counting_ims.calls_to("export_image")) == 1
     assert len(continuing_workflow.published_events(BUS)) == 1
-    # Each record was claimed by its continuation: none is left to claim again.
-    assert not [item for item in stored_items() if item["id"]["S"].startswith("ims-export-handover#")]
+    # Each record was claimed by its continuation (kept for a retry of that step, until it expires).
+    records = [item for item in stored_items() if item["id"]["S"].startswith("ims-export-handover#")]
+    assert len(records) == 2
+    assert all("claimed_at" in record for record in records)
 
 
 @pytest.mark.parametrize(
@@ -115,3 +119,28 @@ def test_a_ticket_seen_in_the_history_cannot_be_claimed_again(
     assert again.error == "HandOverNotFoundError"
     assert len(counting_ims.calls_to("export_image")) == 1
     assert len(counting_ims.calls_to("get_job")) == 3  # no poll for the replayed input
+
+
+@pytest.mark.usefixtures("dynamodb")
+@pytest.mark.parametrize("store_kind", ["dynamodb", "memory"])
+def test_a_retried_claim_of_the_same_execution_gets_its_job_again_and_no_other_execution_does(
+    store_kind: str,
+) -> None:
+    import boto3
+
+    from ims_export.steps.handover import DynamoDBHandOverStore, InMemoryHandOverStore, new_ticket
+
+    store: Any = (
+        DynamoDBHandOverStore(TABLE, boto3.client("dynamodb"))
+        if store_kind == "dynamodb"
+        else InMemoryHandOverStore()
+    )
+    ticket, job = new_ticket(), {"job_id": JOB_ID}
+    store.put(ticket, job, execution_name="continuation-1", expires_at=2_000)
+
+    first = store.claim(ticket, execution_name="continuation-1", now=1_000)
+    retried = store.claim(ticket, execution_name="continuation-1", now=1_010)  # its answer was lost
+
+    assert first == retried == job
+    assert store.claim(ticket, execution_name="someone-else", now=1_020) is None
+    assert store.claim(ticket, execution_name="continuation-1", now=2_000) is None  # expired

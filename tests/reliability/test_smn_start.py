@@ -14,6 +14,7 @@ import requests
 import responses
 
 from ims_export import runtime
+from ims_export.errors import UpstreamTimeoutError
 from ims_export.smn.delivery import handle_smn_message
 from ims_export.smn.handler import HANDLERS as SMN_HANDLERS
 from ims_export.smn.verify import SmnVerifier
@@ -222,3 +223,35 @@ def test_unsigned_or_tampered_messages_are_refused_without_side_effects(  # noqa
     assert isinstance(smn_ims.tokens, CountingTokens)
     assert smn_ims.tokens.uses == 0  # no IAM call either
     assert len(http.calls) == 0
+
+
+class UnreachableCertificateHost:
+    """A certificate host that never answers (the message names any host the URL pattern admits)."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def fetch(self, url: str) -> Any:
+        self.asked += 1
+        raise UpstreamTimeoutError("fetching the signing certificate from 'smn.example' failed")
+
+
+def test_a_message_whose_certificate_cannot_be_fetched_is_retried_then_refused_quietly(
+    smn_ims: FakeIms, start_app: Any, signer: SmnSigner
+) -> None:
+    # Unverified, it may be anybody's: it must not publish a failure, send a mail or trip the alarm.
+    settings = make_settings(smn_allowed_topic_urns=[TOPIC_URN])
+    host = UnreachableCertificateHost()
+    verifier = SmnVerifier(host, allowed_topic_urns=set(settings.smn_allowed_topic_urns), clock=lambda: NOW)
+    key = (settings.smn_allowed_topic_urns, settings.smn_cert_url_pattern)
+    SMN_HANDLERS[key] = partial(handle_smn_message, verifier=verifier, session=requests.Session())
+    with runtime.use_clients(make_clients(smn_ims, settings)), local_workflow() as workflow:
+        result = run(workflow, delivered(signer.sign(notification_body())))
+
+        assert result.status == "SUCCEEDED"  # RequestRefused
+        assert result.output["status"] == "REFUSED"
+        assert result.output["error"] == "SmnCertificateUnavailableError"
+        assert host.asked > 1  # retried as a transient failure first
+        assert workflow.published_events(BUS) == []
+        assert workflow.topic_messages(TOPIC) == []
+    assert smn_ims.calls == []

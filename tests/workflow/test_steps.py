@@ -176,8 +176,11 @@ def test_resume_continues_the_handed_over_job_without_calling_ims(fake_ims: Fake
     assert (result.job.polls, result.job.polls_in_execution, result.job.continuations) == (7, 0, 1)
     assert not result.job.continue_as_new
     assert fake_ims.calls == []
-    with pytest.raises(HandOverNotFoundError):  # one-time: a second claim is refused
-        start_step(resume, make_clients(fake_ims), now=NOW, handovers=handovers)
+    retried = start_step(resume, make_clients(fake_ims), now=NOW, handovers=handovers)
+    assert retried == result  # a retried step of the same execution claims the same job
+    squatter = StartInput(state=ReceivedInput(input=event), execution_id=f"{execution}-other")
+    with pytest.raises(HandOverNotFoundError):  # any other execution is refused
+        start_step(squatter, make_clients(fake_ims), now=NOW, handovers=handovers)
 
 
 def test_check_chooses_a_bounded_wait(fake_ims: FakeIms) -> None:

@@ -52,6 +52,11 @@ class UpstreamTimeoutError(TransientError):
     """Connect or read timeout, or a dropped connection."""
 
 
+class SmnCertificateUnavailableError(TransientError):
+    """The signing certificate of an SMN message could not be fetched (timeout, 5xx): retried; if it
+    stays so, the delivery is refused like any message that cannot be verified, and nothing is published."""
+
+
 class TokenRefreshInProgressError(TransientError):
     """Another invocation is refreshing the IAM token and it did not appear in time."""
 

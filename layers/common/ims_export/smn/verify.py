@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import requests
 
 from ims_export.clock import duration_text, utc_now
+from ims_export.errors import SmnCertificateUnavailableError, UpstreamTimeoutError, UpstreamUnavailableError
 from ims_export.smn.certs import (
     DEFAULT_CERT_URL_PATTERN,
     CertificateFetcher,
@@ -71,7 +72,13 @@ class SmnVerifier:
             )
         signature = _decode_signature(message.signature)
         self._check_fresh(message)
-        certificate = self.cert_fetcher.fetch(message.signing_cert_url)
+        try:
+            certificate = self.cert_fetcher.fetch(message.signing_cert_url)
+        except (UpstreamTimeoutError, UpstreamUnavailableError) as unavailable:
+            # Not verified yet: whatever follows is a refusal at worst, never a published failure.
+            raise SmnCertificateUnavailableError(
+                f"SMN message not verified: {unavailable.message}", code=unavailable.code
+            ) from None
         self._check_certificate_valid(certificate)
         _verify_rsa(certificate, signature, string_to_sign(message).encode())
         message._verified_fingerprint = signed_fingerprint(message)

@@ -23,7 +23,7 @@ from ims_export.steps.states import (
 )
 
 if TYPE_CHECKING:
-    # The DynamoDB store is built by the start function only.
+    # The DynamoDB store is built on first use (steps.handover): by a hand-over, or a continuation's start.
     from ims_export.steps.handover import HandOverStore
 
 logger = logging.getLogger(__name__)

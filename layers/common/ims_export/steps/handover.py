@@ -1,11 +1,12 @@
-"""One-time hand-over records: how an execution passes its running job to its continuation.
+"""Hand-over records: how an execution passes its running job to its continuation.
 
-Before continuing as new (history limit), the state machine has the start function store the job
+Before continuing as new (history limit), the state machine has the hand-over function store the job
 under a random ticket, bound to the name of the execution that is to continue it. The continuation's
-start step claims the record with one conditional delete: only that execution, only once, only
-before it expires. A ``resume`` input whose ticket has no such record is refused, so no trigger can
-make the workflow poll -- or publish an outcome for -- a job it did not start; and the names and ids
-the continuation publishes come from the record, never from its input.
+start step claims the record with one conditional update: only that execution, only before it expires;
+a retry of that step (its answer lost) gets the same job again. A ``resume`` input whose ticket has no
+such record is refused, so no trigger can make the workflow poll -- or publish an outcome for -- a job
+it did not start; and the names and ids the continuation publishes come from the record, never from
+its input.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ class HandOverStore(Protocol):
         ...
 
     def claim(self, ticket: str, *, execution_name: str, now: int) -> Mapping[str, Any] | None:
-        """The job handed over under ``ticket`` to ``execution_name``, removed; None if there is none."""
+        """The job handed over under ``ticket`` to ``execution_name``; None if there is none. Claiming
+        again from the same execution (a retried step) gives the same job."""
         ...
 
 
@@ -51,7 +53,6 @@ class InMemoryHandOverStore:
         found = self.records.get(ticket)
         if found is None or found[0] != execution_name or found[1] <= now:
             return None
-        del self.records[ticket]
         return found[2]
 
 
@@ -84,12 +85,14 @@ class DynamoDBHandOverStore:
 
     def claim(self, ticket: str, *, execution_name: str, now: int) -> Mapping[str, Any] | None:
         try:
-            answer = self._client.delete_item(
+            # Kept, not deleted: a retry of the claiming step in the same execution must find it again.
+            answer = self._client.update_item(
                 TableName=self._table,
                 Key={"id": {"S": f"{KEY_PREFIX}#{ticket}"}},
                 ConditionExpression="attribute_exists(id) AND execution_name = :name AND expiration > :now",
+                UpdateExpression="SET claimed_at = if_not_exists(claimed_at, :now)",
                 ExpressionAttributeValues={":name": {"S": execution_name}, ":now": {"N": str(now)}},
-                ReturnValues="ALL_OLD",
+                ReturnValues="ALL_NEW",
             )
         except self._client.exceptions.ConditionalCheckFailedException:
             return None

@@ -37,6 +37,8 @@ DETAIL_TYPES: dict[OutcomeStatus, str] = {
     "DUPLICATE": "Image Export Duplicate",
     "REFUSED": "SMN Delivery Refused",
 }
+# A delivery to the SMN endpoint that ended in these was never verified: refused, not published.
+UNVERIFIED_DELIVERY_ERRORS = frozenset({"SmnMessageRefusedError", "SmnCertificateUnavailableError"})
 # Job fields the outcome carries when the job has them set (fields some exports add to JobState).
 OPTIONAL_JOB_FIELDS = ("object", "retention")
 # Failed outcomes end in the Fail state of their error; any other error ends in ExportFailed.
@@ -260,7 +262,7 @@ def build_outcome(request: OutcomeInput, *, now: datetime, settings: Settings) -
     state = request.state
     common: dict[str, Any] = {"execution": request.execution_id, "finished_at": now}
     failure = state.failure
-    if failure is not None and failure.Error == "SmnMessageRefusedError" and state.phase is None:
+    if failure is not None and failure.Error in UNVERIFIED_DELIVERY_ERRORS and state.phase is None:
         cause = structured_cause(failure)
         # A refusal names nothing from the body: it is not an authentic message.
         return _described(

@@ -149,11 +149,12 @@ def check_target(
     obs = ObsClient.for_settings(credentials, session, timeout, settings, clients.clock)
     place = f"{settings.cloud.value}/{settings.region}/{settings.obs_endpoint or ''}"
     try:
-        info = facts.get(place, bucket) or _answer(
-            lambda: _bucket_info(obs, bucket), f"bucket {bucket}", warnings
-        )
+        info = facts.get(place, bucket)
+        if info is None:
+            info = _answer(lambda: _bucket_info(obs, bucket), f"bucket {bucket}", warnings)
+            if info is not None:  # kept for PREFLIGHT_CACHE_SECONDS from this read, not from each use
+                facts.keep(place, info, settings.preflight_cache_seconds)
         if info is not None:
-            facts.keep(place, info, settings.preflight_cache_seconds)
             _check_bucket(info, settings.region, warnings)
         found = _answer(lambda: obs.head_object(bucket, key), f"the object {key} in {bucket}", warnings)
     except BucketNotFoundError:

@@ -129,7 +129,7 @@ StartResult = (
 
 
 class HandOverTicket(BaseModel):
-    """What a continuation receives instead of the job: the ticket of its one-time hand-over record."""
+    """What a continuation receives instead of the job: the ticket of its hand-over record."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True, defer_build=True)
 
