@@ -32,11 +32,11 @@ SEED = 6
 # Per poll: WaitBeforePoll + CheckExport (Task) + EvaluateJob (Choice). Per export, whatever the
 # policy, the success path of statemachine/export.asl.json with its export claim: ReceiveInput,
 # StartExport, IsImageReady, ClaimRecord, StartExport, IsImageReady, RecordJob, RecordOnClaim,
-# IsImageReady, DescribeOutcome, ShouldPublish, PutOutcomeEvent, ReadNotificationSettings,
-# ShouldNotifyTopic, RouteOutcome, ExportSucceeded. Left out: a trigger's delivery claim (4 more), the
-# optional NotifyTopic, retries, image waits, continue-as-new.
+# IsImageReady, VerifyExport, RetireExports, DescribeOutcome, ShouldPublish, PutOutcomeEvent,
+# ReadNotificationSettings, ShouldNotifyTopic, RouteOutcome, ExportSucceeded. Left out: a trigger's
+# delivery claim (4 more), the optional NotifyTopic, retries, image waits, continue-as-new.
 TRANSITIONS_PER_POLL = 3
-FIXED_TRANSITIONS = 16
+FIXED_TRANSITIONS = 18
 
 BASELINE = "fixed 30 s"
 ADAPTIVE = "adaptive"

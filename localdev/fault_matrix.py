@@ -419,9 +419,10 @@ def _build_cases() -> tuple[FaultCase, ...]:
             "start_lost_response",
             "start step",
             "IMS accepted the export, then the connection died before the job id was saved",
-            Outcome("FAILED", "ExportAlreadyRunningError", 1, 1),
+            Outcome("FAILED", "ExportStateUnknown", 1, 1),
             _inject("export", "drop_after_processing"),
-            why="the retried call meets the running export (IMG.0148): no second job",
+            why="the retried call meets the running export (IMG.0148): no second job; the failure says it "
+            "is probably this start's own, untracked, and how to follow it",
         ),
     )
 

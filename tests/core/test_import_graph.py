@@ -112,7 +112,16 @@ def test_the_start_step_still_loads_its_payloads_and_the_trigger_events() -> Non
     assert set(START_ONLY_MODELS) <= modules
 
 
-HANDLERS = ["check_export", "start_export", "hand_over", "describe_outcome", "refresh_token", "select_images"]
+HANDLERS = [
+    "check_export",
+    "verify_export",
+    "retire_exports",
+    "start_export",
+    "hand_over",
+    "describe_outcome",
+    "refresh_token",
+    "select_images",
+]
 
 
 @pytest.mark.parametrize("function", HANDLERS)

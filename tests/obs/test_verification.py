@@ -210,7 +210,7 @@ def test_obs_5xx_then_success_is_retried_in_the_step_and_verified(
         control.obs.inject(ObsRoute.HEAD, ObsFailure.INTERNAL_ERROR)
         control.obs.inject(ObsRoute.HEAD, ObsFailure.SERVICE_UNAVAILABLE)
 
-    with caplog.at_level(logging.WARNING, logger="ims_export.steps.verify"):
+    with caplog.at_level(logging.WARNING, logger="ims_export.steps.obs_access"):
         run = export_run(failing_twice)
 
     assert run.result.status == "SUCCEEDED"
@@ -220,8 +220,9 @@ def test_obs_5xx_then_success_is_retried_in_the_step_and_verified(
     assert len(retries) == 2
     assert "attempt 1 of 3" in retries[0] and "500" in retries[0]
     assert "attempt 2 of 3" in retries[1] and "503" in retries[1]
-    # The check step itself was not retried by the state machine.
+    # The steps themselves were not retried by the state machine: the verify step retried its HEAD.
     assert run.states.count("CheckExport") == run.outcome["polls"]
+    assert run.states.count("VerifyExport") == 1
 
 
 def test_obs_failing_on_every_try_leaves_the_export_succeeded_but_unverified(
@@ -277,8 +278,11 @@ def test_retention_keeps_the_newest_n_of_n_plus_3_exports_of_the_image_only(
     assert sorted(remaining) == sorted([new_key, *older[3:], *planted["untouchable"]])
     exports_of_the_image = re.compile(rf"exports/{IMAGE_NAME}-{IMAGE}-\d{{8}}\.qcow2")
     assert len([name for name in remaining if exports_of_the_image.fullmatch(name)]) == kept
-    (credential,) = run.emulator.state.obs.issued_credentials()
-    assert credential.allows("obs:object:DeleteObject", f"obs:*:*:object:{DEFAULT_BUCKET}/{older[0]}")
+    # The verify step's credentials may read; only the retire step's may delete.
+    verifying, retiring = run.emulator.state.obs.issued_credentials()
+    doomed = f"obs:*:*:object:{DEFAULT_BUCKET}/{older[0]}"
+    assert not verifying.allows("obs:object:DeleteObject", doomed)
+    assert retiring.allows("obs:object:DeleteObject", doomed)
     assert closing_sentence("SUCCEEDED", run.outcome).endswith("; retention deleted 3 older exports")
 
 
@@ -298,11 +302,13 @@ def test_retention_dry_run_lists_what_would_go_and_deletes_nothing(export_run: C
     assert sorted(run.objects()) == sorted(
         [run.outcome["object"]["key"], *planted["older"], *planted["untouchable"]]
     )
-    # Read-only credentials for a dry run.
-    (credential,) = run.emulator.state.obs.issued_credentials()
-    assert not credential.allows(
-        "obs:object:DeleteObject", f"obs:*:*:object:{DEFAULT_BUCKET}/{planted['older'][0]}"
-    )
+    # Read-only credentials for the verify step and for a dry run.
+    credentials = run.emulator.state.obs.issued_credentials()
+    assert len(credentials) == 2
+    for credential in credentials:
+        assert not credential.allows(
+            "obs:object:DeleteObject", f"obs:*:*:object:{DEFAULT_BUCKET}/{planted['older'][0]}"
+        )
 
 
 def test_a_failed_deletion_is_reported_and_the_export_still_succeeds(export_run: Callable[..., Run]) -> None:

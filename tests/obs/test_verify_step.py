@@ -1,5 +1,5 @@
-"""The verification step on its own, against the emulator: clock granularity, the time budget, a
-missing bucket, an object the pattern did not name, and what the step returns for the state."""
+"""The verify and retire steps on their own, against the emulator: clock granularity, the time budget, a
+missing bucket, an object the pattern did not name, and what the steps return for the state."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import responses
 
 from ims_export.runtime import Clients, ImsApi, TokenStore
 from ims_export.settings import Settings
-from ims_export.steps import verify
+from ims_export.steps import obs_access
+from ims_export.steps.retire import retention_report
 from ims_export.steps.states import JobState
+from ims_export.steps.verify import exported_object
 from localdev.emulator import DEFAULT_BUCKET, Emulator, ManualClock
 from localdev.emulator.obs_state import ObsFailure, ObsRoute
 from tests.obs.conftest import ACCESS_KEY, OTHER_BUCKET, SECRET_KEY, SECURITY_TOKEN, StaticTokens, issued
@@ -50,6 +52,13 @@ def job_started(at: datetime, key: str = KEY, bucket: str = DEFAULT_BUCKET) -> J
     )
 
 
+def verified_then_retired(job: JobState, clients: Clients, **timing: Any) -> dict[str, Any]:
+    """What the verify step, then the retire step, put on the job."""
+    found = exported_object(job, clients, **timing)
+    retention = retention_report(job.model_copy(update={"object": found}), clients, **timing)
+    return {"object": found, "retention": retention}
+
+
 def at_half_second(clock: ManualClock) -> float:
     """Move the emulated clock to the middle of a second; return that second."""
     now = clock.now()
@@ -64,7 +73,7 @@ def test_an_object_written_in_the_second_the_export_began_is_this_exports(
     emulator.control.obs.plant_object(DEFAULT_BUCKET, KEY, size_bytes=42, age_seconds=0.3)  # at second + 0.2
     started = datetime.fromtimestamp(second + 0.7, UTC)  # after the write, in the same second
 
-    update = verify.after_success(job_started(started), clients_for(emulator, emulator_tokens))
+    update = verified_then_retired(job_started(started), clients_for(emulator, emulator_tokens))
 
     exported = update["object"]
     assert (exported.verification, exported.size_bytes) == ("verified", 42)
@@ -79,7 +88,7 @@ def test_an_object_from_the_second_before_the_export_is_not_this_exports(
     emulator.control.obs.plant_object(DEFAULT_BUCKET, KEY, size_bytes=42, age_seconds=1.0)  # at second - 0.5
     started = datetime.fromtimestamp(second + 0.1, UTC)
 
-    exported = verify.after_success(job_started(started), clients_for(emulator, emulator_tokens))["object"]
+    exported = verified_then_retired(job_started(started), clients_for(emulator, emulator_tokens))["object"]
 
     assert exported.verification == "missing"
     assert "before the export began" in (exported.verification_reason or "")
@@ -91,7 +100,7 @@ def test_a_bucket_that_does_not_exist_holds_no_export(
     started = datetime.fromtimestamp(emulator.control.now(), UTC)
 
     job = job_started(started, bucket="gone-bucket")
-    exported = verify.after_success(job, clients_for(emulator, emulator_tokens))["object"]
+    exported = verified_then_retired(job, clients_for(emulator, emulator_tokens))["object"]
 
     assert exported.verification == "missing"
     assert "gone-bucket" in (exported.verification_reason or "")
@@ -104,7 +113,7 @@ def test_an_empty_object_is_no_export(
     emulator.control.obs.plant_object(DEFAULT_BUCKET, KEY, size_bytes=0, age_seconds=0)
     started = datetime.fromtimestamp(emulator.control.now() - 5, UTC)
 
-    exported = verify.after_success(job_started(started), clients_for(emulator, emulator_tokens))["object"]
+    exported = verified_then_retired(job_started(started), clients_for(emulator, emulator_tokens))["object"]
 
     assert exported.verification == "missing"
     assert "is empty (0 bytes)" in (exported.verification_reason or "")
@@ -114,15 +123,15 @@ def test_retries_stop_when_the_time_budget_is_used_up(
     emulator: Emulator, emulator_tokens: StaticTokens
 ) -> None:
     emulator.control.obs.inject(ObsRoute.HEAD, ObsFailure.SERVICE_UNAVAILABLE, times=3)
-    ticks = iter([0.0, 1.0, 1.0, verify.TIME_BUDGET_SECONDS + 1, verify.TIME_BUDGET_SECONDS + 1])
+    ticks = iter([0.0, 1.0, 1.0, obs_access.TIME_BUDGET_SECONDS + 1, obs_access.TIME_BUDGET_SECONDS + 1])
     slept: list[float] = []
     started = datetime.fromtimestamp(emulator.control.now(), UTC)
 
-    update = verify.after_success(
+    update = verified_then_retired(
         job_started(started),
         clients_for(emulator, emulator_tokens),
         sleep=slept.append,
-        monotonic=lambda: next(ticks, verify.TIME_BUDGET_SECONDS + 1),
+        monotonic=lambda: next(ticks, obs_access.TIME_BUDGET_SECONDS + 1),
     )
 
     assert update["object"].verification == "unverified"
@@ -140,7 +149,7 @@ def test_retention_leaves_alone_an_export_not_named_by_the_pattern(
     old = f"exports/debian-12-web-{IMAGE}-20240101.qcow2"
     emulator.control.obs.plant_object(DEFAULT_BUCKET, old, size_bytes=5, age_seconds=86400)
 
-    update = verify.after_success(
+    update = verified_then_retired(
         job_started(started, key=key), clients_for(emulator, emulator_tokens, retention_count=1)
     )
 
@@ -163,7 +172,7 @@ def test_retention_with_a_pattern_without_image_id_reports_why_it_cannot_run(
         export_object_pattern="exports/{image_name}-{date}.{format}",
     )
 
-    update = verify.after_success(job_started(started, key=key), clients)
+    update = verified_then_retired(job_started(started, key=key), clients)
 
     assert "needs {image_id}" in update["retention"].skipped_reason
     assert emulator.control.obs.requests(ObsRoute.DELETE) == 0
@@ -204,7 +213,7 @@ def test_an_answer_that_proves_nothing_leaves_the_export_unverified(
         ims=cast(ImsApi, None),
     )
 
-    update = verify.after_success(job_started(datetime(2025, 1, 6, tzinfo=UTC)), clients)
+    update = verified_then_retired(job_started(datetime(2025, 1, 6, tzinfo=UTC)), clients)
 
     exported = update["object"]
     assert exported.verification == "unverified"
@@ -228,7 +237,7 @@ def test_retention_deletes_only_in_the_export_bucket_or_the_listed_ones(
         emulator, emulator_tokens, export_bucket=DEFAULT_BUCKET, retention_count=1, retention_buckets=allowed
     )
 
-    retention = verify.after_success(job_started(started, bucket=OTHER_BUCKET), clients)["retention"]
+    retention = verified_then_retired(job_started(started, bucket=OTHER_BUCKET), clients)["retention"]
 
     assert (old not in emulator.control.bucket_objects(OTHER_BUCKET)) is deleted
     if not deleted:

@@ -281,6 +281,47 @@ def test_a_start_step_retried_after_a_lost_response_exports_once(counting_ims: F
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("guarded_clients", "start_app")
+def test_a_start_retried_after_its_post_says_the_running_export_is_probably_its_own(
+    counting_ims: FakeIms,
+) -> None:
+    # The answer after the POST is lost; the retry's POST meets the export the first one started
+    # (IMG.0148). IMS lists no jobs, so the failure must say that it is probably this start's own.
+    real_start = load_handler(FUNCTIONS["StartExportFunction"])
+    lost: list[Any] = []
+
+    def start_losing_the_answer_after_the_post(event: Any, context: Any) -> Any:
+        answer = real_start(event, context)
+        if answer.get("phase") == "recording" and not lost:
+            lost.append(answer)
+            counting_ims.fail_next("export_image", ExportAlreadyRunningError("IMG.0148", code="IMG.0148"))
+            raise LambdaUnknown("the invocation's response was lost")
+        return answer
+
+    with local_workflow(
+        handlers={"StartExportFunction": start_losing_the_answer_after_the_post}
+    ) as workflow_:
+        create_idempotency_table()
+        result = run(workflow_, MANUAL)
+
+    assert result.status == "FAILED"
+    assert result.error == "ExportStateUnknown"
+    assert len(counting_ims.calls_to("export_image")) == 2  # IMS refused the second: no second job
+    message = json.loads(result.cause or "{}")["message"]
+    assert "retried after an attempt whose answer was lost" in message
+    assert IMAGE_ID in message and "make follow JOB=" in message
+
+
+@pytest.mark.usefixtures("dynamodb")
+def test_a_first_post_that_meets_img_0148_names_another_running_export(counting_ims: FakeIms) -> None:
+    counting_ims.fail_next("export_image", ExportAlreadyRunningError("IMG.0148", code="IMG.0148"))
+    clients = make_clients(counting_ims, guarded_settings())
+
+    with pytest.raises(ExportAlreadyRunningError):  # a first attempt: the running export is another one
+        start(start_input(MANUAL, "execution-1"), clients, now=NOW)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("error", "code"),
     [

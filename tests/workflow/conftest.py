@@ -20,6 +20,8 @@ TOPIC = "ims-export-notifications"
 FUNCTIONS = {
     "StartExportFunction": ROOT / "functions" / "start_export" / "app.py",
     "CheckExportFunction": ROOT / "functions" / "check_export" / "app.py",
+    "VerifyExportFunction": ROOT / "functions" / "verify_export" / "app.py",
+    "RetireExportsFunction": ROOT / "functions" / "retire_exports" / "app.py",
     "HandOverFunction": ROOT / "functions" / "hand_over" / "app.py",
     "DescribeOutcomeFunction": ROOT / "functions" / "describe_outcome" / "app.py",
 }

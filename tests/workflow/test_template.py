@@ -62,6 +62,8 @@ def test_policies_have_statements_to_check() -> None:
     assert {name for name, _ in POLICY_STATEMENTS} == {
         "StartExportFunction",
         "CheckExportFunction",
+        "VerifyExportFunction",
+        "RetireExportsFunction",
         "HandOverFunction",
         "RefreshTokenFunction",
         "SelectImagesFunction",
@@ -90,6 +92,8 @@ def test_the_token_cache_statements_are_written_once() -> None:
     assert users == [
         "StartExportFunction",
         "CheckExportFunction",
+        "VerifyExportFunction",
+        "RetireExportsFunction",
         "RefreshTokenFunction",
         "SelectImagesFunction",
     ]
@@ -120,7 +124,7 @@ def test_kms_is_only_reachable_through_ssm() -> None:
     kms_statements = [
         s for _, s in POLICY_STATEMENTS if any(str(a).startswith("kms:") for a in _as_list(s["Action"]))
     ]
-    assert len(kms_statements) == 4  # start, check, refresh and select functions
+    assert len(kms_statements) == 6  # start, check, verify, retire, refresh and select functions
     for statement in kms_statements:
         assert "kms:ViaService" in statement["Condition"]["StringEquals"]
 
@@ -157,7 +161,7 @@ def test_kms_is_granted_only_on_the_given_key() -> None:
     granted = [
         pair for resource in RESOURCES.values() for pair in _kms_statements_by_condition(_policies(resource))
     ]
-    assert len(granted) == 4  # start, check, refresh and select functions
+    assert len(granted) == 6  # start, check, verify, retire, refresh and select functions
     for condition, statement in granted:
         # aws/ssm needs no IAM permission: without KmsKeyArn there is no KMS statement at all.
         assert condition == "HasKmsKey"
@@ -172,6 +176,8 @@ def test_only_the_functions_that_refresh_the_token_write_it() -> None:
     assert writers == {
         "StartExportFunction",
         "CheckExportFunction",
+        "VerifyExportFunction",
+        "RetireExportsFunction",
         "RefreshTokenFunction",
         "SelectImagesFunction",
     }

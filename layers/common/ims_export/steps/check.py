@@ -120,11 +120,7 @@ def check(state: Exporting, clients: Clients, *, now: datetime) -> Exporting:
             "fail_reason": job.fail_reason,
             "next_wait_seconds": 0,
         }
-        if job.status is JobStatus.SUCCESS:
-            # Imported here: the OBS code loads only when an export has succeeded, not on every poll.
-            from ims_export.steps.verify import after_success  # noqa: PLC0415
-
-            update.update(after_success(previous.model_copy(update=update), clients))
+        # A SUCCESS goes on to the verify and retire steps (each its own task): this step only polls.
         return Exporting(job=previous.model_copy(update=update))
     settings = clients.settings
     wait = choose_next_wait(

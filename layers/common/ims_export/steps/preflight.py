@@ -29,9 +29,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from ims_export.cloud.http import new_session, timeouts
 from ims_export.cloud.obs import ObsClient
-from ims_export.cloud.temporary_credentials import TemporaryCredentialsClient
 from ims_export.domain.export_request import ExportRequest, split_bucket_url
 from ims_export.domain.objects import BucketInfo, ObjectMissing
 from ims_export.errors import (
@@ -41,13 +39,13 @@ from ims_export.errors import (
     ObjectAlreadyExistsError,
 )
 from ims_export.runtime import Clients
+from ims_export.steps.obs_access import ObsAccess
 
 logger = logging.getLogger(__name__)
 
 STANDARD = "STANDARD"
 # The procedure's names for OBS's storage classes (OBS API names on the left).
 CLASS_NAMES = {"STANDARD": "Standard", "WARM": "Infrequent Access (WARM)", "COLD": "Archive (COLD)"}
-READ_TIMEOUT_CAP_SECONDS = 10.0
 ResultT = TypeVar("ResultT")
 
 
@@ -135,18 +133,11 @@ def check_target(
         return ()
     bucket, key = split_bucket_url(request.bucket_url)
     warnings: list[str] = []
-    timeout = timeouts(
-        settings.http_connect_timeout_seconds,
-        min(settings.http_read_timeout_seconds, READ_TIMEOUT_CAP_SECONDS),
-    )
-    session = new_session()
-    issuer = TemporaryCredentialsClient(clients.tokens, settings.iam_endpoint, session, timeout)
-    credentials = _answer(
-        lambda: issuer.issue_for_bucket(bucket), f"the target {request.bucket_url}", warnings
-    )
+    access = ObsAccess(clients)
+    credentials = _answer(lambda: access.credentials(bucket), f"the target {request.bucket_url}", warnings)
     if credentials is None:
         return tuple(warnings)
-    obs = ObsClient.for_settings(credentials, session, timeout, settings, clients.clock)
+    obs = access.client(credentials)
     place = f"{settings.cloud.value}/{settings.region}/{settings.obs_endpoint or ''}"
     try:
         info = facts.get(place, bucket)

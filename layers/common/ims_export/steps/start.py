@@ -26,6 +26,8 @@ from ims_export.domain.images import Image
 from ims_export.domain.jobs import JobStatus
 from ims_export.errors import (
     ConfigurationError,
+    ExportAlreadyRunningError,
+    ExportStateUnknown,
     ImageNotFoundError,
     ImageNotReadyError,
     ImsExportError,
@@ -85,13 +87,32 @@ def _fetch_parent(clients: Clients, image: Image) -> Image | None:
         return None  # not visible to this project: no public parent to hold against the image
 
 
-def _post_export(pending: PendingExport, clients: Clients, now: datetime) -> JobState:
+def _export_call(pending: PendingExport, clients: Clients, *, retried: bool) -> str:
+    """The export call; the IMS job id. IMS has no job list: a retried call that meets IMG.0148 cannot tell
+    its own earlier attempt's export (answer lost) from another one, so it says both, and how to check."""
+    try:
+        return clients.ims.export_image(pending.request)
+    except ExportAlreadyRunningError as error:
+        if not retried:
+            raise
+        request = pending.request
+        raise ExportStateUnknown(
+            "IMS is exporting this image already (IMG.0148), and this start step was retried after an "
+            "attempt whose answer was lost: the running export is probably the one that attempt started, "
+            "and nothing tracks it. Look for the image's export job in the IMS console (then make follow "
+            f"JOB=<its id> IMAGE={request.image_id} follows it), or wait for the object in OBS, before "
+            "exporting it again",
+            status=error.status,
+        ) from None
+
+
+def _post_export(pending: PendingExport, clients: Clients, now: datetime, *, retried: bool) -> JobState:
     """The target's pre-flight, then the export call itself; the job descriptor of what it started."""
     from ims_export.steps.preflight import check_target  # noqa: PLC0415 - OBS and XML only where a POST follows
 
     request = pending.request
     warnings = check_target(request, clients)
-    job_id = clients.ims.export_image(request)
+    job_id = _export_call(pending, clients, retried=retried)
     return JobState(
         job_id=job_id,
         image_id=request.image_id,
@@ -194,7 +215,7 @@ def _start_named_order(
     )
     claims = export_claims(settings)
     if claims is None:  # no idempotency table: every trigger exports
-        return Exporting(job=_post_export(pending, clients, now))
+        return Exporting(job=_post_export(pending, clients, now, retried=start_input.retry_count > 0))
     return claims.claim(pending, execution=start_input.execution_id, now=now)
 
 
@@ -215,7 +236,7 @@ def _go_on_claiming(
         )
         if not isinstance(step, PostExport):
             return step
-        job = _post_export(step.pending, clients, now)
+        job = _post_export(step.pending, clients, now, retried=start_input.retry_count > 0)
         return claims.recorded(step.pending, job, execution=execution, now=now)
     raise AssertionError("unreachable")  # pragma: no cover - for mypy: the block returns or raises
 

@@ -189,6 +189,9 @@ class StartInput(BaseModel):
     ] = ReceivedInput()
     execution_id: str | None = Field(default=None, max_length=2048)
     execution_started_at: datetime | None = None
+    # How often the state machine retried this call ($$.State.RetryCount): a retried POST that meets
+    # IMG.0148 may have met the export its own earlier attempt started, whose answer was lost.
+    retry_count: int = Field(default=0, ge=0)
 
     @model_validator(mode="before")
     @classmethod
