@@ -24,7 +24,10 @@ def benchmark_entry_points() -> list[tuple[str, Callable[[], int]]]:
     return found
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Every benchmark's figures and targets. A report by default (exit 0, missed targets marked);
+    ``--gate`` exits 1 when a target is missed."""
+    gate = "--gate" in (sys.argv[1:] if argv is None else argv)
     failed: list[str] = []
     for name, entry in benchmark_entry_points():
         print(f"=== benchmark: {name} ===")
@@ -32,8 +35,12 @@ def main() -> int:
             failed.append(name)
         print()
     if failed:
-        print(f"targets missed by: {', '.join(failed)}")
-        return 1
+        print(
+            f"targets missed by: {', '.join(failed)}"
+            + ("" if gate else " (a report: make bench-gate fails on it)")
+        )
+        return 1 if gate else 0
+    print("every target met")
     return 0
 
 

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from ims_export.settings import Settings
     from ims_export.triggers.orders import ExportOrder
     from localdev.emulator import Control, Emulator, EmulatorConfig, ManualClock
+    from localdev.obs_notifier import ObsNotifier
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"
@@ -86,6 +87,7 @@ PARAMETER_VARIABLES = {
 SETTINGS_PARAMETER = "Settings"
 SMN_ROUTE = "POST /smn"
 VIA_CHOICES = ("direct", "smn")
+OBS_NOTIFICATION_CHOICES = ("delivered", "lost")  # localdev.obs_notifier's modes
 
 
 @dataclass(frozen=True)
@@ -576,6 +578,7 @@ def run_workflow(
     observe: Callable[[LocalWorkflow, ExecutionResult], object] | None = None,
     watch: RunWatch | None = None,
     via: str = "direct",
+    obs_notifications: str = OBS_NOTIFICATION_CHOICES[0],
 ) -> ExecutionResult:
     """Route ``event`` as the template's triggers would and run one execution to its end.
 
@@ -593,6 +596,9 @@ def run_workflow(
 
     # Looked up per call, not bound at import: a caller may have redirected sys.stderr since.
     stream = stream or sys.stderr
+    notifier = obs_notifier_for(target, settings, obs_notifications)
+    if notifier is not None:  # the SMN endpoint is deployed, for the topic the emulator's OBS publishes to
+        overrides = {**(overrides or {}), "SmnAllowedTopicUrns": notifier.topic_urn}
     deployment = deployment_for(template, target, overrides, settings)
     following = event if isinstance(event, FollowRequest) else None
     if via == "smn":
@@ -619,6 +625,8 @@ def run_workflow(
             clients = runtime.build_clients(Settings.from_env())
             if target.clock is not None:
                 clients = replace(clients, clock=target.clock)
+            if notifier is not None and not fleet:
+                notifier.install(clients.settings, workflow, lambda text: _say(stream, text))
             with runtime.use_clients(clients):
                 name = None
                 if following is not None:
@@ -648,6 +656,24 @@ def run_workflow(
             raise
         _say(stream, token_cache_status(deployment))
         return result
+
+
+def obs_notifier_for(
+    target: CloudTarget, settings: Mapping[str, Any] | None, mode: str
+) -> ObsNotifier | None:
+    """The emulator's OBS notifications for a run with WAKE_ON_OBS_NOTIFICATION (none for a real cloud:
+    there OBS and SMN send them)."""
+    value = {**target.settings, **(settings or {})}.get("WAKE_ON_OBS_NOTIFICATION")
+    if target.control is None or value is None:
+        return None
+    from ims_export.settings import Settings
+    from localdev.obs_notifier import ObsNotifier
+
+    try:
+        on = Settings.model_validate({"wake_on_obs_notification": value}).wake_on_obs_notification
+    except ValueError:
+        return None  # the deployment refuses the value, naming it
+    return ObsNotifier(target.control, mode=mode) if on else None
 
 
 def token_cache_status(deployment: LocalDeployment) -> str:
@@ -696,6 +722,7 @@ def quiet_libraries() -> None:
 MAKE_VARIABLES = {
     "--event": "EVENT",
     "--via": "VIA",
+    "--obs-notifications": "OBS_NOTIFICATIONS",
     "--timeout": "TIMEOUT",
     "--heartbeat": "HEARTBEAT",
     "--earlier-exports": "EARLIER_EXPORTS",
@@ -788,6 +815,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--via", choices=VIA_CHOICES, default="direct", help="smn: post the file as the SMN endpoint's body"
+    )
+    parser.add_argument(
+        "--obs-notifications",
+        choices=OBS_NOTIFICATION_CHOICES,
+        default=OBS_NOTIFICATION_CHOICES[0],
+        help="with WAKE_ON_OBS_NOTIFICATION on the emulator: deliver the OBS notification of the exported "
+        "object (delivered), or lose it, so that polling sees the end (lost)",
     )
     return parser
 
@@ -895,6 +929,7 @@ def _run(args: argparse.Namespace, watch: RunWatch) -> int:
             timeout=timeout,
             watch=watch,
             via=args.via,
+            obs_notifications=args.obs_notifications,
             before_start=emulator_demo_step(args.earlier_exports, event, target),
         )
 

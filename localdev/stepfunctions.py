@@ -6,7 +6,10 @@ Two patches make moto's interpreter usable offline and fast:
    with the event and a fake context. A raised exception becomes ``{"errorType", "errorMessage"}``
    with ``FunctionError`` set, so Retry/Catch see the exception's class name, as on AWS.
 2. No real sleeping: Wait states and Retry intervals call ``on_wait(seconds)`` instead (a test
-   records, a local runner advances an emulator clock); every wait is recorded in ``waits``.
+   records, a local runner advances an emulator clock); every wait is recorded in ``waits``. A callback
+   task (``.waitForTaskToken``) calls ``on_callback(seconds)`` first, which may send its token (a test or
+   the local runner delivers a notification then); a token not sent by then is a wait that ran its whole
+   ``TimeoutSeconds`` (recorded as a ``callback`` wait, ``States.Timeout``).
 
 The rest are fidelity fixes where moto differs from AWS. Each imitates behaviour AWS documents or that
 was recorded against AWS (LocalStack's AWS-validated snapshots); ``docs/engines.md`` lists them with
@@ -29,6 +32,10 @@ their sources, and the second engine (``localdev/second_engine``) runs the same 
 8. ``States.ALL`` catches neither ``States.Runtime`` nor ``States.DataLimitExceeded``, and no Retry or
    Catch catches ``States.Runtime`` (the error handling documentation); moto catches both, so a
    definition could rely on what AWS does not do.
+9. A ``SendTaskSuccess`` for a callback task that has ended (woken or timed out) is refused with
+   ``TaskTimedOut``, as the API reference describes ("the task associated with the token has already
+   been closed"); moto accepts it while the execution runs, and raises its callback errors without the
+   message their class needs.
 
 The fidelity fixes live in ``localdev/moto_fidelity.py``; the resources and the observation of runs in
 ``localdev/aws_world.py`` (shared with the second engine). Given a ``mock_config`` (AWS Step Functions
@@ -91,7 +98,7 @@ MOTO_CONFIG: Any = {
 
 @dataclass(frozen=True)
 class WaitRecord:
-    kind: str  # "wait" (a Wait state) or "retry" (a Retry interval)
+    kind: str  # "wait" (a Wait state), "retry" (a Retry interval), "callback" (a task token's wait)
     seconds: float
 
 
@@ -171,6 +178,21 @@ def _retry_without_sleeping(seconds: float) -> None:
     _require_active().record_wait("retry", seconds)
 
 
+def _callback_without_sleeping(original: Callable[..., Any]) -> Callable[..., Any]:
+    """A ``.waitForTaskToken`` task's wait, without sleeping; the token thread of a ``.sync`` task (which
+    ends when the job does, not on a token) waits as moto has it."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import (
+        ResourceCondition,
+    )
+
+    def wait(task: Any, timeout_seconds: int, callback_endpoint: Any) -> Any:
+        if task.resource.condition != ResourceCondition.WaitForTaskToken:
+            return original(task, timeout_seconds, callback_endpoint)
+        return _require_active().wait_for_callback(callback_endpoint, timeout_seconds)
+
+    return wait
+
+
 class LocalWorkflow(AwsWorld):
     """A state machine created in moto from a definition file, with the handlers running in process."""
 
@@ -182,6 +204,7 @@ class LocalWorkflow(AwsWorld):
         handlers: Mapping[str, Handler] | None = None,
         environment: Mapping[str, str] | None = None,
         on_wait: Callable[[float], object] | None = None,
+        on_callback: Callable[[float], object] | None = None,
         event_buses: Sequence[str] = (),
         topics: Sequence[str] = (),
         execution_timeout_seconds: int | None = None,
@@ -208,6 +231,7 @@ class LocalWorkflow(AwsWorld):
         self.handlers = dict(handlers or {})
         self.environment = dict(environment or {})
         self.on_wait = on_wait
+        self.on_callback = on_callback
         self.mock_config = mock_config
         self.waits: list[WaitRecord] = []
         self.invocations: list[Invocation] = []
@@ -263,6 +287,9 @@ class LocalWorkflow(AwsWorld):
     def _patch(self) -> None:
         from moto.awslambda.models import LambdaFunction
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+        from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (  # noqa: E501
+            StateTaskServiceCallback,
+        )
         from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
             WaitFunction,
         )
@@ -270,6 +297,11 @@ class LocalWorkflow(AwsWorld):
         self._replace(LambdaFunction, "_invoke_lambda", _invoke_in_process)
         self._replace(WaitFunction, "_wait_interval", _wait_without_sleeping)
         self._replace(retrier_decl, "time", SimpleNamespace(sleep=_retry_without_sleeping))
+        self._replace(
+            StateTaskServiceCallback,
+            "_wait_for_task_token_timeout",
+            _callback_without_sleeping(StateTaskServiceCallback._wait_for_task_token_timeout),
+        )
         for owner, attribute, replacement in fidelity_patches():
             self._replace(owner, attribute, replacement)
         if self.mock_config is not None:
@@ -343,6 +375,19 @@ class LocalWorkflow(AwsWorld):
             return json.dumps(payload), True, ""
         self.invocations.append(Invocation(function, event, result=result))
         return json.dumps(result), False, ""
+
+    def wait_for_callback(self, endpoint: Any, timeout_seconds: float) -> Any:
+        """The outcome a callback task's token was sent (None: it timed out, after the whole wait)."""
+        from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackConsumerTimeout
+
+        if self.on_callback is not None:
+            self.on_callback(float(timeout_seconds))
+        outcome = endpoint.wait(timeout=0)
+        # The task is closed now, whatever ended it: a token sent later gets TaskTimedOut, as on AWS.
+        endpoint.consumer_error = CallbackConsumerTimeout()
+        if outcome is None:
+            self.record_wait("callback", timeout_seconds)
+        return outcome
 
     def record_wait(self, kind: str, seconds: float) -> None:
         self.waits.append(WaitRecord(kind, float(seconds)))

@@ -291,8 +291,8 @@ def closing_sentence(status: str, output: Any, *, image_id: str | None = None) -
         seconds = outcome.get("elapsed_seconds")
         took = f" in {duration(float(seconds))}" if isinstance(seconds, int | float) else ""
         return (
-            f"exported {_image(outcome, image_id)} to {outcome.get('bucket_url')}{took} "
-            f"with {counted(outcome.get('polls'), 'poll')}{_object_clause(outcome.get('object'))}"
+            f"exported {_image(outcome, image_id)} to {outcome.get('bucket_url')}{took}"
+            f"{_seen(outcome)}{_object_clause(outcome.get('object'))}"
             f"{_retention_clause(outcome.get('retention'))}"
         )
     if status == "SUCCEEDED" and outcome.get("status") == "DUPLICATE":
@@ -344,6 +344,14 @@ def _without_the_subject(message: str, image_id: Any) -> str:
     subject = re.escape(f"export of image {image_id}")
     message = re.sub(rf"^{subject}(?: to \S+ as [^:]+)?: ", "", message)
     return message.replace(f"image {image_id}", "the image")
+
+
+def _seen(outcome: Mapping[str, Any]) -> str:
+    """How the end was seen: ``with 3 polls``, or ``noticed by OBS notification after 2 checks`` when a
+    notification of the object ended a wait."""
+    if isinstance(outcome.get("noticed"), Mapping):
+        return f", noticed by OBS notification after {counted(outcome.get('polls'), 'check')}"
+    return f" with {counted(outcome.get('polls'), 'poll')}"
 
 
 def _object_clause(exported: Any) -> str:

@@ -7,6 +7,7 @@ Unknown names raise ``KeyError``; bad arguments raise ``ControlError``.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from localdev.emulator.clock import ManualClock
@@ -16,6 +17,15 @@ from localdev.emulator.model import GIB, Bucket, EmulatedImage, ExportFailure, S
 from localdev.emulator.obs_control import ObsControl
 from localdev.emulator.seed import generate_exportable_images, image_record
 from localdev.emulator.state import EmulatorState
+
+
+@dataclass(frozen=True)
+class ExportWrite:
+    job_id: str
+    bucket: str
+    key: str
+    size_bytes: int
+    written_at: float  # the emulator clock's time
 
 
 class ControlError(ValueError):
@@ -118,6 +128,26 @@ class Control:
                 self._state.buckets[name] = Bucket(
                     name, region or self._state.config.region, storage_class=storage_class.upper()
                 )
+
+    @property
+    def region(self) -> str:
+        return self._state.config.region
+
+    @property
+    def project_id(self) -> str:
+        return self._state.config.project_id
+
+    def export_writes(self) -> list[ExportWrite]:
+        """When each export job writes its object: a failed one writes none, and none is written while
+        the exports are lost (``obs.set_exports(lost=True)``)."""
+        with self._state.lock:
+            if self._state.obs.exports_lost:
+                return []
+            return [
+                ExportWrite(job.job_id, job.bucket, job.object_name, job.size_bytes, job.ends_at)
+                for job in self._state.jobs.values()
+                if job.failure is None
+            ]
 
     def bucket_objects(self, bucket: str) -> list[str]:
         self._state.settle()

@@ -89,13 +89,14 @@ def local_run(
         event_file: str | Path,
         prepare: Callable[[Control], object] | None = None,
         via: str = "direct",
+        options: tuple[str, ...] = (),
         **environment: str,
     ) -> LocalRun:
         seen["prepare"] = prepare
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
         capsys.readouterr()
-        exit_code = run.main(["--event", str(event_file), "--via", via])
+        exit_code = run.main(["--event", str(event_file), "--via", via, *options])
         captured = capsys.readouterr()
         assert_valid_result(json.loads(captured.out))  # one document, whatever the ending
         target: run.CloudTarget | None = seen.get("target")

@@ -211,7 +211,7 @@ def test_fleet_state_machine_runs_the_export_machine_and_may_only_follow_its_exe
         for state in states.values()
         if state["Type"] == "Task" and ".sync" not in state["Resource"]
     ]
-    assert all("TimeoutSeconds" in task for task in tasks)
+    assert all("TimeoutSeconds" in task or "TimeoutSecondsPath" in task for task in tasks)
 
 
 def test_fleet_schedule_always_sets_its_input_and_the_concurrency_default_reaches_the_function() -> None:
@@ -243,7 +243,7 @@ def test_definition_and_state_machine_settings() -> None:
     bound = Settings.model_json_schema()["properties"]["execution_timeout_seconds"]["maximum"]
     assert definition["TimeoutSeconds"] > bound
     tasks = [state for state in definition["States"].values() if state["Type"] == "Task"]
-    assert all("TimeoutSeconds" in task for task in tasks)
+    assert all("TimeoutSeconds" in task or "TimeoutSecondsPath" in task for task in tasks)
 
 
 def test_globals_and_layer() -> None:

@@ -126,6 +126,12 @@ class Settings(BaseModel):
     preflight_cache_seconds: int = Field(default=300, ge=0, le=86_400)
     # After SUCCESS, HEAD the exported object with temporary credentials (steps/verify.py).
     verify_exported_object: bool = True
+    # While a job runs, wait so that an OBS notification of its object (through the SMN endpoint) can
+    # end the wait early (steps/wake.py); the poll schedule stays the safety net. Needs IDEMPOTENCY_TABLE.
+    wake_on_obs_notification: bool = False
+    # With it, the waits after the first are this long unless a notice ends them: the poll schedule is
+    # the safety net, for a failed export (OBS sends nothing then) and a lost notification.
+    wake_max_wait_seconds: int = Field(default=3600, ge=60, le=86_400)
     # Keep the newest N exports of an image under the object pattern (0 keeps everything); dry run
     # only reports what would be deleted.
     retention_count: int = Field(default=0, ge=0, le=10_000)
@@ -304,6 +310,8 @@ ENV_NAMES: dict[str, str] = {
     "preflight_target": "PREFLIGHT_TARGET",
     "preflight_cache_seconds": "PREFLIGHT_CACHE_SECONDS",
     "verify_exported_object": "VERIFY_EXPORTED_OBJECT",
+    "wake_on_obs_notification": "WAKE_ON_OBS_NOTIFICATION",
+    "wake_max_wait_seconds": "WAKE_MAX_WAIT_SECONDS",
     "retention_count": "RETENTION_COUNT",
     "retention_dry_run": "RETENTION_DRY_RUN",
     "retention_buckets": "RETENTION_BUCKETS",

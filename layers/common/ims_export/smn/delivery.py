@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import requests
 from pydantic import BaseModel, ConfigDict
 
 from ims_export.cloud.http import timeouts
+from ims_export.domain.obs_notifications import ObjectCreated, parse_obs_notification
 from ims_export.errors import (
     InvalidRequestError,
     SubscriptionConfirmationError,
@@ -22,10 +23,6 @@ from ims_export.errors import (
 from ims_export.smn.messages import SmnMessage, SmnMessageType, parse_smn_message, refusal, require_verified
 from ims_export.smn.verify import SmnVerifier
 from ims_export.triggers.cts import image_id_from_trace, is_image_created_trace
-
-if TYPE_CHECKING:
-    pass
-
 
 # Hosts that may serve the subscription links of each SMN cloud domain, besides the SMN host itself
 # (smn.<region>.<domain>). The documentation masks the host ("console.******.com"): these are the
@@ -146,15 +143,40 @@ def image_created_trace(message: SmnMessage) -> Mapping[str, Any] | None:
 
 
 class SmnOutcome(BaseModel):
-    """What handling one SMN message led to; ``image_id`` is set only for an image-created trace."""
+    """What handling one SMN message led to; ``image_id`` is set only for an image-created trace,
+    ``created`` only for an OBS notification of created objects."""
 
     model_config = ConfigDict(frozen=True)
 
-    action: Literal["subscription_confirmed", "image_created", "ignored"]
+    action: Literal["subscription_confirmed", "image_created", "objects_created", "ignored"]
     topic_urn: str
     message_id: str
     image_id: str | None = None
+    created: tuple[ObjectCreated, ...] = ()
     detail: str = ""
+
+
+def _obs_notification(message: SmnMessage, base: Mapping[str, Any]) -> SmnOutcome:
+    """An OBS event notification of created objects, or why the message is none (it is then ignored:
+    a notification only informs, and nothing in a message that is not exactly one is acted on)."""
+    try:
+        notification = parse_obs_notification(message.message)
+    except InvalidRequestError as error:
+        return SmnOutcome(
+            action="ignored",
+            detail=f"neither an IMS createImage trace nor an OBS notification ({error.message})",
+            **base,
+        )
+    if notification.is_test:
+        return SmnOutcome(
+            action="ignored", detail="OBS test notification (a bucket notification was set)", **base
+        )
+    if notification.nothing_to_do:
+        detail = f"OBS notification of {notification.ignored_records} events other than object creation"
+        return SmnOutcome(action="ignored", detail=detail, **base)
+    created = notification.created
+    detail = f"OBS notification of {len(created)} created object" + ("" if len(created) == 1 else "s")
+    return SmnOutcome(action="objects_created", created=created, detail=detail, **base)
 
 
 def handle_smn_message(
@@ -176,7 +198,7 @@ def handle_smn_message(
         return SmnOutcome(action="ignored", detail="unsubscribed from the topic", **base)
     trace = image_created_trace(message)
     if trace is None:
-        return SmnOutcome(action="ignored", detail="not an IMS createImage trace", **base)
+        return _obs_notification(message, base)
     image_id = image_id_from_trace(trace)
     if image_id is None:
         raise InvalidRequestError("the createImage trace names no image id", code="ImageIdMissing")

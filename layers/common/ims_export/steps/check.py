@@ -22,6 +22,7 @@ from ims_export.errors import (
 )
 from ims_export.runtime import Clients
 from ims_export.steps.job_state import Exporting, JobState
+from ims_export.steps.wake import next_wait, wait_registration
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ def _after_unreadable_answer(
         "unreadable_answers": count,
         "unreadable_since": since,
     }
+    update["wake"] = wait_registration(previous, settings, now=now, wait_seconds=update["next_wait_seconds"])
     return Exporting(job=previous.model_copy(update=update))
 
 
@@ -119,16 +121,19 @@ def check(state: Exporting, clients: Clients, *, now: datetime) -> Exporting:
             "error_code": job.error_code,
             "fail_reason": job.fail_reason,
             "next_wait_seconds": 0,
+            "wake": None,
         }
         # A SUCCESS goes on to the verify and retire steps (each its own task): this step only polls.
         return Exporting(job=previous.model_copy(update=update))
     settings = clients.settings
-    wait = choose_next_wait(
+    adaptive_wait = choose_next_wait(
         elapsed_seconds=counts["elapsed_seconds"],
         percent=percent,
         image_size_bytes=previous.image_size_bytes,
         min_seconds=settings.poll_min_seconds,
         max_seconds=settings.poll_max_seconds,
     )
+    wait = next_wait(previous, settings, adaptive_wait)
     update = {**common, **_deadline_update(previous, wait, now)}
+    update["wake"] = wait_registration(previous, settings, now=now, wait_seconds=update["next_wait_seconds"])
     return Exporting(job=previous.model_copy(update=update))

@@ -20,6 +20,7 @@ class Phase(StrEnum):
     CLAIMING = "claiming"
     WAITING_FOR_CLAIM = "waiting_for_claim"
     RECORDING = "recording"
+    WAKING = "waking"
 
 
 class Route(StrEnum):

@@ -61,6 +61,31 @@ class RetentionReport(BaseModel):
     skipped_reason: str | None = None
 
 
+class ObjectNotice(BaseModel):
+    """An OBS notification that the export's object was created, as it woke the waiting export.
+
+    It only ends a wait early: the check that follows asks IMS, and only the job's answer decides."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+    bucket: str = Field(min_length=1, max_length=63)
+    key: str = Field(min_length=1, max_length=1024)
+    event_name: str = Field(max_length=64)
+    event_time: datetime | None = None
+    message_id: str = Field(max_length=256)  # the SMN message that carried it
+
+
+class WaitRegistration(BaseModel):
+    """Where the next wait stores its task token (``WaitForObject``): the table, the record of the
+    export's object, and until when the record is kept (epoch seconds, as text for DynamoDB)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+    table: str = Field(min_length=3, max_length=255)
+    record_id: str
+    expires_at: str = Field(pattern=r"^[0-9]{1,12}$")
+
+
 class JobState(BaseModel):
     """The job descriptor carried from poll to poll (and into a continued execution)."""
 
@@ -97,6 +122,10 @@ class JobState(BaseModel):
     retention: RetentionReport | None = None
     # What the pre-flight of the target could not prove (the export went ahead): each says what and why.
     warnings: tuple[str, ...] = ()
+    # WAKE_ON_OBS_NOTIFICATION: where the next wait stores its task token (null: a plain wait), and the
+    # notification that woke the export (null: none has).
+    wake: WaitRegistration | None = None
+    noticed: ObjectNotice | None = None
 
 
 class Exporting(BaseModel):

@@ -40,7 +40,7 @@ DETAIL_TYPES: dict[OutcomeStatus, str] = {
 # A delivery to the SMN endpoint that ended in these was never verified: refused, not published.
 UNVERIFIED_DELIVERY_ERRORS = frozenset({"SmnMessageRefusedError", "SmnCertificateUnavailableError"})
 # Job fields the outcome carries when the job has them set (fields some exports add to JobState).
-OPTIONAL_JOB_FIELDS = ("object", "retention")
+OPTIONAL_JOB_FIELDS = ("object", "retention", "noticed")
 # Failed outcomes end in the Fail state of their error; any other error ends in ExportFailed.
 FAIL_STATES = {
     "InvalidRequestError": Route.INVALID_REQUEST,

@@ -38,6 +38,7 @@ from ims_export.errors import (
 )
 from ims_export.parsing import parse_model
 from ims_export.runtime import Clients
+from ims_export.settings import Settings
 from ims_export.steps.export_guard import (
     ExportClaims,
     OriginalStatus,
@@ -58,7 +59,10 @@ from ims_export.steps.states import (
     StartResult,
     WaitingForClaim,
     WaitingForImage,
+    Wake,
+    Waking,
 )
+from ims_export.steps.wake import notice_of, wait_registration, wake_record_id
 from ims_export.triggers.events import event_kind
 from ims_export.triggers.orders import (
     ExportOrder,
@@ -71,6 +75,7 @@ from ims_export.triggers.orders import (
 if TYPE_CHECKING:
     # Off the cold path of the check step: the SMN verifier (cryptography) is imported by the start
     # step only, where it is used.
+    from ims_export.smn.delivery import SmnOutcome
     from ims_export.smn.handler import SmnHandler
     from ims_export.steps.handover import HandOverStore
 
@@ -113,7 +118,7 @@ def _post_export(pending: PendingExport, clients: Clients, now: datetime, *, ret
     request = pending.request
     warnings = check_target(request, clients)
     job_id = _export_call(pending, clients, retried=retried)
-    return JobState(
+    job = JobState(
         job_id=job_id,
         image_id=request.image_id,
         image_name=pending.image_name,
@@ -127,6 +132,9 @@ def _post_export(pending: PendingExport, clients: Clients, now: datetime, *, ret
         next_wait_seconds=clients.settings.poll_min_seconds,
         warnings=warnings,
     )
+    # The first wait may be ended by a notification too: a small image is written within it.
+    registration = wait_registration(job, clients.settings, now=now, wait_seconds=job.next_wait_seconds)
+    return job.model_copy(update={"wake": registration})
 
 
 @contextmanager
@@ -255,9 +263,27 @@ def original_status(clients: Clients, record: Any) -> OriginalStatus:
     return OriginalStatus.FAILED if job.status is JobStatus.FAIL else OriginalStatus.RUNNING
 
 
+def _waking(outcome: SmnOutcome, settings: Settings) -> Waking | NotificationHandled:
+    """The wakes of an OBS notification's created objects; none while waking is off."""
+    base = {"topic_urn": outcome.topic_urn, "message_id": outcome.message_id}
+    table = settings.idempotency_table
+    if not settings.wake_on_obs_notification or table is None:
+        detail = f"{outcome.detail}: WAKE_ON_OBS_NOTIFICATION is off, so no export waits for one"
+        return NotificationHandled(action="ignored", detail=detail, **base)
+    wakes = [
+        Wake(
+            table=table,
+            record_id=wake_record_id(item.bucket, item.key),
+            notice=notice_of(item, outcome.message_id),
+        )
+        for item in outcome.created
+    ]
+    return Waking(wakes=wakes, detail=outcome.detail, **base)
+
+
 def _smn_order(
     start_input: StartInput, smn: SmnHandler | None, clients: Clients
-) -> ExportOrder | NotificationHandled:
+) -> ExportOrder | NotificationHandled | Waking:
     """Verify the delivery to the SMN endpoint; every refusal is an SmnMessageRefusedError."""
     try:
         delivery = parse_model(SmnDelivery, start_input.event)
@@ -272,6 +298,8 @@ def _smn_order(
         raise SmnMessageRefusedError(f"SMN delivery refused: {error.message}", code=error.code) from None
     if outcome.action == "image_created" and outcome.image_id is not None:
         return smn_order(outcome.image_id, clients.settings, message_id=outcome.message_id)
+    if outcome.action == "objects_created":
+        return _waking(outcome, clients.settings)
     action: Literal["subscription_confirmed", "ignored"] = (
         "subscription_confirmed" if outcome.action == "subscription_confirmed" else "ignored"
     )
@@ -309,7 +337,7 @@ def start(
         return resume(start_input, handovers, now)
     if kind == "smn":
         handled = _smn_order(start_input, smn, clients)
-        if isinstance(handled, NotificationHandled):
+        if isinstance(handled, NotificationHandled | Waking):
             return handled
         order = handled
     else:

@@ -15,6 +15,7 @@ from ims_export.steps.states import (
     StartResult,
     WaitingForClaim,
     WaitingForImage,
+    Waking,
 )
 from ims_export.triggers.events import event_kind
 
@@ -45,6 +46,16 @@ def report_start(start_input: StartInput, result: StartResult, logger: Logger, m
         logger.info(
             "SMN message handled without an export",
             extra={"action": result.action, "topic_urn": result.topic_urn, "message_id": result.message_id},
+        )
+    elif isinstance(result, Waking):
+        # Counted: a notification that finds no waiting export does nothing else.
+        metrics.add_metric(name="ObjectNotifications", unit=MetricUnit.Count, value=len(result.wakes))
+        logger.info(
+            "OBS notification: waking the exports waiting for its objects",
+            extra={
+                "objects": [f"{wake.notice.bucket}/{wake.notice.key}" for wake in result.wakes],
+                "message_id": result.message_id,
+            },
         )
     elif isinstance(result, Duplicate):
         metrics.add_metric(name="DuplicateTrigger", unit=MetricUnit.Count, value=1)

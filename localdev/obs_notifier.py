@@ -1,0 +1,122 @@
+"""The emulator's OBS event notifications, delivered as SMN delivers them to the stack's endpoint.
+
+With ``WAKE_ON_OBS_NOTIFICATION`` in a local run of one export on the built-in emulator: each time the
+export waits in ``WaitForObject``, the notifier looks whether the emulated job writes its object within
+that wait. If it does, the clock moves to the write and a second later, the emulator's SMN signs an OBS
+notification of the object (the ``s3`` form of OTC's public cloud), and the execution the SMN endpoint
+would start for it runs: the export's wait ends with the notice. ``--obs-notifications lost`` drops
+every notification instead, so the waits run their course and polling sees the end. A failed job
+writes nothing, and so notifies nothing, as OBS does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+from urllib.parse import quote_plus
+
+from ims_export.cloud.http import new_session
+from ims_export.settings import Settings
+from ims_export.smn.certs import DEFAULT_CERT_URL_PATTERN
+from ims_export.smn.delivery import handle_smn_message
+from ims_export.smn.handler import HANDLERS, handler_key
+from ims_export.smn.verify import SmnVerifier
+from localdev.emulator.control import Control
+from localdev.emulator.smn import EmulatorSmn
+from localdev.stepfunctions import LocalWorkflow
+
+DELIVERY_SECONDS = 1.0  # from the object's write to SMN's POST
+DELIVERED, LOST = "delivered", "lost"
+
+
+def object_created_message(
+    bucket: str, key: str, size_bytes: int, at: datetime, region: str
+) -> dict[str, Any]:
+    """An OBS notification of one created object, in the form OTC's OBS user guide documents
+    ("SMN-Enabled Event Notifications": eventVersion 2.0, an ``s3`` block, the key URL-encoded)."""
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.0",
+                "eventSource": "aws:s3",
+                "awsRegion": region,
+                "eventTime": at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "ims-export",
+                    "bucket": {"name": bucket},
+                    "object": {"key": quote_plus(key, safe="/"), "size": size_bytes},
+                },
+            }
+        ]
+    }
+
+
+class ObsNotifier:
+    """Delivers the emulated exports' notifications while an export waits for its object."""
+
+    def __init__(self, control: Control, *, mode: str = DELIVERED) -> None:
+        self.control = control
+        self.region = control.region
+        self.smn = EmulatorSmn(control.region, control.project_id)
+        self.mode = mode
+        self.notified: set[str] = set()
+        self.workflow: LocalWorkflow | None = None
+        self.say: Callable[[str], None] = lambda text: None
+
+    @property
+    def topic_urn(self) -> str:
+        return self.smn.topic_urn
+
+    def install(self, settings: Settings, workflow: LocalWorkflow, say: Callable[[str], None]) -> None:
+        """Trust this topic's certificate in the start function, and listen to the export's waits."""
+        verifier = SmnVerifier(
+            self.smn,
+            allowed_cert_url_pattern=settings.smn_cert_url_pattern or DEFAULT_CERT_URL_PATTERN,
+            allowed_topic_urns={self.topic_urn},
+            clock=lambda: datetime.fromtimestamp(self.control.now(), UTC),
+        )
+        HANDLERS[handler_key(settings)] = partial(
+            handle_smn_message, verifier=verifier, session=new_session()
+        )
+        self.workflow, self.say = workflow, say
+        workflow.on_callback = self.on_callback
+
+    def on_callback(self, wait_seconds: float) -> None:
+        now = self.control.now()
+        due = [
+            write
+            for write in self.control.export_writes()
+            if write.job_id not in self.notified and write.written_at <= now + wait_seconds
+        ]
+        if not due or self.workflow is None:
+            return  # nothing is written within this wait: it runs its course
+        write = min(due, key=lambda item: item.written_at)
+        self.notified.add(write.job_id)
+        if self.mode == LOST:
+            self.say(
+                f"   OBS notification of {write.bucket}/{write.key} lost (OBS_NOTIFICATIONS=lost): "
+                "polling sees the end"
+            )
+            return
+        self.control.advance(max(write.written_at - now, 0.0) + DELIVERY_SECONDS)
+        at = datetime.fromtimestamp(self.control.now(), UTC)
+        body = self.smn.notification(
+            object_created_message(write.bucket, write.key, write.size_bytes, at, self.region), at
+        )
+        result = self.workflow.wait_for(self.workflow.start_execution({"smn_body": body}))
+        self.say(f"   OBS notification: {write.bucket}/{write.key} created; {_what_it_did(result.output)}")
+
+
+def _what_it_did(output: Any) -> str:
+    """What the notification's execution did, in words."""
+    woken = output.get("woken") if isinstance(output, dict) else None
+    if isinstance(woken, list) and any("woken" in item for item in woken):
+        return "it ended the export's wait"
+    if isinstance(woken, list):
+        return "no export was waiting for it"
+    return f"not acted on: {json.dumps(output)[:300]}"

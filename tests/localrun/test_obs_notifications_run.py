@@ -1,0 +1,60 @@
+"""A local run with WAKE_ON_OBS_NOTIFICATION: the emulator's OBS notifies the exported object through its
+SMN to the local SMN endpoint, and the export's wait ends with it; lost, polling sees the end."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+
+from localdev.obs_notifier import ObsNotifier
+from localdev.run import CloudTarget, emulated_cloud, obs_notifier_for
+from tests.localrun.conftest import ROOT, LocalRun, assert_no_secrets
+
+pytestmark = pytest.mark.slow
+
+MANUAL = ROOT / "events" / "manual.json"
+
+
+def closing_line(result: LocalRun) -> str:
+    return result.stderr.rstrip().splitlines()[-1]
+
+
+def test_the_notification_of_the_object_ends_the_export_s_wait(local_run: Callable[..., LocalRun]) -> None:
+    result = local_run(MANUAL, WAKE_ON_OBS_NOTIFICATION="true")
+
+    assert result.exit_code == 0, result.stderr[-2000:]
+    outcome = result.output
+    assert outcome["status"] == "SUCCEEDED"
+    assert outcome["noticed"]["key"] == outcome["object"]["key"]
+    assert outcome["noticed"]["event_name"] == "ObjectCreated:Put"
+    assert re.search(r"OBS notification: \S+ created; it ended the export's wait", result.stderr)
+    assert f"noticed by OBS notification after {outcome['polls']} checks" in closing_line(result)
+    # The first check at POLL_MIN_SECONDS, then one woken check: never an hour's wait.
+    assert outcome["polls"] == 2
+    assert outcome["elapsed_seconds"] < 300
+    assert_no_secrets(result)
+
+
+def test_a_lost_notification_falls_back_to_polling(local_run: Callable[..., LocalRun]) -> None:
+    result = local_run(MANUAL, options=("--obs-notifications", "lost"), WAKE_ON_OBS_NOTIFICATION="true")
+
+    assert result.exit_code == 0, result.stderr[-2000:]
+    outcome = result.output
+    assert outcome["status"] == "SUCCEEDED"
+    assert "noticed" not in outcome
+    assert "lost (OBS_NOTIFICATIONS=lost): polling sees the end" in result.stderr
+    assert closing_line(result).startswith("exported ") and " with 2 polls" in closing_line(result)
+    assert outcome["elapsed_seconds"] >= 3600  # the wait ran its course: WAKE_MAX_WAIT_SECONDS
+
+
+def test_without_the_setting_no_notifier_is_made() -> None:
+    with emulated_cloud() as target:
+        assert run_notifier(target, {}) is None
+        assert run_notifier(target, {"WAKE_ON_OBS_NOTIFICATION": "false"}) is None
+        assert isinstance(run_notifier(target, {"WAKE_ON_OBS_NOTIFICATION": "true"}), ObsNotifier)
+
+
+def run_notifier(target: CloudTarget, settings: dict[str, str]) -> ObsNotifier | None:
+    return obs_notifier_for(target, settings, "delivered")

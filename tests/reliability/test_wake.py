@@ -1,0 +1,284 @@
+"""Completion signalled, not only polled: an authentic OBS notification of the export's object ends the
+export's wait (one check of the IMS job then decides); without one, the poll schedule goes on.
+
+The real definition and functions on moto: the export waits in WaitForObject (its task token stored
+under the object), and each notification is an execution of its own, started as the SMN endpoint starts
+one, while the export waits (``on_callback``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Any
+
+import pytest
+import requests
+
+from ims_export import runtime
+from ims_export.domain.export_request import split_bucket_url
+from ims_export.settings import Settings
+from ims_export.smn.delivery import handle_smn_message
+from ims_export.smn.handler import HANDLERS as SMN_HANDLERS
+from ims_export.smn.verify import SmnVerifier
+from ims_export.steps.wake import NOTICED_WAIT_SECONDS
+from localdev.stepfunctions import ExecutionResult, LocalWorkflow
+from tests.notifications.conftest import RecordingFetcher
+from tests.notifications.obs_messages import message, obs_record, s3_record
+from tests.notifications.smn_signing import NOW, TOPIC_URN, SmnSigner, notification_body
+from tests.reliability.conftest import TABLE, CountingTokens, create_idempotency_table, local_workflow
+from tests.workflow.fakes import IMAGE_ID, FakeIms, make_clients, make_image, make_job, make_settings
+
+pytestmark = pytest.mark.slow
+
+EXPORT = {"image_id": IMAGE_ID}
+POLL_MIN_SECONDS = 15
+
+
+@pytest.fixture(scope="module")
+def signer() -> SmnSigner:
+    return SmnSigner.generate()
+
+
+@pytest.fixture
+def wake_ims() -> FakeIms:
+    ims = FakeIms(tokens=CountingTokens())
+    ims.add_image(make_image(IMAGE_ID))
+    return ims
+
+
+def settings_with(wake: bool) -> Settings:
+    return make_settings(
+        smn_allowed_topic_urns=[TOPIC_URN], idempotency_table=TABLE, wake_on_obs_notification=wake
+    )
+
+
+@pytest.fixture
+def workflow(wake_ims: FakeIms, signer: SmnSigner, start_app: Any) -> Iterator[LocalWorkflow]:
+    yield from _workflow(wake_ims, signer, settings_with(wake=True))
+
+
+def _workflow(ims: FakeIms, signer: SmnSigner, settings: Settings) -> Iterator[LocalWorkflow]:
+    verifier = SmnVerifier(RecordingFetcher(signer.pem), allowed_topic_urns={TOPIC_URN}, clock=lambda: NOW)
+    key = (settings.smn_allowed_topic_urns, settings.smn_cert_url_pattern)
+    SMN_HANDLERS[key] = partial(handle_smn_message, verifier=verifier, session=requests.Session())
+    with runtime.use_clients(make_clients(ims, settings)), local_workflow() as workflow:
+        create_idempotency_table()
+        yield workflow
+
+
+def run(workflow: LocalWorkflow, event: Any) -> ExecutionResult:
+    return workflow.wait_for(workflow.start_execution(event))
+
+
+def exported_object(ims: FakeIms) -> tuple[str, str]:
+    """The bucket and key the export writes (its POST's bucket_url)."""
+    [request] = ims.calls_to("export_image")
+    return split_bucket_url(request.bucket_url)
+
+
+def notify(workflow: LocalWorkflow, signer: SmnSigner, *records: dict[str, Any]) -> ExecutionResult:
+    """An OBS notification, delivered as the SMN endpoint starts an execution for it."""
+    body = signer.sign(notification_body(message(*records), subject=None))
+    return run(workflow, {"smn_body": json.dumps(body)})
+
+
+def on_waits(workflow: LocalWorkflow, *actions: Callable[[], object]) -> list[ExecutionResult]:
+    """Each action at the export's next callback wait, in order (later waits: nothing arrives)."""
+    pending = list(actions)
+    results: list[ExecutionResult] = []
+
+    def deliver(_seconds: float) -> None:
+        if pending:
+            outcome = pending.pop(0)()
+            if isinstance(outcome, ExecutionResult):
+                results.append(outcome)
+
+    workflow.on_callback = deliver
+    return results
+
+
+def waits(workflow: LocalWorkflow) -> list[tuple[str, float]]:
+    return [(wait.kind, wait.seconds) for wait in workflow.waits if wait.kind != "retry"]
+
+
+def test_a_notification_of_the_object_wakes_the_export_and_one_check_confirms_it(
+    workflow: LocalWorkflow, wake_ims: FakeIms, signer: SmnSigner
+) -> None:
+    wake_ims.script_jobs([make_job("SUCCESS")])
+
+    def object_written() -> ExecutionResult:
+        bucket, key = exported_object(wake_ims)
+        return notify(workflow, signer, s3_record(key=key.replace(" ", "+"), bucket=bucket))
+
+    delivered = on_waits(workflow, object_written)
+    result = run(workflow, EXPORT)
+    [notified] = delivered
+
+    assert result.status == "SUCCEEDED"
+    assert (result.output["status"], result.output["polls"]) == ("SUCCEEDED", 1)
+    bucket, key = exported_object(wake_ims)
+    noticed = result.output["noticed"]
+    assert (noticed["bucket"], noticed["key"], noticed["event_name"]) == (bucket, key, "ObjectCreated:Post")
+    assert waits(workflow) == []  # no wait ran its course: the notification ended the first one
+    assert len(wake_ims.calls_to("get_job")) == 1
+    assert notified.status == "SUCCEEDED"
+    [woken] = notified.output["woken"]
+    assert woken["woken"]["key"] == key
+
+
+def test_the_huawei_and_otc_swiss_form_wakes_it_too(
+    workflow: LocalWorkflow, wake_ims: FakeIms, signer: SmnSigner
+) -> None:
+    wake_ims.script_jobs([make_job("SUCCESS")])
+
+    def object_written() -> ExecutionResult:
+        bucket, key = exported_object(wake_ims)
+        return notify(workflow, signer, obs_record(key=key, bucket=bucket))
+
+    on_waits(workflow, object_written)
+    result = run(workflow, EXPORT)
+
+    assert result.output["noticed"]["event_name"] == "ObjectCreated:Put"
+    assert result.output["polls"] == 1
+
+
+def test_a_lost_notification_falls_back_to_the_poll_schedule(
+    workflow: LocalWorkflow, wake_ims: FakeIms
+) -> None:
+    wake_ims.script_jobs([make_job("RUNNING", entities={"process_percent": "40"}), make_job("SUCCESS")])
+
+    result = run(workflow, EXPORT)  # nothing arrives
+
+    assert result.status == "SUCCEEDED"
+    assert result.output["polls"] == 2
+    assert "noticed" not in result.output
+    # Each wait ran its whole course, then one check: the first as after any start, the next one long
+    # (WAKE_MAX_WAIT_SECONDS), since a notice was expected to end it.
+    assert waits(workflow) == [("callback", POLL_MIN_SECONDS), ("callback", 3600)]
+
+
+def test_a_notification_before_ims_reports_success_is_confirmed_by_a_later_check(
+    workflow: LocalWorkflow, wake_ims: FakeIms, signer: SmnSigner
+) -> None:
+    wake_ims.script_jobs([make_job("RUNNING", entities={"process_percent": "99"}), make_job("SUCCESS")])
+
+    def object_written() -> ExecutionResult:
+        bucket, key = exported_object(wake_ims)
+        return notify(workflow, signer, s3_record(key=key, bucket=bucket))
+
+    on_waits(workflow, object_written)
+    result = run(workflow, EXPORT)
+
+    assert result.status == "SUCCEEDED"
+    assert result.output["polls"] == 2  # the woken check saw RUNNING: nothing was decided on the notice
+    # After the notice: a short plain wait (IMS is finishing), never a second callback wait.
+    assert waits(workflow) == [("wait", NOTICED_WAIT_SECONDS)]
+
+
+@pytest.mark.parametrize(
+    "resembling",
+    [
+        lambda bucket, key: (bucket, key + ".part"),
+        lambda bucket, key: (bucket, key[:-1]),
+        lambda bucket, key: (bucket, key.upper()),
+        lambda bucket, key: ("another-bucket", key),
+    ],
+    ids=["suffix", "prefix", "other-case", "other-bucket"],
+)
+def test_a_notification_of_another_object_does_nothing(
+    workflow: LocalWorkflow,
+    wake_ims: FakeIms,
+    signer: SmnSigner,
+    resembling: Callable[[str, str], tuple[str, str]],
+) -> None:
+    wake_ims.script_jobs([make_job("SUCCESS")])
+
+    def other_object_written() -> ExecutionResult:
+        bucket, key = resembling(*exported_object(wake_ims))
+        return notify(workflow, signer, s3_record(key=key, bucket=bucket))
+
+    delivered = on_waits(workflow, other_object_written)
+    result = run(workflow, EXPORT)
+    [notified] = delivered
+
+    assert "noticed" not in result.output
+    assert waits(workflow) == [("callback", POLL_MIN_SECONDS)]  # the wait ran its course
+    assert notified.status == "SUCCEEDED"
+    [unmatched] = notified.output["woken"]
+    assert set(unmatched) == {"unmatched"}
+
+
+def test_a_redelivered_notification_is_harmless(
+    workflow: LocalWorkflow, wake_ims: FakeIms, signer: SmnSigner
+) -> None:
+    wake_ims.script_jobs([make_job("RUNNING"), make_job("SUCCESS")])
+    deliveries: list[ExecutionResult] = []
+
+    def written() -> None:
+        bucket, key = exported_object(wake_ims)
+        deliveries.append(notify(workflow, signer, s3_record(key=key, bucket=bucket)))
+
+    on_waits(workflow, written)
+    workflow.on_wait = lambda _seconds: written() if len(deliveries) == 1 else None  # SMN delivers again
+    result = run(workflow, EXPORT)
+
+    assert result.status == "SUCCEEDED"
+    assert result.output["polls"] == 2
+    first, again = deliveries
+    assert "woken" in first.output["woken"][0]
+    assert again.status == "SUCCEEDED"
+    assert "not_woken" in again.output["woken"][0]  # the token was used: nothing else happens
+    assert len(wake_ims.calls_to("get_job")) == 2
+
+
+def test_a_notification_after_the_export_ended_does_nothing(
+    workflow: LocalWorkflow, wake_ims: FakeIms, signer: SmnSigner
+) -> None:
+    wake_ims.script_jobs([make_job("SUCCESS")])
+    result = run(workflow, EXPORT)
+    assert result.status == "SUCCEEDED"
+    calls = len(wake_ims.calls)
+
+    bucket, key = exported_object(wake_ims)
+    late = notify(workflow, signer, s3_record(key=key, bucket=bucket))
+
+    assert late.status == "SUCCEEDED"
+    assert "not_woken" in late.output["woken"][0]  # its record is still there; its wait is not
+    assert len(wake_ims.calls) == calls
+
+
+def test_a_forged_notification_wakes_nothing(
+    workflow: LocalWorkflow, wake_ims: FakeIms, signer: SmnSigner
+) -> None:
+    wake_ims.script_jobs([make_job("SUCCESS")])
+    forged: list[ExecutionResult] = []
+
+    def forged_written() -> None:
+        bucket, key = exported_object(wake_ims)
+        body = signer.sign(notification_body(message(s3_record(key=key, bucket=bucket)), subject=None))
+        body["message"] = body["message"].replace("ObjectCreated:Post", "ObjectCreated:Put")
+        forged.append(run(workflow, {"smn_body": json.dumps(body)}))
+
+    on_waits(workflow, forged_written)
+    result = run(workflow, EXPORT)
+
+    assert "noticed" not in result.output
+    [refused] = forged
+    assert (refused.status, refused.output["status"]) == ("SUCCEEDED", "REFUSED")
+
+
+def test_without_wake_on_obs_notification_waits_are_plain_and_notifications_are_ignored(
+    wake_ims: FakeIms, signer: SmnSigner, start_app: Any
+) -> None:
+    del start_app
+    wake_ims.script_jobs([make_job("RUNNING"), make_job("SUCCESS")])
+    for workflow in _workflow(wake_ims, signer, settings_with(wake=False)):
+        result = run(workflow, EXPORT)
+        bucket, key = exported_object(wake_ims)
+        ignored = notify(workflow, signer, s3_record(key=key, bucket=bucket))
+
+        assert result.output["polls"] == 2
+        assert [kind for kind, _ in waits(workflow)] == ["wait", "wait"]
+        assert ignored.output["phase"] == "notification_handled"
+        assert "WAKE_ON_OBS_NOTIFICATION is off" in ignored.output["detail"]
