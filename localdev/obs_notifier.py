@@ -72,8 +72,14 @@ class ObsNotifier:
     def topic_urn(self) -> str:
         return self.smn.topic_urn
 
-    def install(self, settings: Settings, workflow: LocalWorkflow, say: Callable[[str], None]) -> None:
-        """Trust this topic's certificate in the start function, and listen to the export's waits."""
+    def install(
+        self, settings: Settings, workflow: LocalWorkflow, say: Callable[[str], None], *, fleet: bool = False
+    ) -> None:
+        """Trust this topic's certificate in the start function, and listen to the export's waits (a
+        fleet's exports are not notified: their waits run their course)."""
+        if fleet:
+            say("note: a local fleet run delivers no OBS notifications: each wait runs its course")
+            return
         verifier = SmnVerifier(
             self.smn,
             allowed_cert_url_pattern=settings.smn_cert_url_pattern or DEFAULT_CERT_URL_PATTERN,
@@ -104,9 +110,10 @@ class ObsNotifier:
             )
             return
         self.control.advance(max(write.written_at - now, 0.0) + DELIVERY_SECONDS)
-        at = datetime.fromtimestamp(self.control.now(), UTC)
+        written = datetime.fromtimestamp(write.written_at, UTC)  # the event's time; SMN's is its delivery's
+        delivered = datetime.fromtimestamp(self.control.now(), UTC)
         body = self.smn.notification(
-            object_created_message(write.bucket, write.key, write.size_bytes, at, self.region), at
+            object_created_message(write.bucket, write.key, write.size_bytes, written, self.region), delivered
         )
         result = self.workflow.wait_for(self.workflow.start_execution({"smn_body": body}))
         self.say(f"   OBS notification: {write.bucket}/{write.key} created; {_what_it_did(result.output)}")

@@ -224,6 +224,7 @@ def describe_event(event: Mapping[str, Any], progress: ProgressMemory | None = N
             f"     job {job.get('job_id')} {job.get('status')} progress "
             f"{(progress or ProgressMemory()).text(job)}, "
             f"polls {job.get('polls')}, next poll in {duration(float(job.get('next_wait_seconds') or 0))}"
+            + (" unless OBS notifies the object first" if job.get("wake") else "")
         )
     if kind == "WaitStateEntered":
         return None
@@ -625,8 +626,8 @@ def run_workflow(
             clients = runtime.build_clients(Settings.from_env())
             if target.clock is not None:
                 clients = replace(clients, clock=target.clock)
-            if notifier is not None and not fleet:
-                notifier.install(clients.settings, workflow, lambda text: _say(stream, text))
+            if notifier is not None:
+                notifier.install(clients.settings, workflow, lambda text: _say(stream, text), fleet=fleet)
             with runtime.use_clients(clients):
                 name = None
                 if following is not None:
@@ -664,16 +665,21 @@ def obs_notifier_for(
     """The emulator's OBS notifications for a run with WAKE_ON_OBS_NOTIFICATION (none for a real cloud:
     there OBS and SMN send them)."""
     value = {**target.settings, **(settings or {})}.get("WAKE_ON_OBS_NOTIFICATION")
-    if target.control is None or value is None:
-        return None
     from ims_export.settings import Settings
     from localdev.obs_notifier import ObsNotifier
 
-    try:
-        on = Settings.model_validate({"wake_on_obs_notification": value}).wake_on_obs_notification
-    except ValueError:
-        return None  # the deployment refuses the value, naming it
-    return ObsNotifier(target.control, mode=mode) if on else None
+    on = False
+    if target.control is not None and value is not None:
+        try:
+            on = Settings.model_validate({"wake_on_obs_notification": value}).wake_on_obs_notification
+        except ValueError:
+            return None  # the deployment refuses the value, naming it
+    if not on and mode == "lost":
+        raise RunError(
+            "OBS_NOTIFICATIONS=lost drops the notifications of the built-in emulator's OBS: it needs "
+            "WAKE_ON_OBS_NOTIFICATION=true and the built-in emulator"
+        )
+    return ObsNotifier(target.control, mode=mode) if on and target.control is not None else None
 
 
 def token_cache_status(deployment: LocalDeployment) -> str:

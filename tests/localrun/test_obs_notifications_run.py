@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 
 import pytest
 
@@ -34,7 +35,22 @@ def test_the_notification_of_the_object_ends_the_export_s_wait(local_run: Callab
     # The first check at POLL_MIN_SECONDS, then one woken check: never an hour's wait.
     assert outcome["polls"] == 2
     assert outcome["elapsed_seconds"] < 300
+    # The event's time is the object's write (the job's end), not the notification's delivery.
+    assert parse(outcome["noticed"]["event_time"]) == parse(outcome["export_finished_at"])
     assert_no_secrets(result)
+
+
+def parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(microsecond=0)
+
+
+def test_lost_notifications_without_waking_are_refused(local_run: Callable[..., LocalRun]) -> None:
+    result = local_run(MANUAL, options=("--obs-notifications", "lost"))
+
+    assert result.exit_code == 2
+    assert "OBS_NOTIFICATIONS=lost" in result.output["message"]
+    assert "WAKE_ON_OBS_NOTIFICATION=true" in result.output["message"]
+    assert "execution arn:" not in result.stderr
 
 
 def test_a_lost_notification_falls_back_to_polling(local_run: Callable[..., LocalRun]) -> None:

@@ -7,9 +7,12 @@ from typing import Any
 
 BUCKET = "testbucket"
 KEY = "SMN/test.txt"
+EVENT_TIME = "2020-07-10T09:24:11.418Z"  # the guide's example
 
 
-def s3_record(key: str = KEY, event_name: str = "ObjectCreated:Post", bucket: str = BUCKET) -> dict[str, Any]:
+def s3_record(
+    key: str = KEY, event_name: str = "ObjectCreated:Post", bucket: str = BUCKET, event_time: str = EVENT_TIME
+) -> dict[str, Any]:
     """The OTC public cloud form: OTC OBS user guide, "SMN-Enabled Event Notifications"
     (opentelekomcloud-docs/object-storage-service, umn .../event_notifications/
     smn-enabled_event_notifications.rst, en-us_topic_0045853816), eventVersion 2.0 and an ``s3`` block,
@@ -19,7 +22,7 @@ def s3_record(key: str = KEY, event_name: str = "ObjectCreated:Post", bucket: st
         "eventVersion": "2.0",
         "eventSource": "aws:s3",
         "awsRegion": "eu-de",
-        "eventTime": "2020-07-10T09:24:11.418Z",
+        "eventTime": event_time,
         "eventName": event_name,
         "userIdentity": {"principalId": "9bf43789b1ff4b679040f35cc4f0dc05"},
         "requestParameters": {"sourceIPAddress": "192.0.2.10"},
@@ -46,7 +49,9 @@ def s3_record(key: str = KEY, event_name: str = "ObjectCreated:Post", bucket: st
     }
 
 
-def obs_record(key: str = KEY, event_name: str = "ObjectCreated:Put", bucket: str = BUCKET) -> dict[str, Any]:
+def obs_record(
+    key: str = KEY, event_name: str = "ObjectCreated:Put", bucket: str = BUCKET, event_time: str = EVENT_TIME
+) -> dict[str, Any]:
     """The OTC Swiss and Huawei Cloud form: the same guide in opentelekomcloud-docs-swiss/
     object-storage-service (umn .../event_notifications/smn-enabled_event_notifications.rst), eventVersion
     3.0, eventSource OBS, eventRegion and an ``obs`` block whose ``bucket.bucket`` is empty and
@@ -55,7 +60,7 @@ def obs_record(key: str = KEY, event_name: str = "ObjectCreated:Put", bucket: st
         "eventVersion": "3.0",
         "eventSource": "OBS",
         "eventRegion": "eu-ch2",
-        "eventTime": "2020-07-10T09:24:11.418Z",
+        "eventTime": event_time,
         "eventName": event_name,
         "userIdentity": {"ID": "9bf43789b1ff4b679040f35cc4f0dc05"},
         "requestParameters": {"sourceIPAddress": "192.0.2.10"},

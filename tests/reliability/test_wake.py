@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+import boto3
 import pytest
 import requests
 
@@ -27,7 +29,7 @@ from tests.notifications.conftest import RecordingFetcher
 from tests.notifications.obs_messages import message, obs_record, s3_record
 from tests.notifications.smn_signing import NOW, TOPIC_URN, SmnSigner, notification_body
 from tests.reliability.conftest import TABLE, CountingTokens, create_idempotency_table, local_workflow
-from tests.workflow.fakes import IMAGE_ID, FakeIms, make_clients, make_image, make_job, make_settings
+from tests.workflow.fakes import BUCKET, IMAGE_ID, FakeIms, make_clients, make_image, make_job, make_settings
 
 pytestmark = pytest.mark.slow
 
@@ -77,6 +79,11 @@ def exported_object(ims: FakeIms) -> tuple[str, str]:
     return split_bucket_url(request.bucket_url)
 
 
+def just_now() -> str:
+    """An OBS event time for an object written now (the export began a moment ago)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def notify(workflow: LocalWorkflow, signer: SmnSigner, *records: dict[str, Any]) -> ExecutionResult:
     """An OBS notification, delivered as the SMN endpoint starts an execution for it."""
     body = signer.sign(notification_body(message(*records), subject=None))
@@ -109,7 +116,9 @@ def test_a_notification_of_the_object_wakes_the_export_and_one_check_confirms_it
 
     def object_written() -> ExecutionResult:
         bucket, key = exported_object(wake_ims)
-        return notify(workflow, signer, s3_record(key=key.replace(" ", "+"), bucket=bucket))
+        return notify(
+            workflow, signer, s3_record(key=key.replace(" ", "+"), bucket=bucket, event_time=just_now())
+        )
 
     delivered = on_waits(workflow, object_written)
     result = run(workflow, EXPORT)
@@ -134,7 +143,7 @@ def test_the_huawei_and_otc_swiss_form_wakes_it_too(
 
     def object_written() -> ExecutionResult:
         bucket, key = exported_object(wake_ims)
-        return notify(workflow, signer, obs_record(key=key, bucket=bucket))
+        return notify(workflow, signer, obs_record(key=key, bucket=bucket, event_time=just_now()))
 
     on_waits(workflow, object_written)
     result = run(workflow, EXPORT)
@@ -165,7 +174,7 @@ def test_a_notification_before_ims_reports_success_is_confirmed_by_a_later_check
 
     def object_written() -> ExecutionResult:
         bucket, key = exported_object(wake_ims)
-        return notify(workflow, signer, s3_record(key=key, bucket=bucket))
+        return notify(workflow, signer, s3_record(key=key, bucket=bucket, event_time=just_now()))
 
     on_waits(workflow, object_written)
     result = run(workflow, EXPORT)
@@ -196,7 +205,7 @@ def test_a_notification_of_another_object_does_nothing(
 
     def other_object_written() -> ExecutionResult:
         bucket, key = resembling(*exported_object(wake_ims))
-        return notify(workflow, signer, s3_record(key=key, bucket=bucket))
+        return notify(workflow, signer, s3_record(key=key, bucket=bucket, event_time=just_now()))
 
     delivered = on_waits(workflow, other_object_written)
     result = run(workflow, EXPORT)
@@ -217,7 +226,7 @@ def test_a_redelivered_notification_is_harmless(
 
     def written() -> None:
         bucket, key = exported_object(wake_ims)
-        deliveries.append(notify(workflow, signer, s3_record(key=key, bucket=bucket)))
+        deliveries.append(notify(workflow, signer, s3_record(key=key, bucket=bucket, event_time=just_now())))
 
     on_waits(workflow, written)
     workflow.on_wait = lambda _seconds: written() if len(deliveries) == 1 else None  # SMN delivers again
@@ -228,7 +237,7 @@ def test_a_redelivered_notification_is_harmless(
     first, again = deliveries
     assert "woken" in first.output["woken"][0]
     assert again.status == "SUCCEEDED"
-    assert "not_woken" in again.output["woken"][0]  # the token was used: nothing else happens
+    assert "unmatched" in again.output["woken"][0]  # the token was used: nothing else happens
     assert len(wake_ims.calls_to("get_job")) == 2
 
 
@@ -241,10 +250,10 @@ def test_a_notification_after_the_export_ended_does_nothing(
     calls = len(wake_ims.calls)
 
     bucket, key = exported_object(wake_ims)
-    late = notify(workflow, signer, s3_record(key=key, bucket=bucket))
+    late = notify(workflow, signer, s3_record(key=key, bucket=bucket, event_time=just_now()))
 
     assert late.status == "SUCCEEDED"
-    assert "not_woken" in late.output["woken"][0]  # its record is still there; its wait is not
+    assert "unmatched" in late.output["woken"][0]  # its record is still there; its wait is not
     assert len(wake_ims.calls) == calls
 
 
@@ -256,7 +265,9 @@ def test_a_forged_notification_wakes_nothing(
 
     def forged_written() -> None:
         bucket, key = exported_object(wake_ims)
-        body = signer.sign(notification_body(message(s3_record(key=key, bucket=bucket)), subject=None))
+        body = signer.sign(
+            notification_body(message(s3_record(key=key, bucket=bucket, event_time=just_now())), subject=None)
+        )
         body["message"] = body["message"].replace("ObjectCreated:Post", "ObjectCreated:Put")
         forged.append(run(workflow, {"smn_body": json.dumps(body)}))
 
@@ -276,9 +287,64 @@ def test_without_wake_on_obs_notification_waits_are_plain_and_notifications_are_
     for workflow in _workflow(wake_ims, signer, settings_with(wake=False)):
         result = run(workflow, EXPORT)
         bucket, key = exported_object(wake_ims)
-        ignored = notify(workflow, signer, s3_record(key=key, bucket=bucket))
+        ignored = notify(workflow, signer, s3_record(key=key, bucket=bucket, event_time=just_now()))
 
         assert result.output["polls"] == 2
         assert [kind for kind, _ in waits(workflow)] == ["wait", "wait"]
         assert ignored.output["phase"] == "notification_handled"
         assert "WAKE_ON_OBS_NOTIFICATION is off" in ignored.output["detail"]
+
+
+def test_a_notification_before_the_wait_ends_the_next_wait_at_once(
+    workflow: LocalWorkflow, wake_ims: FakeIms, signer: SmnSigner
+) -> None:
+    # Delivered while no wait holds a token (here: before the export even started): the record
+    # remembers it, and the export's next wait is refused by its condition and checks at once.
+    key = "exports/early.qcow2"
+    early = notify(workflow, signer, s3_record(key=key, bucket=BUCKET, event_time=just_now()))
+    wake_ims.script_jobs([make_job("RUNNING"), make_job("SUCCESS")])
+
+    result = run(workflow, {"image_id": IMAGE_ID, "bucket_url": f"{BUCKET}:{key}", "file_format": "qcow2"})
+
+    assert "unmatched" in early.output["woken"][0]
+    assert result.status == "SUCCEEDED"
+    assert result.output["noticed"]["event_name"] == "ObjectCreated (before the wait)"
+    assert waits(workflow) == [("wait", NOTICED_WAIT_SECONDS)]  # no wait ran its course
+    assert result.output["polls"] == 2
+
+
+def test_any_other_output_sent_with_the_token_only_ends_the_wait(
+    workflow: LocalWorkflow, wake_ims: FakeIms
+) -> None:
+    # Whoever holds a token may send anything: the export checks IMS once more, nothing else.
+    wake_ims.script_jobs([make_job("RUNNING"), make_job("SUCCESS")])
+
+    def bogus_output() -> None:
+        items = boto3.client("dynamodb").scan(TableName=TABLE)["Items"]
+        [item] = [item for item in items if "task_token" in item]
+        boto3.client("stepfunctions").send_task_success(
+            taskToken=item["task_token"]["S"], output=json.dumps({"bogus": 1})
+        )
+
+    on_waits(workflow, bogus_output)
+    result = run(workflow, EXPORT)
+
+    assert result.status == "SUCCEEDED"
+    assert "noticed" not in result.output
+    assert result.output["polls"] == 2
+    assert waits(workflow) == [("callback", 3600)]  # the first wait was ended; the next ran its course
+
+
+def test_an_export_to_another_bucket_than_export_bucket_waits_plainly(
+    workflow: LocalWorkflow, wake_ims: FakeIms
+) -> None:
+    # Only EXPORT_BUCKET is wired to notify: elsewhere no notice can come, so no long wait for one.
+    wake_ims.script_jobs([make_job("RUNNING"), make_job("SUCCESS")])
+
+    result = run(
+        workflow,
+        {"image_id": IMAGE_ID, "bucket_url": "another-bucket:exports/x.qcow2", "file_format": "qcow2"},
+    )
+
+    assert result.status == "SUCCEEDED"
+    assert [kind for kind, _ in waits(workflow)] == ["wait", "wait"]

@@ -4,9 +4,11 @@ imitates AWS"): each patch shown on a definition small enough to see what it pro
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import boto3
 import pytest
@@ -129,7 +131,8 @@ def test_a_fleet_page_written_as_a_json_string_fails_at_the_item_reader_as_on_aw
     template.write_text(text, encoding="utf-8")
 
     clock = ManualClock()
-    with small_pages(), Emulator(clock=clock) as emulator:
+    # The run sets the deployment's environment (IAM_ENDPOINT, ...) as the functions see it: undone after.
+    with small_pages(), Emulator(clock=clock) as emulator, mock.patch.dict(os.environ):
         emulator.control.generate_images(1)
         result = run_workflow(
             {"trigger": "fleet", "name_prefix": "fleet-"},

@@ -43,7 +43,7 @@ def test_every_matched_error_name_is_raised_by_something(path: Path) -> None:
         (state, kind, name)
         for state, kind, names in _matchers(definition["States"])
         for name in names
-        if not name.startswith(("States.", "Lambda.", "StepFunctions.", "SFN.", "DynamoDB."))
+        if not name.startswith(("States.", "Lambda.", "StepFunctions.", "SFN.", "DynamoDB.", "DynamoDb."))
         and name not in OUR_ERRORS | FOREIGN
     ]
     assert unknown == []

@@ -22,7 +22,7 @@ from ims_export.errors import (
 )
 from ims_export.runtime import Clients
 from ims_export.steps.job_state import Exporting, JobState
-from ims_export.steps.wake import next_wait, wait_registration
+from ims_export.steps.wake import next_wait, notice_of_wake, wait_registration
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +42,16 @@ def _deadline_update(previous: JobState, wait: int, now: datetime) -> dict[str, 
         # Never sleep past the deadline: the timeout must be noticed when it happens.
         "next_wait_seconds": max(1, min(wait, int(seconds_left))),
         "timed_out": seconds_left <= 0,
-        "continue_as_new": previous.polls_in_execution + 1 >= previous.max_polls_per_execution,
+        "continue_as_new": previous.polls_in_execution + 1 >= _polls_per_execution(previous),
     }
+
+
+def _polls_per_execution(job: JobState) -> int:
+    """MAX_POLLS_PER_EXECUTION counts plain waits (about 9 history events a poll); a callback wait
+    (WaitForObject) costs about 13, so fewer polls fit below the 25,000-event limit."""
+    if job.wake is None:
+        return job.max_polls_per_execution
+    return max(1, job.max_polls_per_execution * 9 // 13)
 
 
 def _poll_counts(previous: JobState, now: datetime) -> dict[str, Any]:
@@ -93,6 +101,9 @@ def _after_unreadable_answer(
 def check(state: Exporting, clients: Clients, *, now: datetime) -> Exporting:
     """The check step: one job query, and what the state machine should do next."""
     previous = state.job
+    notice = previous.noticed or notice_of_wake(state.woken, previous)
+    if notice is not previous.noticed:  # this check follows the notice
+        previous = previous.model_copy(update={"noticed": notice, "noticed_at_poll": previous.polls + 1})
     try:
         job = clients.ims.get_job(previous.job_id)
     except (UnknownJobStatusError, AuthenticationError):

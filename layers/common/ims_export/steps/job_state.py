@@ -9,7 +9,7 @@ No field ever holds a token or a credential.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -126,6 +126,7 @@ class JobState(BaseModel):
     # notification that woke the export (null: none has).
     wake: WaitRegistration | None = None
     noticed: ObjectNotice | None = None
+    noticed_at_poll: int | None = Field(default=None, ge=0)  # the poll that followed the notice
 
 
 class Exporting(BaseModel):
@@ -135,3 +136,7 @@ class Exporting(BaseModel):
 
     phase: Literal[Phase.EXPORTING] = Phase.EXPORTING
     job: JobState
+    # What ended the last wait early (WaitForObject's ResultPath): the notice sent with the task token,
+    # or the error of a registration refused because a notice came before it. Anything may arrive here
+    # (whoever holds a token may send any output): read leniently by ``steps.wake``, never passed on.
+    woken: Any = Field(default=None, exclude=True)

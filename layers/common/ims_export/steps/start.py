@@ -59,10 +59,8 @@ from ims_export.steps.states import (
     StartResult,
     WaitingForClaim,
     WaitingForImage,
-    Wake,
-    Waking,
 )
-from ims_export.steps.wake import notice_of, wait_registration, wake_record_id
+from ims_export.steps.wake import Waking, wait_registration, wakes_of
 from ims_export.triggers.events import event_kind
 from ims_export.triggers.orders import (
     ExportOrder,
@@ -263,22 +261,14 @@ def original_status(clients: Clients, record: Any) -> OriginalStatus:
     return OriginalStatus.FAILED if job.status is JobStatus.FAIL else OriginalStatus.RUNNING
 
 
-def _waking(outcome: SmnOutcome, settings: Settings) -> Waking | NotificationHandled:
+def _waking(outcome: SmnOutcome, settings: Settings, *, now: datetime) -> Waking | NotificationHandled:
     """The wakes of an OBS notification's created objects; none while waking is off."""
     base = {"topic_urn": outcome.topic_urn, "message_id": outcome.message_id}
     table = settings.idempotency_table
     if not settings.wake_on_obs_notification or table is None:
         detail = f"{outcome.detail}: WAKE_ON_OBS_NOTIFICATION is off, so no export waits for one"
         return NotificationHandled(action="ignored", detail=detail, **base)
-    wakes = [
-        Wake(
-            table=table,
-            record_id=wake_record_id(item.bucket, item.key),
-            notice=notice_of(item, outcome.message_id),
-        )
-        for item in outcome.created
-    ]
-    return Waking(wakes=wakes, detail=outcome.detail, **base)
+    return Waking(wakes=wakes_of(outcome, settings, table, now=now), detail=outcome.detail, **base)
 
 
 def _smn_order(
@@ -299,7 +289,7 @@ def _smn_order(
     if outcome.action == "image_created" and outcome.image_id is not None:
         return smn_order(outcome.image_id, clients.settings, message_id=outcome.message_id)
     if outcome.action == "objects_created":
-        return _waking(outcome, clients.settings)
+        return _waking(outcome, clients.settings, now=clients.clock())
     action: Literal["subscription_confirmed", "ignored"] = (
         "subscription_confirmed" if outcome.action == "subscription_confirmed" else "ignored"
     )

@@ -15,8 +15,8 @@ from ims_export.steps.states import (
     StartResult,
     WaitingForClaim,
     WaitingForImage,
-    Waking,
 )
+from ims_export.steps.wake import Waking
 from ims_export.triggers.events import event_kind
 
 if TYPE_CHECKING:

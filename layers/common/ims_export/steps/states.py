@@ -20,7 +20,7 @@ from ims_export.steps.handover import TICKET_PATTERN
 # Re-exported (explicitly, for strict type checkers): every step imports its payloads from here.
 from ims_export.steps.job_state import Exporting as Exporting  # noqa: PLC0414
 from ims_export.steps.job_state import JobState as JobState  # noqa: PLC0414
-from ims_export.steps.job_state import ObjectNotice
+from ims_export.steps.wake import Waking
 from ims_export.triggers.orders import ExportOrder
 
 
@@ -62,30 +62,6 @@ class NotificationHandled(BaseModel):
     action: Literal["subscription_confirmed", "ignored"]
     topic_urn: str
     message_id: str
-    detail: str = ""
-
-
-class Wake(BaseModel):
-    """One created object of an OBS notification: the record a waiting export's token would be under,
-    and the notice it is sent (``steps.wake``)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
-
-    table: str
-    record_id: str
-    notice: ObjectNotice
-
-
-class Waking(BaseModel):
-    """An authentic OBS notification of created objects: the state machine wakes the export waiting for
-    each, if there is one, and ends (``NotificationHandled``)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
-
-    phase: Literal[Phase.WAKING] = Phase.WAKING
-    topic_urn: str
-    message_id: str
-    wakes: list[Wake] = Field(min_length=1, max_length=100)
     detail: str = ""
 
 

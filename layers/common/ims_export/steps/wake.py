@@ -16,20 +16,49 @@ already used (``TaskTimedOut``/``InvalidToken``), which ends the wake and nothin
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from ims_export.domain.export_request import split_bucket_url
 from ims_export.settings import Settings
+from ims_export.steps.contract import Phase
 from ims_export.steps.job_state import JobState, ObjectNotice, WaitRegistration
 
-if TYPE_CHECKING:  # the check step, which imports this module, never parses a notification
+if TYPE_CHECKING:  # the check step, which imports this module, never reads a notification
     from ims_export.domain.obs_notifications import ObjectCreated
+    from ims_export.smn.delivery import SmnOutcome
 
 RECORD_PREFIX = "wake"
 # A record outlives its wait by this much: a notification a little late still finds the token (the
 # callback then answers TaskTimedOut, which is harmless), and the table's TTL removes it after.
 RECORD_MARGIN_SECONDS = 600
+
+
+class Wake(BaseModel):
+    """One created object of an OBS notification: the record a waiting export's token would be under,
+    and the notice it is sent (``steps.wake``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+    table: str
+    record_id: str
+    notice: ObjectNotice
+    seen_expires_at: str = Field(pattern=r"^[0-9]{1,12}$")  # until when the record remembers the notice
+
+
+class Waking(BaseModel):
+    """An authentic OBS notification of created objects: the state machine wakes the export waiting for
+    each, if there is one, and ends (``NotificationHandled``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+    phase: Literal[Phase.WAKING] = Phase.WAKING
+    topic_urn: str
+    message_id: str
+    wakes: list[Wake] = Field(min_length=1, max_length=10)
+    detail: str = ""
 
 
 def wake_record_id(bucket: str, key: str) -> str:
@@ -38,26 +67,63 @@ def wake_record_id(bucket: str, key: str) -> str:
     return f"{RECORD_PREFIX}#{digest}"
 
 
-# After a notice, IMS is finishing the job: the next checks come this soon (a plain wait).
+# After a notice, IMS is finishing the job: this many checks come this soon, then the adaptive schedule
+# again (a notice, genuine or not, never makes an export poll fast for long: 8 checks at most).
 NOTICED_WAIT_SECONDS = 10
+NOTICED_CHECKS = 8
+# A notice of an object written this long before the export began is an earlier object's.
+NOTICE_SKEW_SECONDS = 60
+# The error of a registration refused because the record says a notice came first (WakeExports marked
+# it ``seen``): the aws-sdk integration's name, and the optimized integration's spelling.
+SEEN_BEFORE_THE_WAIT = frozenset(
+    {"DynamoDb.ConditionalCheckFailedException", "DynamoDB.ConditionalCheckFailedException"}
+)
 
 
 def notice_expected(job: JobState, settings: Settings) -> bool:
-    """The next wait can be ended by a notice: waking is on, the token has a table, none came yet."""
+    """The next wait can be ended by a notice: waking is on, with a table for the token and an SMN topic
+    for notifications, the export goes to EXPORT_BUCKET (the bucket wired to notify), and none came yet."""
+    if not settings.wake_on_obs_notification or settings.idempotency_table is None or job.noticed is not None:
+        return False
     return (
-        settings.wake_on_obs_notification and settings.idempotency_table is not None and job.noticed is None
+        bool(settings.smn_allowed_topic_urns)
+        and split_bucket_url(job.bucket_url)[0] == settings.export_bucket
     )
 
 
 def next_wait(job: JobState, settings: Settings, adaptive_wait: int) -> int:
-    """The wait after a check of a running job: the adaptive one without notices; soon after a notice;
-    with a notice expected, long (``WAKE_MAX_WAIT_SECONDS``), since the notice ends it when the object
-    is written and the schedule is only the safety net."""
+    """The wait after a check of a running job: the adaptive one without notices; a short one for a few
+    checks after a notice; with a notice expected, long (``WAKE_MAX_WAIT_SECONDS``), since the notice
+    ends it when the object is written and the schedule is only the safety net."""
     if job.noticed is not None:
-        return min(adaptive_wait, NOTICED_WAIT_SECONDS)
+        after = job.polls - (job.noticed_at_poll if job.noticed_at_poll is not None else job.polls)
+        return min(adaptive_wait, NOTICED_WAIT_SECONDS) if after < NOTICED_CHECKS else adaptive_wait
     if notice_expected(job, settings):
         return max(adaptive_wait, settings.wake_max_wait_seconds)
     return adaptive_wait
+
+
+def notice_of_wake(woken: Any, job: JobState) -> ObjectNotice | None:
+    """The notice that ended the last wait, if it is one for this export's object (None: the wait ended
+    on its own, or with something that is no notice of it: the check then decides as any check does)."""
+    if woken is None:
+        return None
+    bucket, key = split_bucket_url(job.bucket_url)
+    if isinstance(woken, dict) and woken.get("Error") in SEEN_BEFORE_THE_WAIT:
+        return ObjectNotice(
+            bucket=bucket, key=key, event_name="ObjectCreated (before the wait)", message_id=""
+        )
+    try:
+        notice = ObjectNotice.model_validate(woken)
+    except ValueError:
+        return None
+    if (notice.bucket, notice.key) != (bucket, key):
+        return None
+    if notice.event_time is not None and notice.event_time < job.started_at - timedelta(
+        seconds=NOTICE_SKEW_SECONDS
+    ):
+        return None
+    return notice
 
 
 def wait_registration(
@@ -71,6 +137,24 @@ def wait_registration(
     bucket, key = split_bucket_url(job.bucket_url)
     expires = int(now.timestamp()) + wait_seconds + RECORD_MARGIN_SECONDS
     return WaitRegistration(table=table, record_id=wake_record_id(bucket, key), expires_at=str(expires))
+
+
+# The objects of one notification woken at most (OBS sends one a message; the state stays far below 256 KB).
+MAX_WAKES = 10
+
+
+def wakes_of(outcome: SmnOutcome, settings: Settings, table: str, *, now: datetime) -> list[Wake]:
+    """One wake per distinct created object of a verified OBS notification, at most ``MAX_WAKES``."""
+    seen_until = str(int(now.timestamp()) + settings.wake_max_wait_seconds + RECORD_MARGIN_SECONDS)
+    wakes: dict[str, Wake] = {}
+    for item in outcome.created:
+        record_id = wake_record_id(item.bucket, item.key)
+        if record_id not in wakes and len(wakes) < MAX_WAKES:
+            notice = notice_of(item, outcome.message_id)
+            wakes[record_id] = Wake(
+                table=table, record_id=record_id, notice=notice, seen_expires_at=seen_until
+            )
+    return list(wakes.values())
 
 
 def notice_of(created: ObjectCreated, message_id: str) -> ObjectNotice:
