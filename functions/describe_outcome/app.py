@@ -13,7 +13,7 @@ from ims_export import runtime
 from ims_export.log_setup import quiet_sdk_loggers
 from ims_export.parsing import parse_model
 from ims_export.steps.describe import describe_ended_export
-from ims_export.steps.states import OutcomeRequest
+from ims_export.steps.outcome_payloads import OutcomeRequest
 
 logger = Logger()
 quiet_sdk_loggers()

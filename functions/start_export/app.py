@@ -51,7 +51,8 @@ EARLIER_DEFINITION_REQUESTS = frozenset({"hand_over", "outcome"})
 def _earlier_definition_request(event: dict[str, Any]) -> dict[str, Any]:
     from ims_export.steps.continuation import hand_over  # noqa: PLC0415 - only old executions send these
     from ims_export.steps.describe import describe_ended_export  # noqa: PLC0415
-    from ims_export.steps.states import HandOverRequest, OutcomeRequest  # noqa: PLC0415
+    from ims_export.steps.outcome_payloads import OutcomeRequest  # noqa: PLC0415
+    from ims_export.steps.states import HandOverRequest  # noqa: PLC0415
 
     settings = runtime.get_settings()
     if "hand_over" in event:

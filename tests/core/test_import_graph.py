@@ -198,11 +198,11 @@ OTHER_PATHS_MODELS = (
     "ims_export.steps.states.ResumeInput",
     "ims_export.steps.states.HandOverRequest",
     "ims_export.steps.states.HandOverResult",
-    "ims_export.steps.states.OutcomeRequest",
-    "ims_export.steps.states.EndedState",
-    "ims_export.steps.states.Outcome",
-    "ims_export.steps.states.DescribedOutcome",
-    "ims_export.steps.states.ClaimRelease",
+    "ims_export.steps.outcome_payloads.OutcomeRequest",
+    "ims_export.steps.outcome_payloads.EndedState",
+    "ims_export.steps.outcome_payloads.Outcome",
+    "ims_export.steps.outcome_payloads.DescribedOutcome",
+    "ims_export.steps.outcome_payloads.ClaimRelease",
     "ims_export.steps.job_state.ExportedObject",
     "ims_export.steps.job_state.RetentionReport",
     "ims_export.domain.jobs.Job",
@@ -236,7 +236,7 @@ def test_an_smn_delivery_and_an_outcome_load_what_they_need_and_the_outcome_step
     assert described["answer"]["route"]
     assert smn["answer"] == {"raised": "SmnMessageRefusedError"}  # refused: the body is no SMN message
     assert {"ims_export.steps.outcome", "ims_export.steps.release"} <= set(described["invoked"])
-    assert "ims_export.steps.states.DescribedOutcome" in described["built"]
+    assert "ims_export.steps.outcome_payloads.DescribedOutcome" in described["built"]
     # The outcome step calls nothing: neither a cloud client nor the token cache is loaded for it.
     assert _under(set(described["invoked"]), "ims_export.cloud", "ims_export.auth", *BOTO_AND_FRIENDS) == []
     assert "ims_export.smn.messages" in smn["invoked"]

@@ -26,8 +26,8 @@ from localdev.stepfunctions import ExecutionResult, LocalWorkflow
 BUS = "ims-export-outcomes"
 TOPIC = "NotificationTopic"
 CONCURRENCY = 4
-FLEET_SIZE = 30
-PAGE_SIZE = 12  # 3 pages
+FLEET_SIZE = 15
+PAGE_SIZE = 6  # 3 pages
 PIECE_BYTES = 1024
 THROTTLES = 4
 FLEET_BUCKET = "ims-export-local-fleetbucket"

@@ -176,9 +176,9 @@ def _default_sigint() -> None:
 
 
 def test_ctrl_c_names_the_running_job_and_make_follow_takes_it_to_its_end(tmp_path: Path) -> None:
-    # At half speed the export takes about 80 s, and the first poll (which names the job) comes a second
-    # after it started: a loaded machine still sends Ctrl-C long before the job ends.
-    with emulator_process(speed=0.5) as url:
+    # The emulator's time stands still until the test moves it: the job runs until Ctrl-C however loaded
+    # the machine is, and is over for make follow's first poll, without waiting for it in real time.
+    with emulator_process(speed=1, manual_clock=True) as url:
         environment = {**os_variables(url, tmp_path), "POLL_MIN_SECONDS": "1", "POLL_MAX_SECONDS": "1"}
         process = subprocess.Popen(
             ["make", "--no-print-directory", "run"],  # noqa: S607 (make from PATH)
@@ -204,6 +204,9 @@ def test_ctrl_c_names_the_running_job_and_make_follow_takes_it_to_its_end(tmp_pa
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         stdout, rest = process.communicate(timeout=HANG_GUARD_SECONDS)
         interrupted = "".join(seen) + rest
+        requests.post(
+            f"{url}/_emulator/clock/advance", json={"seconds": 3600}, timeout=HANG_GUARD_SECONDS
+        ).raise_for_status()
 
         followed = make(
             "follow",

@@ -18,17 +18,10 @@ from ims_export.settings import Settings
 from ims_export.smn.handler import HANDLERS as SMN_HANDLERS
 from ims_export.steps.export_guard import export_claims
 from ims_export.steps.outcome import build_outcome
+from ims_export.steps.outcome_payloads import CaughtError, EndedState, OutcomeInput
 from ims_export.steps.release import release_failed_export
 from ims_export.steps.start import start
-from ims_export.steps.states import (
-    CaughtError,
-    Claiming,
-    EndedState,
-    OutcomeInput,
-    Recording,
-    StartInput,
-    StartResult,
-)
+from ims_export.steps.states import Claiming, Recording, StartInput, StartResult
 from localdev.stepfunctions import LocalWorkflow, load_function_module, load_handler
 from tests.workflow.conftest import BUS, DEFINITION, FUNCTIONS, TOPIC
 from tests.workflow.fakes import FakeIms, FakeTokens, make_clients, make_image, make_settings

@@ -14,8 +14,8 @@ from ims_export.steps import outcome as outcome_module
 from ims_export.steps.claim_records import export_record_id
 from ims_export.steps.export_guard import ExportClaims
 from ims_export.steps.outcome import build_outcome, structured_cause
+from ims_export.steps.outcome_payloads import CaughtError, DescribedOutcome, OutcomeInput
 from ims_export.steps.release import release_failed_export
-from ims_export.steps.states import CaughtError, DescribedOutcome, OutcomeInput
 from tests.workflow.fakes import BUCKET, IMAGE_ID, JOB_ID, make_settings
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import get_args
 
 from ims_export.steps.outcome import OPTIONAL_JOB_FIELDS
-from ims_export.steps.states import Outcome
+from ims_export.steps.outcome_payloads import Outcome
 
 OUTCOMES = (Path(__file__).resolve().parents[2] / "docs" / "outcomes.md").read_text(encoding="utf-8")
 

@@ -21,6 +21,14 @@ class ImsExportError(Exception):
     def __str__(self) -> str:
         return f"{self.code}: {self.message}" if self.code else self.message
 
+    def naming(self, subject: str) -> None:
+        """Say once which export failed (``export of <subject>: ...``): a failed step's outcome carries
+        the error's message only."""
+        prefix = f"export of {subject}: "
+        if not self.message.startswith(prefix):
+            self.message = prefix + self.message
+            self.args = (self.message,)
+
 
 # --- bad input: no call is made, nothing is started -------------------------------------------
 

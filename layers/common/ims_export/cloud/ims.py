@@ -1,10 +1,7 @@
 """Client of the IMS calls an export needs: start the export, follow its job, look images up.
 
-Every call carries ``X-Auth-Token``. On a 401 the token is invalidated and the call is sent once more
-with a fresh one (IMS may revoke a token before it expires); a second 401 is TokenRejectedError.
-Nothing is retried here otherwise (except a connection that cannot be made, see ``http``): failures
-become typed errors (``ims_errors``) and the state machine retries the retryable ones with backoff.
-The token never appears in logs, errors or reprs.
+How a call travels (token, one retry on 401, typed errors) is ``ims_transport``'s; nothing else is
+retried here: the state machine retries the retryable errors with backoff.
 
 The job is read from either job API (``JobApi``): where one answers "API does not exist", the other is
 used and remembered for the life of the process. A job answer that shows no job state is a
@@ -15,17 +12,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from functools import partial
-from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from pydantic import ValidationError
 
-from ims_export.cloud.http import DEFAULT_CONNECT_RETRIES, host_of, with_connect_retries
+from ims_export.cloud.http import DEFAULT_CONNECT_RETRIES
 from ims_export.cloud.ims_api import (
-    JSON_CONTENT_TYPE,
     MAX_PAGE_SIZE,
     PAGING_PARAMETERS,
     JobApi,
@@ -39,17 +33,15 @@ from ims_export.cloud.ims_api import (
     normalize_endpoint,
 )
 from ims_export.cloud.ims_errors import (
-    TRANSPORT_ERRORS,
     answer_snippet,
-    error_from_response,
-    error_from_transport,
     is_missing_api,
     parse_error_body,
 )
+from ims_export.cloud.ims_transport import ImsTransport
 from ims_export.domain.export_request import ExportRequest
 from ims_export.domain.images import Image
 from ims_export.domain.jobs import Job, UndocumentedStatus, UnreadableJob, read_job
-from ims_export.domain.tokens import IssuedToken, TokenSource
+from ims_export.domain.tokens import TokenSource
 from ims_export.errors import (
     ConfigurationError,
     ExportStateUnknown,
@@ -57,7 +49,6 @@ from ims_export.errors import (
     InvalidRequestError,
     JobNotFoundError,
     MalformedAnswerError,
-    TokenRejectedError,
     UnexpectedResponseError,
     UnknownJobStatusError,
 )
@@ -65,9 +56,6 @@ from ims_export.parsing import describe_validation_error
 from ims_export.settings import Cloud
 
 logger = logging.getLogger(__name__)
-
-
-PathFor = Callable[[IssuedToken], str]
 
 
 class ImsClient:
@@ -86,31 +74,30 @@ class ImsClient:
     ) -> None:
         """``derived_endpoint`` (from cloud and region) is used when neither ``endpoint`` nor the
         token's catalog names IMS."""
-        self._tokens = tokens
-        self._session = session
-        self._timeout = timeout
-        self._endpoint = normalize_endpoint(endpoint) if endpoint else None
-        self._derived_endpoint = normalize_endpoint(derived_endpoint) if derived_endpoint else None
-        self._used_endpoint: str | None = None
-        self._derived_endpoint_logged = False
-        self._connect_retries = connect_retries
+        self._transport = ImsTransport(
+            tokens,
+            session,
+            timeout,
+            endpoint=normalize_endpoint(endpoint) if endpoint else None,
+            derived_endpoint=normalize_endpoint(derived_endpoint) if derived_endpoint else None,
+            connect_retries=connect_retries,
+        )
         self._job_api_order = default_job_api_order(cloud)
         # Job APIs that answered "API does not exist" in this process, and the one that last worked.
         self._absent_job_apis: set[JobApi] = set()
         self._working_job_api: JobApi | None = None
         # OTC does not offer the progress API: after its first 404 it is not asked again.
         self._progress_api_absent = False
-        self._last_token: IssuedToken | None = None  # to redact it from quoted answers
 
     def __repr__(self) -> str:
-        return f"ImsClient(endpoint={self._endpoint!r})"
+        return f"ImsClient(endpoint={self._transport.endpoint!r})"
 
     # --- the calls -------------------------------------------------------------------------------
 
     def export_image(self, request: ExportRequest) -> str:
         """Start exporting ``request.image_id``; returns the IMS job id."""
         operation = f"export image {request.image_id}"
-        response = self._call(
+        response = self._transport.call(
             "POST",
             lambda _token: f"/v1/cloudimages/{request.image_id}/file",
             operation=operation,
@@ -137,7 +124,7 @@ class ImsClient:
         check_job_id(job_id)
         operation = f"get job {job_id}"
         for api in self._job_apis_to_try():
-            response = self._call(
+            response = self._transport.call(
                 "GET", partial(api.path, job_id=job_id), operation=operation, passthrough={404}
             )
             if is_missing_api(response):
@@ -153,7 +140,7 @@ class ImsClient:
             return self._job_from_response(response, job_id, operation)
         self._absent_job_apis.clear()  # a later call may meet a repaired gateway
         raise ConfigurationError(
-            f"{operation}: neither IMS job API exists at {self._host_hint()}; check IMS_ENDPOINT. "
+            f"{operation}: neither IMS job API exists at {self._transport.host_hint()}; check IMS_ENDPOINT. "
             "The export may still be running: check it in the IMS console"
         )
 
@@ -164,11 +151,6 @@ class ImsClient:
             order.insert(0, self._working_job_api)
         return [api for api in order if api not in self._absent_job_apis]
 
-    def _host_hint(self) -> str:
-        # The endpoint the calls went to (configured, from the token's catalog, or derived).
-        endpoint = self._used_endpoint or self._endpoint or self._derived_endpoint
-        return host_of(endpoint) if endpoint else "the catalog's IMS endpoint"
-
     def get_job_progress(self, job_id: str) -> float | None:
         """``process_percent`` from the progress API, or None where the API is absent or says nothing."""
         check_job_id(job_id)
@@ -177,7 +159,7 @@ class ImsClient:
         if self._working_job_api is JobApi.CLOUDIMAGES_JOB:
             return None  # the job answer came from this very API, and it had no percent
         operation = f"get progress of job {job_id}"
-        response = self._call(
+        response = self._transport.call(
             "GET",
             lambda _token: f"/v1/cloudimages/job/{job_id}",
             operation=operation,
@@ -258,7 +240,9 @@ class ImsClient:
             markers_seen.add(marker)
 
     def _fetch_page(self, params: Mapping[str, str], operation: str) -> list[Image]:
-        response = self._call("GET", lambda _token: "/v2/cloudimages", operation=operation, params=params)
+        response = self._transport.call(
+            "GET", lambda _token: "/v2/cloudimages", operation=operation, params=params
+        )
         answer = json_body(response, operation)
         items = answer.get("images") if isinstance(answer, Mapping) else None
         if not isinstance(items, list):
@@ -278,7 +262,7 @@ class ImsClient:
 
     def _job_from_response(self, response: requests.Response, job_id: str, operation: str) -> Job:
         def malformed(reason: str) -> MalformedAnswerError:
-            snippet = answer_snippet(response, self._token_secrets())
+            snippet = answer_snippet(response, self._transport.token_secrets())
             return MalformedAnswerError(
                 f"{operation}: IMS answered HTTP {response.status_code} {reason}: {snippet}",
                 snippet=snippet,
@@ -302,95 +286,3 @@ class ImsClient:
         if job.job_id.lower() != job_id.lower():
             raise malformed("about another job")
         return job
-
-    def _token_secrets(self) -> tuple[str, ...]:
-        token = self._last_token
-        return (token.value.get_secret_value(),) if token is not None else ()
-
-    # --- transport -------------------------------------------------------------------------------
-
-    def _base_url(self, token: IssuedToken) -> str:
-        self._used_endpoint = self._chosen_endpoint(token)
-        return self._used_endpoint
-
-    def _chosen_endpoint(self, token: IssuedToken) -> str:
-        if self._endpoint:
-            return self._endpoint
-        if token.ims_endpoint:
-            return normalize_endpoint(token.ims_endpoint)
-        if self._derived_endpoint:
-            if not self._derived_endpoint_logged:
-                logger.warning(
-                    "the token catalog lists no image service: using %s, derived from cloud and region",
-                    self._derived_endpoint,
-                )
-                self._derived_endpoint_logged = True
-            return self._derived_endpoint
-        raise ConfigurationError(
-            "no IMS endpoint: configure IMS_ENDPOINT or use a token whose catalog lists the image service"
-        )
-
-    def _call(
-        self,
-        method: str,
-        path: PathFor,
-        *,
-        operation: str,
-        params: Mapping[str, str] | None = None,
-        body: Mapping[str, Any] | None = None,
-        passthrough: Collection[int] = (),
-    ) -> requests.Response:
-        """Send with the current token; on 401 once more with a fresh one. Non-2xx becomes a typed error,
-        except the statuses in ``passthrough``, which the caller interprets."""
-        token = self._tokens.current()
-        response = self._send(method, path, token, operation=operation, params=params, body=body)
-        if response.status_code == 401:
-            self._tokens.invalidate(token)
-            token = self._tokens.current()
-            response = self._send(method, path, token, operation=operation, params=params, body=body)
-            if response.status_code == 401:
-                raise TokenRejectedError(
-                    f"{operation}: IMS refused the token even after a refresh (HTTP 401)", status=401
-                )
-        if 200 <= response.status_code < 300 or response.status_code in passthrough:
-            return response
-        raise error_from_response(response, operation=operation, secrets=(token.value.get_secret_value(),))
-
-    def _send(
-        self,
-        method: str,
-        path: PathFor,
-        token: IssuedToken,
-        *,
-        operation: str,
-        params: Mapping[str, str] | None,
-        body: Mapping[str, Any] | None,
-    ) -> requests.Response:
-        self._last_token = token
-        url = self._base_url(token) + path(token)
-        headers = {"X-Auth-Token": token.value.get_secret_value()}
-        data = None
-        if body is not None:
-            headers["Content-Type"] = JSON_CONTENT_TYPE
-            data = json.dumps(body).encode()
-
-        def send() -> requests.Response:
-            # No redirects: a redirect to another host would carry the token along.
-            return self._session.request(
-                method,
-                url,
-                params=params,
-                data=data,
-                headers=headers,
-                timeout=self._timeout,
-                allow_redirects=False,
-            )
-
-        try:
-            response = with_connect_retries(
-                send, service=f"IMS ({operation})", url=url, retries=self._connect_retries
-            )
-        except TRANSPORT_ERRORS as error:
-            raise error_from_transport(error, operation=operation, host=host_of(url)) from None
-        logger.debug("IMS %s %s -> %s", method, urlsplit(url).path, response.status_code)
-        return response

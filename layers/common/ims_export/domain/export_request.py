@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
@@ -90,6 +91,49 @@ def split_bucket_url(bucket_url: str) -> tuple[str, str]:
     return check_bucket_name(bucket), check_object_name(object_name)
 
 
+@dataclass(frozen=True)
+class ExportTarget:
+    """Where an export writes and in which format: the one value every step names a target by."""
+
+    bucket_url: str  # ``<bucket>:<object path>``, as IMS takes it
+    file_format: str | None = None  # a FileFormat's value; None for a quick export (IMS writes ZVHD2)
+    is_quick_export: bool = False
+
+    @property
+    def bucket(self) -> str:
+        return split_bucket_url(self.bucket_url)[0]
+
+    @property
+    def object_name(self) -> str:
+        return split_bucket_url(self.bucket_url)[1]
+
+    @property
+    def format_words(self) -> str:
+        return self.file_format or "ZVHD2 (quick export)"
+
+    def fields(self) -> dict[str, str | bool | None]:
+        """The target as the outcome, the records and the state machine's payload name it."""
+        return {
+            "bucket_url": self.bucket_url,
+            "file_format": self.file_format,
+            "is_quick_export": self.is_quick_export,
+        }
+
+
+def export_subject(
+    image_id: str,
+    image_name: str | None = None,
+    bucket_url: str | None = None,
+    *,
+    file_format: str | None = None,
+) -> str:
+    """How every message names an export: ``image <id> (<name>) to <bucket>:<object> as <format>``, each
+    part where it is known (the format where the rest of the message does not give it)."""
+    image = f"image {image_id}" + (f" ({image_name})" if image_name else "")
+    target = f" to {bucket_url}" if bucket_url else ""
+    return image + target + (f" as {file_format}" if file_format and target else "")
+
+
 class ExportRequest(BaseModel):
     """One image to export: the body of ``POST /v1/cloudimages/{image_id}/file`` plus the image id."""
 
@@ -113,6 +157,14 @@ class ExportRequest(BaseModel):
                 "file_format is required unless is_quick_export is true", code="MissingFileFormat"
             )
         return self
+
+    @property
+    def target(self) -> ExportTarget:
+        return ExportTarget(
+            self.bucket_url,
+            self.file_format.value if self.file_format else None,
+            self.is_quick_export,
+        )
 
     def api_body(self) -> dict[str, str | bool]:
         """The JSON body IMS expects; ``file_format`` is left out for a quick export."""

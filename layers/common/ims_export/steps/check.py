@@ -74,8 +74,8 @@ def _after_unreadable_answer(
     lasting = (now - since).total_seconds()
     if count >= settings.unreadable_job_answer_limit or lasting >= settings.unreadable_job_answer_seconds:
         raise UnreadableJobAnswer(
-            f"job {previous.job_id} exporting image {previous.image_name} ({previous.image_id}) to "
-            f"{previous.bucket_url}: {count} job answers in a row over {lasting / 60:.0f} min showed no job "
+            f"job {previous.job_id} exporting {previous.subject}: {count} job answers in a row over "
+            f"{lasting / 60:.0f} min showed no job "
             f"state (last: {last}). The export may still be running: check job {previous.job_id} "
             f"in the IMS console, or look for {previous.bucket_url} in OBS, before exporting again",
             status=error.status,

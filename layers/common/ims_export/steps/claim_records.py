@@ -23,12 +23,7 @@ DELIVERY_KEY_PREFIX = "ims-export-delivery"
 
 def export_key(request: ExportRequest) -> dict[str, Any]:
     """What makes two requests the same export (hashed into the record's id)."""
-    return {
-        "image_id": request.image_id,
-        "bucket_url": request.bucket_url,
-        "file_format": request.file_format.value if request.file_format else None,
-        "is_quick_export": request.is_quick_export,
-    }
+    return {"image_id": request.image_id, **request.target.fields()}
 
 
 def export_key_of_job(job: Mapping[str, Any]) -> dict[str, Any]:
@@ -49,14 +44,13 @@ def delivery_key(delivery: str, request: ExportRequest) -> dict[str, Any]:
     """A delivery of one export: its id, and the image, bucket, format and quick flag it asks for. Not
     the object name, which a pattern may render anew on a redelivery (``{time}``); but a delivery id
     carried by a trigger for another image (or bucket) is another delivery, never a duplicate of this."""
-    bucket = request.bucket_url.split(":", 1)[0]
-    file_format = request.file_format.value if request.file_format else None
+    target = request.target
     return {
         "delivery": delivery,
         "image_id": request.image_id,
-        "bucket": bucket,
-        "file_format": file_format,
-        "is_quick_export": request.is_quick_export,
+        "bucket": target.bucket,
+        "file_format": target.file_format,
+        "is_quick_export": target.is_quick_export,
     }
 
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from ims_export.settings import Settings
 from ims_export.steps.export_guard import export_claims
 from ims_export.steps.outcome import build_outcome
+from ims_export.steps.outcome_payloads import DescribedOutcome, OutcomeInput
 from ims_export.steps.release import release_failed_export
-from ims_export.steps.states import DescribedOutcome, OutcomeInput
 
 
 def describe_ended_export(ended: OutcomeInput, *, now: datetime, settings: Settings) -> DescribedOutcome:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ims_export.domain.export_request import ExportTarget, export_subject
 from ims_export.domain.jobs import JobStatus
 from ims_export.steps.contract import Phase
 
@@ -127,6 +128,15 @@ class JobState(BaseModel):
     wake: WaitRegistration | None = None
     noticed: ObjectNotice | None = None
     noticed_at_poll: int | None = Field(default=None, ge=0)  # the poll that followed the notice
+
+    @property
+    def target(self) -> ExportTarget:
+        return ExportTarget(self.bucket_url, self.file_format, self.is_quick_export)
+
+    @property
+    def subject(self) -> str:
+        """How messages name this export (``export_subject``)."""
+        return export_subject(self.image_id, self.image_name, self.bucket_url)
 
 
 class Exporting(BaseModel):

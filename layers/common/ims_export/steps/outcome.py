@@ -17,18 +17,19 @@ from typing import Any
 from pydantic import BaseModel
 
 from ims_export.clock import duration_text
+from ims_export.domain.export_request import export_subject
 from ims_export.domain.jobs import JobStatus
 from ims_export.settings import Settings
 from ims_export.steps.contract import Phase, Route
-from ims_export.steps.states import (
+from ims_export.steps.outcome_payloads import (
     CaughtError,
     DescribedOutcome,
     EndedState,
-    JobState,
     Outcome,
     OutcomeInput,
     OutcomeStatus,
 )
+from ims_export.steps.states import JobState
 from ims_export.triggers.orders import ExportOrder, order_named_by
 
 DETAIL_TYPES: dict[OutcomeStatus, str] = {
@@ -97,9 +98,7 @@ def _export_fields(job: JobState) -> dict[str, Any]:
     return {
         "image_id": job.image_id,
         "image_name": job.image_name or None,
-        "bucket_url": job.bucket_url,
-        "file_format": job.file_format,
-        "is_quick_export": job.is_quick_export,
+        **job.target.fields(),
         "job_id": job.job_id,
         "export_started_at": job.started_at,
     }
@@ -173,9 +172,7 @@ def _described(status: OutcomeStatus, route: Route, **fields: Any) -> DescribedO
 
 
 def _image_words(fields: dict[str, Any]) -> str:
-    name = fields.get("image_name")
-    image = f"image {fields.get('image_id')}" + (f" ({name})" if name else "")
-    return image + (f" to {fields['bucket_url']}" if fields.get("bucket_url") else "")
+    return export_subject(str(fields.get("image_id")), fields.get("image_name"), fields.get("bucket_url"))
 
 
 def _job_ended(job: JobState, common: dict[str, Any]) -> DescribedOutcome:
@@ -234,9 +231,7 @@ def _failed(
         fields.update(
             image_id=request.image_id,
             image_name=state.pending.image_name or None,
-            bucket_url=request.bucket_url,
-            file_format=request.file_format.value if request.file_format else None,
-            is_quick_export=request.is_quick_export,
+            **request.target.fields(),
             stage="start",
         )
     elif state.phase == Phase.WAITING_FOR_IMAGE:

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from ims_export.cloud.obs import ObsClient
-from ims_export.domain.export_request import ExportRequest, split_bucket_url
+from ims_export.domain.export_request import ExportRequest
 from ims_export.domain.objects import BucketInfo, ObjectMissing
 from ims_export.errors import (
     BucketNotFoundError,
@@ -131,7 +131,7 @@ def check_target(
     settings = clients.settings
     if not settings.preflight_target:
         return ()
-    bucket, key = split_bucket_url(request.bucket_url)
+    bucket, key = request.target.bucket, request.target.object_name
     warnings: list[str] = []
     access = ObsAccess(clients)
     credentials = _answer(lambda: access.credentials(bucket), f"the target {request.bucket_url}", warnings)

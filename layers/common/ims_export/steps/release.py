@@ -6,7 +6,8 @@ before it publishes, and a failure of that never loses the outcome (it adds ``re
 from __future__ import annotations
 
 from ims_export.steps.export_guard import ExportClaims
-from ims_export.steps.states import ClaimRelease, DescribedOutcome, DynamoDBRequest, EndedState
+from ims_export.steps.outcome_payloads import ClaimRelease, DescribedOutcome, EndedState
+from ims_export.steps.states import DynamoDBRequest
 
 
 def release_failed_export(

@@ -18,7 +18,6 @@ from functools import partial
 from typing import Any
 
 from ims_export.cloud.obs import ObsClient
-from ims_export.domain.export_request import split_bucket_url
 from ims_export.domain.retention import listing_prefix, name_expression, select_for_deletion
 from ims_export.errors import ImsExportError
 from ims_export.runtime import Clients
@@ -45,7 +44,7 @@ def _not_retiring(job: JobState, settings: Settings) -> RetentionReport | None:
         return _skipped(settings, "VERIFY_EXPORTED_OBJECT is off")
     if job.object is None or job.object.verification != "verified":
         return _skipped(settings, "the export is not verified")
-    bucket, _ = split_bucket_url(job.bucket_url)
+    bucket = job.target.bucket
     allowed = {settings.export_bucket, *settings.retention_buckets} - {None}
     if bucket not in allowed:
         return _skipped(
@@ -110,7 +109,7 @@ def retention_report(
         settings.retention_dry_run,
         settings.export_object_pattern,
     )
-    bucket, key = split_bucket_url(job.bucket_url)
+    bucket, key = job.target.bucket, job.target.object_name
     report: dict[str, Any] = {"keep": keep, "dry_run": dry_run}
     attempts = Attempts(job.job_id, sleep, monotonic)
     try:

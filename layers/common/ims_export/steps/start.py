@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from ims_export.domain.export_request import ExportRequest
+from ims_export.domain.export_request import ExportTarget, export_subject
 from ims_export.domain.exportability import check_exportable, parent_image_id_to_check
 from ims_export.domain.images import Image
 from ims_export.domain.jobs import JobStatus
@@ -121,9 +121,7 @@ def _post_export(pending: PendingExport, clients: Clients, now: datetime, *, ret
         image_id=request.image_id,
         image_name=pending.image_name,
         image_size_bytes=pending.image_size_bytes,
-        bucket_url=request.bucket_url,
-        file_format=request.file_format.value if request.file_format else None,
-        is_quick_export=request.is_quick_export,
+        **request.target.fields(),
         started_at=now,
         deadline=pending.deadline,
         max_polls_per_execution=clients.settings.max_polls_per_execution,
@@ -136,22 +134,21 @@ def _post_export(pending: PendingExport, clients: Clients, now: datetime, *, ret
 
 
 @contextmanager
-def _naming_the_export(image_id: str, target: dict[str, str]) -> Iterator[None]:
-    """The outcome of a failed start carries the error's message only: it must say what failed."""
+def _naming_the_export(image_id: str, named: list[ExportTarget]) -> Iterator[None]:
+    """The outcome of a failed start carries the error's message only: it must say what failed. The
+    target is named as soon as it is known (``named``: once the request is decided)."""
     try:
         yield
     except ImsExportError as error:
-        where = f" to {target['bucket_url']} as {target['format']}" if target else ""
-        error.message = f"export of image {image_id}{where}: {error.message}"
-        error.args = (error.message,)
+        target = named[0] if named else None
+        error.naming(
+            export_subject(
+                image_id,
+                bucket_url=target.bucket_url if target else None,
+                file_format=target.format_words if target else None,
+            )
+        )
         raise
-
-
-def _target_of(request: ExportRequest) -> dict[str, str]:
-    return {
-        "bucket_url": request.bucket_url,
-        "format": request.file_format.value if request.file_format else "ZVHD2 (quick export)",
-    }
 
 
 def _start_order(
@@ -164,11 +161,11 @@ def _start_order(
     now: datetime,
 ) -> Exporting | WaitingForImage | Claiming:
     """Check the image and start its export (or claim it first); an error names the image and target."""
-    target: dict[str, str] = {}
-    with _naming_the_export(order.image_id, target):
+    named: list[ExportTarget] = []
+    with _naming_the_export(order.image_id, named):
         return _start_named_order(
             order,
-            target=target,
+            named=named,
             checks_so_far=checks_so_far,
             first_started_at=first_started_at,
             start_input=start_input,
@@ -181,7 +178,7 @@ def _start_order(
 def _start_named_order(
     order: ExportOrder,
     *,
-    target: dict[str, str],
+    named: list[ExportTarget],
     checks_so_far: int,
     first_started_at: datetime,
     start_input: StartInput,
@@ -193,7 +190,7 @@ def _start_named_order(
     # A retried step renders the same default object name as its first attempt did.
     named_at = start_input.execution_started_at or now
     request = build_export_request(order, image_name=image.name, settings=settings, now=named_at)
-    target.update(_target_of(request))
+    named.append(request.target)
     try:
         check_exportable(
             image, request, project_id=clients.project_id(), parent=_fetch_parent(clients, image)
@@ -230,7 +227,7 @@ def _go_on_claiming(
 ) -> Claiming | WaitingForClaim | Recording | Exporting | Duplicate:
     """The state machine ran a claim (or waited for one): claim the next, POST, wait or end."""
     pending = state.pending
-    with _naming_the_export(pending.request.image_id, _target_of(pending.request)):
+    with _naming_the_export(pending.request.image_id, [pending.request.target]):
         claims: ExportClaims | None = export_claims(clients.settings)
         if claims is None:
             raise ConfigurationError("claiming an export needs the idempotency table (IDEMPOTENCY_TABLE)")

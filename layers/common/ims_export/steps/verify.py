@@ -21,7 +21,6 @@ import logging
 import time
 from collections.abc import Callable
 
-from ims_export.domain.export_request import split_bucket_url
 from ims_export.domain.jobs import JobStatus
 from ims_export.domain.objects import ObjectInfo, ObjectMissing
 from ims_export.errors import BucketNotFoundError, ImsExportError, InvalidRequestError
@@ -34,8 +33,8 @@ logger = logging.getLogger(__name__)
 
 def _missing(job: JobState, bucket: str, key: str, url: str, what: str) -> ExportedObject:
     message = (
-        f"image {job.image_name} ({job.image_id}), job {job.job_id}: IMS reported SUCCESS, but {what} "
-        f"(bucket_url {job.bucket_url}). Nothing usable was exported to {bucket}/{key}: check the bucket "
+        f"{job.subject}, job {job.job_id}: IMS reported SUCCESS, but {what}. Nothing usable was "
+        f"exported to {bucket}/{key}: check the bucket "
         f"in the OBS console, then export the image again (this export is released, so a new trigger "
         f"exports again)"
     )
@@ -100,7 +99,7 @@ def exported_object(
     settings = clients.settings
     if not settings.verify_exported_object:
         return None
-    bucket, key = split_bucket_url(job.bucket_url)
+    bucket, key = job.target.bucket, job.target.object_name
     attempts = Attempts(job.job_id, sleep, monotonic)
     url = ""
     try:

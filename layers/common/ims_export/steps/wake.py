@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ims_export.domain.export_request import split_bucket_url
 from ims_export.settings import Settings
 from ims_export.steps.contract import Phase
 from ims_export.steps.job_state import JobState, ObjectNotice, WaitRegistration
@@ -85,10 +84,7 @@ def notice_expected(job: JobState, settings: Settings) -> bool:
     for notifications, the export goes to EXPORT_BUCKET (the bucket wired to notify), and none came yet."""
     if not settings.wake_on_obs_notification or settings.idempotency_table is None or job.noticed is not None:
         return False
-    return (
-        bool(settings.smn_allowed_topic_urns)
-        and split_bucket_url(job.bucket_url)[0] == settings.export_bucket
-    )
+    return bool(settings.smn_allowed_topic_urns) and job.target.bucket == settings.export_bucket
 
 
 def next_wait(job: JobState, settings: Settings, adaptive_wait: int) -> int:
@@ -108,7 +104,7 @@ def notice_of_wake(woken: Any, job: JobState) -> ObjectNotice | None:
     on its own, or with something that is no notice of it: the check then decides as any check does)."""
     if woken is None:
         return None
-    bucket, key = split_bucket_url(job.bucket_url)
+    bucket, key = job.target.bucket, job.target.object_name
     if isinstance(woken, dict) and woken.get("Error") in SEEN_BEFORE_THE_WAIT:
         return ObjectNotice(
             bucket=bucket, key=key, event_name="ObjectCreated (before the wait)", message_id=""
@@ -134,9 +130,10 @@ def wait_registration(
     if table is None or not notice_expected(job, settings):
         # Off, or nowhere to store the token, or already noticed (a second notice would only cost polls).
         return None
-    bucket, key = split_bucket_url(job.bucket_url)
+    target = job.target
     expires = int(now.timestamp()) + wait_seconds + RECORD_MARGIN_SECONDS
-    return WaitRegistration(table=table, record_id=wake_record_id(bucket, key), expires_at=str(expires))
+    record_id = wake_record_id(target.bucket, target.object_name)
+    return WaitRegistration(table=table, record_id=record_id, expires_at=str(expires))
 
 
 # The objects of one notification woken at most (OBS sends one a message; the state stays far below 256 KB).
