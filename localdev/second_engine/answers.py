@@ -100,25 +100,74 @@ def _states(definitions: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, A
                 yield from _states([branch])
 
 
-def without_waits(value: Any, fields: Set[str]) -> Any:
-    """``value`` with every number under one of ``fields`` set to 0: the second engine's Wait states
-    really sleep, and the course of a run does not depend on how long a wait lasts."""
+def callback_tasks(definitions: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The names of the Task states whose timeout the state's input chooses (``TimeoutSecondsPath``):
+    the callback tasks that wait for a token (``WaitForObject``)."""
+    return {name for name, state in _named_states(definitions) if "TimeoutSecondsPath" in state}
+
+
+def _named_states(definitions: Iterable[Mapping[str, Any]]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    for definition in definitions:
+        for name, state in definition.get("States", {}).items():
+            yield name, state
+            processor = state.get("ItemProcessor") or state.get("Iterator")
+            if processor:
+                yield from _named_states([processor])
+            for branch in state.get("Branches", []):
+                yield from _named_states([branch])
+
+
+def answers_before_callbacks(
+    history: Sequence[Mapping[str, Any]], callbacks: Set[str]
+) -> dict[str, set[int]]:
+    """Per state, the numbers of its Lambda answers (as ``lambda_answers`` numbers them) after which the
+    next wait was a callback task's (one of ``callbacks``), not a Wait state's."""
+    by_id = {event["id"]: event for event in history}
+    counts: dict[str, int] = {}
+    pending: list[tuple[str, int]] = []
+    found: dict[str, set[int]] = {}
+    for event in history:
+        if _answer_of(event) is not None:
+            state = _state_of(event, by_id)
+            pending.append((state, counts.get(state, 0)))
+            counts[state] = counts.get(state, 0) + 1
+        elif event["type"] == "WaitStateEntered":
+            pending.clear()
+        elif "stateEnteredEventDetails" in event and event["stateEnteredEventDetails"]["name"] in callbacks:
+            for state, number in pending:
+                found.setdefault(state, set()).add(number)
+            pending.clear()
+    return found
+
+
+def without_waits(value: Any, fields: Set[str], seconds: int = 0) -> Any:
+    """``value`` with every number under one of ``fields`` set to ``seconds`` (0): the second engine's
+    Wait states really sleep, and the course of a run does not depend on how long a wait lasts. A
+    callback task's wait is the exception: it times out at once if 0, so it is given a length (whether
+    it times out or a token ends it first is what the course depends on)."""
     if isinstance(value, dict):
         return {
-            key: 0
+            key: seconds
             if key in fields and isinstance(item, int | float) and not isinstance(item, bool)
-            else without_waits(item, fields)
+            else without_waits(item, fields, seconds)
             for key, item in value.items()
         }
     if isinstance(value, list):
-        return [without_waits(item, fields) for item in value]
+        return [without_waits(item, fields, seconds) for item in value]
     return value
 
 
 def mock_config(
-    machine: str, cases: Mapping[str, Mapping[str, Sequence[Answer]]], *, zero: Set[str] = frozenset()
+    machine: str,
+    cases: Mapping[str, Mapping[str, Sequence[Answer]]],
+    *,
+    zero: Set[str] = frozenset(),
+    callback_seconds: int = 0,
+    before_callbacks: Mapping[str, Mapping[str, Set[int]]] | None = None,
 ) -> dict[str, Any]:
-    """A mock configuration for ``machine``: per test case, per state, its answers in order."""
+    """A mock configuration for ``machine``: per test case, per state, its answers in order. The waits
+    they choose (``zero`` fields) last 0 s, or ``callback_seconds`` where the answer is followed by a
+    callback task (``before_callbacks``: per case, per state, the answers' numbers)."""
     test_cases: dict[str, dict[str, str]] = {}
     responses: dict[str, dict[str, Answer]] = {}
     for case, states in cases.items():
@@ -128,7 +177,9 @@ def mock_config(
                 continue
             response_name = f"{machine}.{case}.{state}"
             test_cases[case][state] = response_name
+            callbacks = (before_callbacks or {}).get(case, {}).get(state, set())
             responses[response_name] = {
-                str(number): without_waits(answer, set(zero)) for number, answer in enumerate(answers)
+                str(number): without_waits(answer, zero, callback_seconds if number in callbacks else 0)
+                for number, answer in enumerate(answers)
             }
     return {"StateMachines": {machine: {"TestCases": test_cases}}, "MockedResponses": responses}

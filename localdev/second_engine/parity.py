@@ -19,6 +19,7 @@ from typing import Any
 
 from localdev.aws_world import AwsWorld
 from localdev.second_engine.answers import mock_config, wait_fields
+from localdev.second_engine.callbacks import CallbackHold, StoredTokens, token_attributes
 from localdev.second_engine.recording import Recording, entered_states
 
 CHILD_CASE = "child"
@@ -39,18 +40,25 @@ def mock_configuration(recording: Recording) -> dict[str, Any]:
     run continued in, and one for the children of a fleet (every child answers as the first did)."""
     zero = wait_fields(recording.definitions())
     main_cases: dict[str, dict[str, Any]] = {}
+    before_callbacks: dict[str, dict[str, set[int]]] = {}
     for index, run in enumerate(recording.harness_runs()):
         main_cases[harness_case(index)] = {
             **run.answers,
             **(recording.distributed_answers if index == 0 else {}),
         }
+        before_callbacks[harness_case(index)] = run.before_callbacks
     for index, continued in enumerate(recording.started_by_definitions(recording.main)):
         main_cases[continuation_case(index)] = continued.answers
-    config = mock_config(recording.main, main_cases, zero=zero)
+        before_callbacks[continuation_case(index)] = continued.before_callbacks
+    waits: dict[str, Any] = {"zero": zero, "callback_seconds": recording.scenario.callback_wait_seconds}
+    config = mock_config(recording.main, main_cases, before_callbacks=before_callbacks, **waits)
     for machine in recording.state_machines:
         children = recording.started_by_definitions(machine)
         if children:
-            child = mock_config(machine, {CHILD_CASE: children[0].answers}, zero=zero)
+            child_callbacks = {CHILD_CASE: children[0].before_callbacks}
+            child = mock_config(
+                machine, {CHILD_CASE: children[0].answers}, before_callbacks=child_callbacks, **waits
+            )
             config["StateMachines"].update(child["StateMachines"])
             config["MockedResponses"].update(child["MockedResponses"])
     if recording.scenario.edit_answers is not None:
@@ -73,15 +81,34 @@ def world_options(recording: Recording) -> dict[str, Any]:
     }
 
 
-def replay(world: AwsWorld, recording: Recording) -> None:
+def replay(world: AwsWorld, recording: Recording, hold: CallbackHold | None = None) -> None:
     """Run the recording's executions in ``world`` (its resources created, the mock configuration known
-    to its engine), one after the other, each to its end."""
+    to its engine), one after the other, each to its end. A run the harness started while another ran
+    (an OBS notification's, during the export's wait) is started once the waiting run's task token is
+    stored (``callbacks``); the moto harness's callback waits are held open by ``hold``."""
     dynamodb = world.client("dynamodb")
     for table, items in recording.table_items.items():
         for item in items:
             dynamodb.put_item(TableName=table, Item=item)
-    for index, run in enumerate(recording.harness_runs()):
-        world.wait_for(world.start_execution(run.input, name=run.name, test_case=harness_case(index)))
+    runs = recording.harness_runs()
+    during = {run.name: recording.started_during(run) for run in runs}
+    started_later = {other.name for others in during.values() for other in others}
+    tokens = StoredTokens(world, recording.tables, token_attributes(recording.definitions()))
+    hold = hold or CallbackHold()  # LocalStack needs none: it waits for the token itself
+    try:
+        for index, run in enumerate(runs):
+            if run.name in started_later:
+                continue
+            hold.expect(len(during[run.name]))
+            arn = world.start_execution(run.input, name=run.name, test_case=harness_case(index))
+            for other in during[run.name]:
+                tokens.wait_for_new()
+                case = harness_case(runs.index(other))
+                world.wait_for(world.start_execution(other.input, name=other.name, test_case=case))
+                hold.ended()
+            world.wait_for(arn)
+    finally:
+        hold.release()
     _wait_for_all(world)
     # An execution a run continued in was started by the definition, without answers: it is compared on
     # its name and input only. Its course is replayed here, with its recorded answers.
@@ -115,6 +142,10 @@ GENERATED_KEYS = frozenset(
         "HostId",
         "LastModified",
         "ServerSideEncryption",
+        # A callback task's token: as the Step Functions API names it, and as the export state machine
+        # stores it for a notification to find (WaitForObject's item).
+        "TaskToken",
+        "task_token",
     }
 )
 

@@ -14,11 +14,18 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from localdev.aws_world import AwsWorld
-from localdev.second_engine.answers import Answer, invocation_answers, lambda_answers
+from localdev.second_engine.answers import (
+    Answer,
+    answers_before_callbacks,
+    callback_tasks,
+    invocation_answers,
+    lambda_answers,
+)
 
 HARNESS_PREFIX = "local-"  # the names the runner gives the executions it starts
 
@@ -39,6 +46,11 @@ class Scenario:
     edit_answers: Callable[[dict[str, Any]], object] | None = None  # changes the mock configuration in place
     # Held open while the run is recorded; what it yields is given to ``event`` where that is a callable.
     context: Callable[[], AbstractContextManager[Any]] | None = None
+    # With WAKE_ON_OBS_NOTIFICATION: whether the emulator's OBS notifications are delivered or lost.
+    obs_notifications: str = "delivered"
+    # In the replay, the waits the Lambda answers choose last 0 s, but a callback task's (its
+    # TimeoutSecondsPath) this long: a notification must find it still waiting, or it is to time out soon.
+    callback_wait_seconds: int = 60
 
 
 @dataclass(frozen=True)
@@ -51,6 +63,9 @@ class RecordedExecution:
     output: Any
     path: list[str]
     answers: dict[str, list[Answer]]
+    started: datetime
+    stopped: datetime | None
+    before_callbacks: dict[str, set[int]]  # per state, the answers a callback task's wait followed
 
     @property
     def started_by_harness(self) -> bool:
@@ -78,6 +93,16 @@ class Recording:
             execution
             for execution in self.executions
             if execution.started_by_harness and execution.machine == self.main
+        ]
+
+    def started_during(self, run: RecordedExecution) -> list[RecordedExecution]:
+        """The harness's runs started while ``run`` ran (an OBS notification's, during the export's wait)."""
+        return [
+            other
+            for other in self.harness_runs()
+            if other is not run
+            and run.started < other.started
+            and (run.stopped is None or other.started < run.stopped)
         ]
 
     def started_by_definitions(self, machine: str) -> list[RecordedExecution]:
@@ -115,6 +140,8 @@ def distributed_lambda_states(
 
 
 def _recorded(world: AwsWorld, machine: str) -> list[RecordedExecution]:
+    paths = [world.definition_path, *(path for path, _ in world.state_machines.values())]
+    callbacks = callback_tasks(json.loads(path.read_text(encoding="utf-8")) for path in paths)
     recorded = []
     for listed in sorted(
         world.executions(None if machine == world.name else machine), key=lambda e: e["startDate"]
@@ -132,6 +159,9 @@ def _recorded(world: AwsWorld, machine: str) -> list[RecordedExecution]:
                 output=json.loads(output) if output else None,
                 path=entered_states(history),
                 answers=lambda_answers(history),
+                started=description["startDate"],
+                stopped=description.get("stopDate"),
+                before_callbacks=answers_before_callbacks(history, callbacks),
             )
         )
     return recorded
@@ -183,6 +213,7 @@ def record(scenario: Scenario, timeout: float = 600.0) -> Recording:
             before_start=before_start,
             observe=observe,
             via=scenario.via,
+            obs_notifications=scenario.obs_notifications,
         )
     world = kept["world"]
     return Recording(

@@ -166,6 +166,48 @@ EXPORT_SCENARIOS = [
 ]
 
 
+# Completion signalled by OBS notifications (docs/obs.md): the export waits in WaitForObject, a callback
+# task whose token is stored in the table. The first wait is long enough for the emulated job to write
+# its object within it, so that one check ends each course.
+WAKE = {"WAKE_ON_OBS_NOTIFICATION": "true", "POLL_MIN_SECONDS": "120"}
+SEEN_TARGET = f"{DEFAULT_BUCKET}:exports/seen.qcow2"
+
+
+def _notice_seen_before_the_wait(dynamodb: Any, table: str) -> None:
+    """An OBS notification of SEEN_TARGET that came while no export waited: its record remembers it."""
+    from ims_export.domain.export_request import split_bucket_url
+    from ims_export.steps.wake import wake_record_id
+
+    item = {
+        "id": {"S": wake_record_id(*split_bucket_url(SEEN_TARGET))},
+        "seen_at": {"S": "bf0cc2e36fc8406ebbf309af8be193b5"},
+        "expiration": {"N": str(int(time.time()) + 3600)},
+    }
+    dynamodb.put_item(TableName=table, Item=item)
+
+
+WAKE_SCENARIOS = [
+    # The notification's execution (WakeExports) runs while the export waits and sends it the stored
+    # token; the wait lasts 300 s in the replay, so that only the notification can end it in time.
+    scenario("wake_woken", manual(seed.DEBIAN_SMALL), settings=WAKE, callback_wait_seconds=300),
+    # No notification arrives (lost): the wait times out (States.Timeout) after 2 s, and a check follows.
+    scenario(
+        "wake_timed_out",
+        manual(seed.DEBIAN_SMALL),
+        settings=WAKE,
+        obs_notifications="lost",
+        callback_wait_seconds=2,
+    ),
+    # The record already says the object was created: the conditional put fails, the check comes at once.
+    scenario(
+        "wake_seen_before_the_wait",
+        manual(seed.DEBIAN_SMALL, bucket_url=SEEN_TARGET, file_format="qcow2"),
+        settings=WAKE,
+        seed_table=_notice_seen_before_the_wait,
+    ),
+]
+
+
 @contextmanager
 def small_pages() -> Iterator[None]:
     """Pages of two images and result pieces of 1 KiB: a small fleet takes every path a large one does."""
