@@ -28,7 +28,8 @@ VIA ?= direct
 # Every variable this Makefile reads from a command line. Any other one given there (a typo such as
 # EVNT= or RETENTON_COUNT=) is refused, naming the likely one meant, unless the settings or the runner
 # read it (localdev/make_variables.py knows those from their own definitions).
-MAKE_VARIABLES := PYTHON EVENT VIA OBS_NOTIFICATIONS VERBOSE TIMEOUT HEARTBEAT EARLIER_EXPORTS JOB IMAGE BUCKET_URL REGION PARAMS
+MAKE_VARIABLES := PYTHON EVENT VIA OBS_NOTIFICATIONS VERBOSE TIMEOUT HEARTBEAT EARLIER_EXPORTS JOB IMAGE BUCKET_URL REGION PARAMS \
+	SMN_ENDPOINT TOPIC APPLY UNDO SMN_API_ENDPOINT
 GIVEN_VARIABLES := $(foreach name,$(.VARIABLES),$(if $(filter command line,$(origin $(name))),$(name)))
 ifneq ($(strip $(GIVEN_VARIABLES)),)
 # Each name in single quotes: a name is the caller's text too, and must not reach the shell as code.
@@ -49,10 +50,10 @@ endif
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup test lint typecheck docs unit check-asl check-template second-engine build deploy delete run follow bench bench-gate bench-tools clean
+.PHONY: help setup test lint typecheck docs unit check-asl check-template second-engine build deploy delete run follow wire-notifications bench bench-gate bench-tools clean
 
 help: ## list the commands and the variables they take
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 	@echo "variables: $(MAKE_VARIABLES), every setting's variable (RETENTION_COUNT=2, ...) and OS_*"
 
 # Quiet on stdout: `make run > result.json` must hold only the run's JSON, even on a fresh clone.
@@ -178,6 +179,18 @@ follow: $(STAMP) ## follow a running IMS export job to its end in the real cloud
 	@$(RUN_OPTIONS); \
 	$(RUNNER) --follow="$$RUN_JOB" $${RUN_IMAGE:+"--image=$$RUN_IMAGE"} \
 		$${RUN_BUCKET_URL:+"--bucket-url=$$RUN_BUCKET_URL"} "$${options[@]}"
+
+# The cloud side of WAKE_ON_OBS_NOTIFICATION (docs/obs.md): the SMN topic, its policy letting OBS publish,
+# the subscription of the stack's SmnEndpoint output (SMN_ENDPOINT=) and EXPORT_BUCKET's event notification.
+# A plan by default; APPLY=1 makes it, UNDO=1 plans taking it out (UNDO=1 APPLY=1 does). Values reach the
+# command as WIRE_<name> environment variables, as make run's do; the settings' variables (EXPORT_BUCKET,
+# EXPORT_OBJECT_PATTERN, OBS_ENDPOINT, CLOUD) and SMN_API_ENDPOINT are in its environment already.
+WIRE_VARIABLES := SMN_ENDPOINT TOPIC APPLY UNDO
+$(foreach name,$(WIRE_VARIABLES),$(eval wire-notifications: export WIRE_$(name) = $$(value $(name))))
+
+wire-notifications: $(STAMP) ## plan the cloud side of OBS notifications (SMN_ENDPOINT=url [TOPIC=name APPLY=1 UNDO=1]; OS_CLOUD/OS_*)
+	@$(BIN)/python -m localdev.wiring --smn-endpoint="$$WIRE_SMN_ENDPOINT" $${WIRE_TOPIC:+"--topic=$$WIRE_TOPIC"} \
+		$${WIRE_APPLY:+"--apply=$$WIRE_APPLY"} $${WIRE_UNDO:+"--undo=$$WIRE_UNDO"}
 
 # The cold-start benchmark runs the `sam build` output as Lambda mounts it, under python3.13. Beside it,
 # in .tools/bench (never in .venv): the runtime's boto3 and the vendor-SDK variant's layer, built for this

@@ -10,7 +10,8 @@ the ``OS_*`` variables of the cloud's credentials.
 
 A variable the goals given do not read is refused too: ``make deploy EXPORT_BUCKET=b`` would deploy with
 the template's defaults (the settings' variables are the runner's; a deploy takes template parameters
-as ``PARAMS``).
+as ``PARAMS``); ``make wire-notifications`` takes its own few (``WIRING_VARIABLES``), and ``APPLY=1``
+or ``SMN_ENDPOINT=`` given to any other goal is refused.
 
 Usage: ``python3 localdev/make_variables.py --known NAME ... [--goals GOAL ...] --given NAME ...``; exit 2
 and one line on stderr for an unknown name.
@@ -33,6 +34,17 @@ ALSO = ("IMS_EXPORT_SETTINGS",)
 # What the deploy goals read: anything else on their command line would be silently ignored.
 DEPLOY_GOALS = frozenset({"build", "deploy", "delete"})
 DEPLOY_VARIABLES = frozenset({"REGION", "PARAMS", "PYTHON"})
+# What make wire-notifications reads (besides OS_*), and the variables no other goal reads.
+WIRING_GOAL = "wire-notifications"
+WIRING_ONLY = frozenset({"SMN_ENDPOINT", "TOPIC", "APPLY", "UNDO", "SMN_API_ENDPOINT"})
+WIRING_VARIABLES = WIRING_ONLY | {
+    "EXPORT_BUCKET",
+    "EXPORT_OBJECT_PATTERN",
+    "OBS_ENDPOINT",
+    "CLOUD",
+    "CLOUD_REGION",
+    "PYTHON",
+}
 
 
 def _dictionary(path: Path, name: str, part: str) -> set[str]:
@@ -77,6 +89,23 @@ def not_for_the_deploy(goals: list[str], given: list[str]) -> list[str]:
     return [name for name in given if name not in DEPLOY_VARIABLES and not name.startswith("AWS_")]
 
 
+def not_for_the_wiring(goals: list[str], given: list[str]) -> list[str]:
+    """Refusals of the variables given that make wire-notifications does not read, or that only it reads:
+    ``make wire-notifications EVENT=...`` and ``make run APPLY=1`` would ignore them."""
+    if WIRING_GOAL in goals:
+        reads = ", ".join(sorted(WIRING_VARIABLES - {"PYTHON"}))
+        return [
+            f"refused: make variable {name} is not read by make {WIRING_GOAL} (it reads {reads} and OS_*)"
+            for name in given
+            if name not in WIRING_VARIABLES and not name.startswith("OS_")
+        ]
+    return [
+        f"refused: make variable {name} is read by make {WIRING_GOAL} only"
+        for name in given
+        if name in WIRING_ONLY
+    ]
+
+
 def _section(argv: list[str], flag: str) -> list[str]:
     """The words after ``flag`` up to the next ``--`` flag."""
     if flag not in argv:
@@ -91,6 +120,9 @@ def main(argv: list[str]) -> int:
     known = known_names(_section(argv, "--known"))
     for name in unknown(given, known):
         print(refusal(name, known), file=sys.stderr)
+        return 2
+    for refusal_text in not_for_the_wiring(_section(argv, "--goals"), given):
+        print(refusal_text, file=sys.stderr)
         return 2
     for name in not_for_the_deploy(_section(argv, "--goals"), given):
         print(

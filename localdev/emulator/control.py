@@ -149,6 +149,14 @@ class Control:
                 if job.failure is None
             ]
 
+    def smn_messages(self) -> list[dict[str, str]]:
+        """What the emulated SMN would have POSTed to subscription endpoints (it POSTs nothing), oldest
+        first: the endpoint, the message type (``X-SMN-MESSAGE-TYPE``) and the signed body."""
+        return [
+            {"endpoint": message.endpoint, "type": message.message_type, "body": message.body}
+            for message in self._state.smn_topics.messages()
+        ]
+
     def bucket_objects(self, bucket: str) -> list[str]:
         self._state.settle()
         with self._state.lock:

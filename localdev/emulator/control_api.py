@@ -23,6 +23,7 @@
 | GET  /_emulator/images/{id}                      |                                                  |
 | POST /_emulator/images/{id}/export-failure       | {"error_code", "fail_reason", "at_fraction"}     |
 | GET  /_emulator/jobs, /_emulator/jobs/{id}       |                                                  |
+| GET  /_emulator/smn/messages                     | what SMN would have POSTed to subscriptions      |
 
 (1) also "retry_after_seconds" and "delay_seconds"; see ``Control.inject``.
 (2) also "image_id", "activate_after_seconds" and "fields" (record fields); see ``Control.add_image``.
@@ -134,6 +135,7 @@ ACTIONS: list[tuple[str, str, Action]] = [
     ("POST", r"/images/(?P<image_id>[^/]+)/export-failure", _export_failure),
     ("GET", r"/jobs", lambda c, b, m: {"jobs": c.jobs()}),
     ("GET", r"/jobs/(?P<job_id>[^/]+)", lambda c, b, m: c.job(m["job_id"])),
+    ("GET", r"/smn/messages", lambda c, b, m: {"messages": c.smn_messages()}),
     *OBS_ACTIONS,  # /obs/...: see obs_control
 ]
 _COMPILED = [(method, re.compile(PREFIX + pattern + "$"), action) for method, pattern, action in ACTIONS]

@@ -50,6 +50,18 @@ class Bucket:
     region: str
     objects: dict[str, StoredObject] = field(default_factory=dict)
     storage_class: str = "STANDARD"  # OBS's names: STANDARD, WARM, COLD, DEEP_ARCHIVE
+    # The bucket's event notification configuration (PUT /?notification replaces it whole).
+    notification: tuple[TopicConfiguration, ...] = ()
+
+
+@dataclass(frozen=True)
+class TopicConfiguration:
+    """One ``TopicConfiguration`` of a bucket's event notification: filter rules as (name, value)."""
+
+    id: str
+    topic: str
+    events: tuple[str, ...]
+    filter_rules: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

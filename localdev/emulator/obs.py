@@ -8,6 +8,8 @@ export needs.
 - ``GET /{bucket}?prefix=&marker=&max-keys=``: the XML ``ListBucketResult``, keys in UTF-8 order,
   at most 1000 a page, ``IsTruncated`` and ``NextMarker``.
 - ``DELETE /{bucket}/{key}``: 204, also for an object that is not there.
+- ``GET /{bucket}?notification`` and ``PUT /{bucket}?notification``: the bucket's event notification
+  configuration (``obs_notification``).
 
 Every OBS request must carry a V2 header signature (``Authorization: OBS <AK>:<signature>``) by
 temporary credentials this emulator issued, with their ``x-obs-security-token``; the signature is
@@ -32,8 +34,9 @@ from xml.etree import ElementTree
 
 from localdev.emulator.clock import iso_millis
 from localdev.emulator.model import Bucket, StoredObject
+from localdev.emulator.obs_notification import get_notification, put_notification
 from localdev.emulator.obs_state import ObsFailure, ObsRoute, TemporaryCredential
-from localdev.emulator.replies import ApiError, Reply, keystone_error
+from localdev.emulator.replies import Reply, keystone_error, obs_error
 from localdev.emulator.request import Request
 from localdev.emulator.securitytokens import PATH as SECURITY_TOKENS_PATH
 from localdev.emulator.securitytokens import issue_temporary_credentials
@@ -48,6 +51,7 @@ _BUCKET_PATH = re.compile(rf"/{_BUCKET}")
 _SIGNED_SUBRESOURCES = (
     "acl",
     "location",
+    "notification",
     "storageClass",
     "uploadId",
     "uploads",
@@ -61,6 +65,8 @@ ACTIONS = {
     ObsRoute.BUCKET_STORAGE_CLASS: "obs:bucket:GetBucketStoragePolicy",
     ObsRoute.LIST: "obs:bucket:ListBucket",
     ObsRoute.DELETE: "obs:object:DeleteObject",
+    ObsRoute.GET_NOTIFICATION: "obs:bucket:GetBucketNotification",
+    ObsRoute.PUT_NOTIFICATION: "obs:bucket:PutBucketNotification",
 }
 FAILURE_STATUS = {
     ObsFailure.INTERNAL_ERROR: (500, "InternalError", "We encountered an internal error. Please try again."),
@@ -81,6 +87,9 @@ def _route(request: Request) -> tuple[ObsRoute, str, str | None] | None:
     bucket = _BUCKET_PATH.fullmatch(request.path)
     if bucket and request.method == "HEAD":
         return ObsRoute.HEAD_BUCKET, bucket["bucket"], None
+    if bucket and "notification" in request.query and request.method in ("GET", "PUT"):
+        route = ObsRoute.GET_NOTIFICATION if request.method == "GET" else ObsRoute.PUT_NOTIFICATION
+        return route, bucket["bucket"], None
     if bucket and request.method == "GET":
         if "location" in request.query:
             return ObsRoute.BUCKET_LOCATION, bucket["bucket"], None
@@ -92,14 +101,6 @@ def _route(request: Request) -> tuple[ObsRoute, str, str | None] | None:
 
 def handles(request: Request) -> bool:
     return _route(request) is not None
-
-
-def obs_error(status: int, code: str, message: str, **details: str) -> ApiError:
-    root = ElementTree.Element("Error")
-    for name, text in {"Code": code, "Message": message, **details, "RequestId": "0000018EMULATOR"}.items():
-        ElementTree.SubElement(root, name).text = text
-    body = b'<?xml version="1.0" encoding="UTF-8"?>' + ElementTree.tostring(root)
-    return ApiError(Reply(status, headers={"Content-Type": "application/xml"}, raw=body))
 
 
 def handle(state: EmulatorState, request: Request) -> Reply:
@@ -136,6 +137,10 @@ def handle(state: EmulatorState, request: Request) -> Reply:
             return _xml_value("Location", bucket.region)
         if route is ObsRoute.BUCKET_STORAGE_CLASS:
             return _xml_value("StorageClass", bucket.storage_class)
+        if route is ObsRoute.GET_NOTIFICATION:
+            return get_notification(bucket)
+        if route is ObsRoute.PUT_NOTIFICATION:
+            return put_notification(state, bucket, request.body)
         if route is ObsRoute.HEAD:
             return _head(bucket, key or "")
         bucket.objects.pop(key or "", None)

@@ -20,6 +20,8 @@ class ObsRoute(StrEnum):
     BUCKET_STORAGE_CLASS = "obs_bucket_storage_class"  # GET /{bucket}?storageClass
     LIST = "obs_list"  # GET /{bucket}
     DELETE = "obs_delete"  # DELETE /{bucket}/{key}
+    GET_NOTIFICATION = "obs_get_notification"  # GET /{bucket}?notification
+    PUT_NOTIFICATION = "obs_put_notification"  # PUT /{bucket}?notification
 
 
 class ObsFailure(StrEnum):

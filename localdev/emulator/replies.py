@@ -6,6 +6,7 @@ Shapes follow the OTC API references:
   (IAM.0061, IAM.1109, ...) is added in the generic ``error_code``/``error_msg`` fields that IAM's
   documentation also shows, so that clients can tell a locked account from a wrong password.
 - API gateway throttling: ``{"error_code": "APIG.0308", "error_msg": "..."}`` with ``Retry-After``.
+- OBS: the XML ``<Error>`` with ``Code``, ``Message`` and ``RequestId``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
+from xml.etree import ElementTree
 
 
 @dataclass
@@ -75,3 +77,11 @@ def html_page() -> Reply:
 
 def not_found(message: str = "The requested resource could not be found.") -> ApiError:
     return keystone_error(404, message)
+
+
+def obs_error(status: int, code: str, message: str, **details: str) -> ApiError:
+    root = ElementTree.Element("Error")
+    for name, text in {"Code": code, "Message": message, **details, "RequestId": "0000018EMULATOR"}.items():
+        ElementTree.SubElement(root, name).text = text
+    body = b'<?xml version="1.0" encoding="UTF-8"?>' + ElementTree.tostring(root)
+    return ApiError(Reply(status, headers={"Content-Type": "application/xml"}, raw=body))

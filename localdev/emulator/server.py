@@ -1,4 +1,5 @@
-"""The HTTP server: IAM, IMS, OBS and the control API on one loopback port, in-process or standalone.
+"""The HTTP server: IAM, IMS, OBS, SMN's topic API and the control API on one loopback port, in-process
+or standalone.
 
 with Emulator(clock=ManualClock()) as emulator:
     emulator.iam_url        # http://127.0.0.1:<port>/v3   (IAM)
@@ -19,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
-from localdev.emulator import control_api, iam, ims, obs
+from localdev.emulator import control_api, iam, ims, obs, smn_api
 from localdev.emulator.clock import Clock, ScaledClock
 from localdev.emulator.config import EmulatorConfig
 from localdev.emulator.control import Control
@@ -134,6 +135,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self._send(control_api.handle(self.server.control, request))
             elif obs.handles(request):
                 self._send(obs.handle(self.server.state, request))
+            elif smn_api.handles(request):
+                self._send(smn_api.handle(self.server.state, request))
             else:
                 self._serve_api(request)
         except ApiError as error:

@@ -1,5 +1,6 @@
 """The emulator's SMN: a signing key and its certificate, standing in for SMN's, that sign the
-notifications the emulator's OBS publishes (``localdev.obs_notifier``) as SMN signs a delivery.
+notifications the emulator's OBS publishes (``localdev.obs_notifier``, and ``smn_topics`` for the topics
+made through the emulated SMN API) and the subscription confirmations, as SMN signs a delivery.
 
 The certificate is handed to the local run's verifier in process (``certificate``): it is never served,
 so its URL is one of SMN's own form and nothing fetches it.
@@ -50,13 +51,27 @@ class EmulatorSmn:
         del url
         return self.certificate
 
-    def notification(self, message: dict[str, Any], at: datetime) -> str:
-        """The raw body SMN POSTs for ``message`` published at ``at``, signed."""
+    def notification(self, message: dict[str, Any], at: datetime, topic_urn: str | None = None) -> str:
+        """The raw body SMN POSTs for ``message`` published at ``at`` (to this run's topic unless
+        ``topic_urn`` names another), signed."""
+        fields = {"type": "Notification", "topic_urn": topic_urn or self.topic_urn}
+        return self._signed({**fields, "message": json.dumps(message)}, at)
+
+    def confirmation(self, topic_urn: str, subscribe_url: str, at: datetime) -> str:
+        """The raw body of the SubscriptionConfirmation SMN POSTs to a new HTTP(S) subscription, signed
+        (the message text as in SMN's user guide, "HTTP/HTTPS Message Format")."""
+        text = (
+            f"You are invited to subscribe to topic: {topic_urn}. To confirm this subscription, please "
+            "visit the subscribe_url included in this message. "
+            "The subscribe_url is valid only within 48 hours."
+        )
+        body = {"type": "SubscriptionConfirmation", "topic_urn": topic_urn, "message": text}
+        return self._signed({**body, "subscribe_url": subscribe_url}, at)
+
+    def _signed(self, fields: dict[str, Any], at: datetime) -> str:
         body: dict[str, Any] = {
-            "type": "Notification",
-            "topic_urn": self.topic_urn,
+            **fields,
             "message_id": uuid.uuid4().hex,
-            "message": json.dumps(message),
             "timestamp": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "signature_version": "v1",
             "signing_cert_url": self.cert_url,

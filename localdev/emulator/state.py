@@ -19,6 +19,7 @@ from localdev.emulator.faults import FaultPlan
 from localdev.emulator.jobs import ExportJob, JobStatus
 from localdev.emulator.model import Bucket, EmulatedImage, ExportFailure, Project, StoredObject, User
 from localdev.emulator.obs_state import ObsState
+from localdev.emulator.smn_topics import SmnTopics
 from localdev.emulator.tokens import TokenRegistry
 from localdev.emulator.validation import ExportOrder
 
@@ -58,6 +59,7 @@ class EmulatorState:
         # Set when the server stops: stalled ("slow") answers are then dropped, never handled late.
         self.stopping = threading.Event()
         self.obs = ObsState()  # temporary credentials and OBS faults (objects are in buckets)
+        self.smn_topics = SmnTopics(config.region, config.project_id)  # topics, subscriptions, deliveries
         if config.seed_images:
             now = clock.now()
             for image in seed.default_images(config.project_id, now, config.image_activation_seconds):
