@@ -1,10 +1,12 @@
 """The emulator's OBS event notifications, delivered as SMN delivers them to the stack's endpoint.
 
-With ``WAKE_ON_OBS_NOTIFICATION`` in a local run of one export on the built-in emulator: each time the
-export waits in ``WaitForObject``, the notifier looks whether the emulated job writes its object within
-that wait. If it does, the clock moves to the write and a second later, the emulator's SMN signs an OBS
-notification of the object (the ``s3`` form of OTC's public cloud), and the execution the SMN endpoint
-would start for it runs: the export's wait ends with the notice. ``--obs-notifications lost`` drops
+With ``WAKE_ON_OBS_NOTIFICATION`` in a local run on the built-in emulator (one export, or a fleet's):
+each time an export waits in ``WaitForObject``, the notifier looks whether an emulated job writes its
+object within that wait. If one does, the clock moves to the write and a second later, the emulator's
+SMN signs an OBS notification of the object (the ``s3`` form of OTC's public cloud), and the execution
+the SMN endpoint would start for it runs: the wait of the export of that object ends with the notice
+(in a fleet it may be another export than the one whose wait looked: a notice that finds its export
+between two waits is remembered, and that export's next wait checks at once, as in the cloud). ``--obs-notifications lost`` drops
 every notification instead, so the waits run their course and polling sees the end. A failed job
 writes nothing, and so notifies nothing, as OBS does.
 """
@@ -12,6 +14,7 @@ writes nothing, and so notifies nothing, as OBS does.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
@@ -67,19 +70,15 @@ class ObsNotifier:
         self.notified: set[str] = set()
         self.workflow: LocalWorkflow | None = None
         self.say: Callable[[str], None] = lambda text: None
+        # A fleet's exports wait in parallel threads: one notification is delivered at a time.
+        self._lock = threading.Lock()
 
     @property
     def topic_urn(self) -> str:
         return self.smn.topic_urn
 
-    def install(
-        self, settings: Settings, workflow: LocalWorkflow, say: Callable[[str], None], *, fleet: bool = False
-    ) -> None:
-        """Trust this topic's certificate in the start function, and listen to the export's waits (a
-        fleet's exports are not notified: their waits run their course)."""
-        if fleet:
-            say("note: a local fleet run delivers no OBS notifications: each wait runs its course")
-            return
+    def install(self, settings: Settings, workflow: LocalWorkflow, say: Callable[[str], None]) -> None:
+        """Trust this topic's certificate in the start function, and listen to the exports' waits."""
         verifier = SmnVerifier(
             self.smn,
             allowed_cert_url_pattern=settings.smn_cert_url_pattern or DEFAULT_CERT_URL_PATTERN,
@@ -93,6 +92,10 @@ class ObsNotifier:
         workflow.on_callback = self.on_callback
 
     def on_callback(self, wait_seconds: float) -> None:
+        with self._lock:
+            self._deliver_within(wait_seconds)
+
+    def _deliver_within(self, wait_seconds: float) -> None:
         now = self.control.now()
         due = [
             write
