@@ -29,7 +29,8 @@ from ims_export.steps.states import (
     StartInput,
     StartResult,
 )
-from localdev.stepfunctions import LocalWorkflow, load_function_module, load_handler
+from localdev.lambda_handlers import load_function_module, load_handler
+from localdev.stepfunctions import LocalWorkflow
 from tests.workflow.conftest import BUS, DEFINITION, FUNCTIONS, TOPIC
 from tests.workflow.fakes import FakeIms, FakeTokens, make_clients, make_image, make_settings
 
