@@ -5,8 +5,8 @@
 machine's ``python3``, before any virtualenv exists) for every command-line variable; it reads the
 names the project knows from where they are defined, not from a copy: the Makefile's own variables
 (given as arguments), the settings' variables (``ENV_NAMES`` of the layer's ``settings.py``), the
-template parameters the runner takes as variables (``PARAMETER_VARIABLES`` of ``localdev/run.py``), and
-the ``OS_*`` variables of the cloud's credentials.
+template parameters the runner takes as variables (``PARAMETER_VARIABLES`` of
+``localdev/runner/parameters.py``), and the ``OS_*`` variables of the cloud's credentials.
 
 A variable the goals given do not read is refused too: ``make deploy EXPORT_BUCKET=b`` would deploy with
 the template's defaults (the settings' variables are the runner's; a deploy takes template parameters
@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = {
     ROOT / "layers" / "common" / "ims_export" / "settings.py": ("ENV_NAMES", "values"),
-    ROOT / "localdev" / "run.py": ("PARAMETER_VARIABLES", "keys"),
+    ROOT / "localdev" / "runner" / "parameters.py": ("PARAMETER_VARIABLES", "keys"),
 }
 PREFIXES = ("OS_", "AWS_")  # the cloud's credentials (clouds.yaml or OS_*), an AWS profile or region
 ALSO = ("IMS_EXPORT_SETTINGS",)

@@ -42,7 +42,7 @@ The fidelity fixes live in ``localdev/moto_fidelity.py``; the resources and the 
 Local's format), executions started with a ``test_case`` have their mocked states answered from it, as
 the second engine answers them: a replay of recorded answers on both engines.
 
-Usage::
+Usage (``load_handler`` is ``localdev/lambda_handlers.py``'s)::
 
     with LocalWorkflow("statemachine/export.asl.json", {"EventBusName": "bus"},
                        handlers={"StartExportFunction": load_handler("functions/start_export/app.py")},
@@ -57,38 +57,30 @@ them as child executions, which moto polls every ``SYNC_POLL_SECONDS`` instead o
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
-import io
 import json
 import os
 import threading
 import time
-import uuid
-import zipfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 from localdev.aws_world import ACCOUNT_ID, REGION, AwsWorld, ExecutionResult, substitute
+from localdev.lambda_handlers import FakeLambdaContext, Handler, placeholder_code_package
 from localdev.moto_fidelity import fidelity_patches, mock_answer_patches
 
 __all__ = [
     "ACCOUNT_ID",
     "REGION",
     "ExecutionResult",
-    "FakeLambdaContext",
     "Invocation",
     "LocalWorkflow",
     "WaitRecord",
-    "load_function_module",
-    "load_handler",
     "substitute",
 ]
 
-Handler = Callable[[Any, Any], Any]
 MOTO_CONFIG: Any = {
     "stepfunctions": {"execute_state_machine": True},
     # The Docker-backed Lambda model is used, but its invocation is replaced by an in-process call.
@@ -109,48 +101,6 @@ class Invocation:
     result: Any = None
     error: str | None = None
     message: str | None = None
-
-
-@dataclass(frozen=True)
-class FakeLambdaContext:
-    """What Powertools reads from a Lambda context."""
-
-    function_name: str
-    invoked_function_arn: str
-    memory_limit_in_mb: int = 256
-    function_version: str = "$LATEST"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = "/aws/lambda/local"
-    log_stream_name: str = "local"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 60_000
-
-
-_handler_modules: dict[Path, Any] = {}
-
-
-def load_function_module(path: str | Path) -> Any:
-    """The module of ``functions/<name>/app.py`` (all named app.py), loaded once under a unique name."""
-    resolved = Path(path).resolve()
-    module = _handler_modules.get(resolved)
-    if module is None:
-        digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:8]
-        name = f"lambda_{resolved.parent.name}_{digest}"
-        spec = importlib.util.spec_from_file_location(name, resolved)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load a handler from {resolved}")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        _handler_modules[resolved] = module
-    return module
-
-
-def load_handler(path: str | Path, attribute: str = "lambda_handler") -> Handler:
-    """The handler function of a function module (see ``load_function_module``)."""
-    handler: Handler = getattr(load_function_module(path), attribute)
-    return handler
 
 
 _active: LocalWorkflow | None = None
@@ -339,7 +289,7 @@ class LocalWorkflow(AwsWorld):
                 Runtime="python3.13",
                 Role=role_arn,
                 Handler="app.lambda_handler",
-                Code={"ZipFile": _placeholder_zip()},
+                Code={"ZipFile": placeholder_code_package()},
                 Environment={"Variables": self.environment},
                 Timeout=60,
             )
@@ -393,11 +343,3 @@ class LocalWorkflow(AwsWorld):
         self.waits.append(WaitRecord(kind, float(seconds)))
         if self.on_wait is not None:
             self.on_wait(float(seconds))
-
-
-def _placeholder_zip() -> bytes:
-    """moto wants a code package; the code that runs is the in-process handler."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "def lambda_handler(event, context):\n    return event\n")
-    return buffer.getvalue()

@@ -49,7 +49,7 @@ DEBUG_LOGGERS = ("ims_export", "localdev", "tests")
 
 def _fixed_test_secrets() -> list[tuple[str, str]]:
     from localdev.emulator import EmulatorConfig
-    from localdev.fault_matrix import WRONG_PASSWORD
+    from localdev.fault_matrix.cases import WRONG_PASSWORD
     from tests.auth.fakes import PASSWORD
     from tests.workflow.fakes import SECRET_TOKEN
 

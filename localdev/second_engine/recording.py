@@ -1,9 +1,9 @@
 """A run of the project's own, recorded for a replay on both engines.
 
-``record(scenario)`` runs a scenario as ``make run`` does (``localdev.run.run_workflow``: the template's
-deployment, the real handlers, the built-in emulator, the moto harness), then keeps what a replay needs:
-the deployment's resources, the table's items before the first run, every execution's input, name, path
-and ending, and every Lambda answer, by execution and state.
+``record(scenario)`` runs a scenario as ``make run`` does (``localdev.runner.execution.run_workflow``:
+the template's deployment, the real handlers, the built-in emulator, the moto harness), then keeps what
+a replay needs: the deployment's resources, the table's items before the first run, every execution's
+input, name, path and ending, and every Lambda answer, by execution and state.
 """
 
 from __future__ import annotations
@@ -170,7 +170,8 @@ def _recorded(world: AwsWorld, machine: str) -> list[RecordedExecution]:
 def record(scenario: Scenario, timeout: float = 600.0) -> Recording:
     """Run ``scenario`` on the emulator as ``make run`` does and keep what a replay needs."""
     from localdev.emulator import Emulator, ManualClock
-    from localdev.run import emulator_target, run_workflow
+    from localdev.runner.execution import run_workflow
+    from localdev.runner.targets import emulator_target
 
     kept: dict[str, Any] = {}
 

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from localdev.fault_matrix import CASES, FaultCase, Observation, markdown_table, run_case
+from localdev.fault_matrix.cases import FaultCase
+from localdev.fault_matrix.observe import Observation, run_case
+from localdev.fault_matrix.rows import CASES
+from localdev.fault_matrix.table import markdown_table
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "fault-matrix.md"
 

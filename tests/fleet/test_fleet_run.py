@@ -20,7 +20,9 @@ from benchmarks.fleet import estimated_events
 from ims_export.fleet import results as fleet_results
 from ims_export.fleet import selection as fleet_selection
 from localdev.emulator import DEFAULT_BUCKET, Emulator, FaultKind, ManualClock, Route
-from localdev.run import emulator_target, fleet_summary_line, run_workflow
+from localdev.runner.describe import fleet_summary_line
+from localdev.runner.execution import run_workflow
+from localdev.runner.targets import emulator_target
 from localdev.stepfunctions import ExecutionResult, LocalWorkflow
 
 BUS = "ims-export-outcomes"

@@ -20,12 +20,15 @@ from localdev.emulator import Control, EmulatorConfig
 from localdev.emulator import iam as emulator_iam
 from localdev.emulator import tokens as emulator_tokens
 from localdev.emulator.__main__ import READY_PREFIX
+from localdev.runner import command
+from localdev.runner.parameters import PARAMETER_VARIABLES
+from localdev.runner.targets import CloudTarget, emulated_cloud
 from tests.result_schema import assert_valid_result
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = sorted((ROOT / "events").glob("*.json"))
 # Variables the runner reads; a developer's shell must not change what the tests see.
-RUNNER_VARIABLES = ("OS_AUTH_URL", SETTINGS_JSON_ENV, *run.PARAMETER_VARIABLES, *sorted(TUNABLE))
+RUNNER_VARIABLES = ("OS_AUTH_URL", SETTINGS_JSON_ENV, *PARAMETER_VARIABLES, *sorted(TUNABLE))
 
 
 @dataclass
@@ -66,12 +69,11 @@ def local_run(
         monkeypatch.delenv(name, raising=False)
     seen: dict[str, Any] = {}
     issued_tokens: list[str] = []
-    original_cloud = run.emulated_cloud
     original_token = emulator_tokens.pki_token  # what the IAM emulator issues tokens with
 
     @contextmanager
-    def observed_cloud(*args: Any, **kwargs: Any) -> Iterator[run.CloudTarget]:
-        with original_cloud(*args, **kwargs) as target:
+    def observed_cloud(*args: Any, **kwargs: Any) -> Iterator[CloudTarget]:
+        with emulated_cloud(*args, **kwargs) as target:
             seen["target"] = target
             if seen.get("prepare") and target.control is not None:
                 seen["prepare"](target.control)
@@ -82,7 +84,7 @@ def local_run(
         issued_tokens.append(token)
         return token
 
-    monkeypatch.setattr(run, "emulated_cloud", observed_cloud)
+    monkeypatch.setattr(command, "emulated_cloud", observed_cloud)
     monkeypatch.setattr(emulator_iam, "pki_token", recorded_token)
 
     def run_event(
@@ -99,7 +101,7 @@ def local_run(
         exit_code = run.main(["--event", str(event_file), "--via", via, *options])
         captured = capsys.readouterr()
         assert_valid_result(json.loads(captured.out))  # one document, whatever the ending
-        target: run.CloudTarget | None = seen.get("target")
+        target: CloudTarget | None = seen.get("target")
         secrets = [*issued_tokens, *(target.secrets if target else ())]
         return LocalRun(exit_code, captured.out, captured.err, target.control if target else None, secrets)
 

@@ -22,7 +22,9 @@ import pytest
 import requests
 
 from localdev.emulator import EmulatorConfig, seed
-from localdev.run import CloudTarget, RunError, earlier_exports_step
+from localdev.runner.emulator_demo import earlier_exports_step
+from localdev.runner.errors import RunError
+from localdev.runner.targets import CloudTarget
 from tests.localrun.conftest import ROOT, emulator_process, os_variables, runner_process
 from tests.result_schema import assert_valid_result
 

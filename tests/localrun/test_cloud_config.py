@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from localdev.cloud_config import CloudConfigError, cloud_settings, config_files
-from localdev.run import RunError, real_cloud_target
+from localdev.runner.errors import RunError
+from localdev.runner.targets import real_cloud_target
 
 ENTRY: dict[str, Any] = {
     "auth": {

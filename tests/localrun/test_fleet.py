@@ -6,8 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from localdev import run
 from localdev.emulator import seed
+from localdev.runner.emulator_demo import FLEET_DEMO_THROTTLES
 from tests.localrun.conftest import ROOT, LocalRun, assert_no_secrets
 
 FLEET_EVENT = ROOT / "events" / "fleet" / "schedule.json"
@@ -44,7 +44,7 @@ def test_fleet_schedule_runs_the_fleet_with_progress_and_summary(local_run: Call
 
     lines = result.stderr.splitlines()
     # After the run's first line: what the run is comes first, what the emulator then does after it.
-    throttled = lines.index(f"emulator: the next {run.FLEET_DEMO_THROTTLES} export calls are throttled")
+    throttled = lines.index(f"emulator: the next {FLEET_DEMO_THROTTLES} export calls are throttled")
     assert lines[0].startswith("ims-export local run: ") and throttled > 0
     # The failed image's line names its export.
     failing = next(line for line in lines if line.startswith(f"  image {seed.FAILING} "))

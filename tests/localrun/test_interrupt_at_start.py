@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from localdev import run
+from localdev.runner.endings import EXIT_INTERRUPTED
 from tests.workflow.conftest import ROOT
 
 
@@ -46,9 +47,9 @@ def test_a_library_error_caused_by_ctrl_c_counts_as_the_interrupt(
         except KeyboardInterrupt:
             raise RuntimeError("schema build failed") from None
 
-    monkeypatch.setattr(run, "_run", interrupted_inside_a_library)
+    monkeypatch.setattr(run, "run_command", interrupted_inside_a_library)
 
-    assert run.main(["--event", "events/manual.json"]) == run.EXIT_INTERRUPTED
+    assert run.main(["--event", "events/manual.json"]) == EXIT_INTERRUPTED
     assert "the run broke" not in capsys.readouterr().err
 
 

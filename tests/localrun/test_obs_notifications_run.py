@@ -10,7 +10,8 @@ from datetime import datetime
 import pytest
 
 from localdev.obs_notifier import ObsNotifier
-from localdev.run import CloudTarget, emulated_cloud, obs_notifier_for
+from localdev.runner.execution import obs_notifier_for
+from localdev.runner.targets import CloudTarget, emulated_cloud
 from tests.localrun.conftest import ROOT, LocalRun, assert_no_secrets
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,9 @@ import threading
 
 import pytest
 
-from localdev.watch import RunInterrupted, RunWatch, closing_sentence, duration
+from localdev.runner.closing import closing_sentence
+from localdev.runner.text import duration
+from localdev.runner.watch import RunInterrupted, RunWatch
 
 JOB = {"job_id": "8a2c", "image_id": "img-1", "status": "RUNNING", "percent": 37.5, "bucket_url": "b:o.qcow2"}
 
@@ -90,7 +92,7 @@ def test_closing_sentence_names_the_image_once_not_in_every_layer_of_the_message
 
 
 def test_the_closing_line_stays_one_printable_line() -> None:
-    from localdev.watch import one_line
+    from localdev.runner.text import one_line
 
     assert one_line("export of image abc\n\x1b[31mfailed\r\tnow") == "export of image abc [31mfailed now"
 
@@ -155,7 +157,7 @@ def test_closing_sentences_count_in_the_singular_and_never_double_their_punctuat
 
 
 def test_progress_that_goes_down_is_shown_with_what_came_before() -> None:
-    from localdev.watch import ProgressMemory
+    from localdev.runner.watch import ProgressMemory
 
     memory = ProgressMemory()
     shown = [memory.text({"job_id": "j", "percent": percent}) for percent in (10.0, 80.0, 47.7, 90.0)]

@@ -19,9 +19,10 @@ import pytest
 
 from localdev.emulator import DEFAULT_BUCKET, Control, Emulator, ManualClock, seed
 from localdev.emulator.obs_state import ObsFailure, ObsRoute
-from localdev.run import emulator_target, run_workflow
+from localdev.runner.closing import closing_sentence
+from localdev.runner.execution import run_workflow
+from localdev.runner.targets import emulator_target
 from localdev.stepfunctions import ExecutionResult, LocalWorkflow
-from localdev.watch import closing_sentence
 
 pytestmark = pytest.mark.slow
 

@@ -22,7 +22,8 @@ from ims_export.steps.outcome_payloads import CaughtError, EndedState, OutcomeIn
 from ims_export.steps.release import release_failed_export
 from ims_export.steps.start import start
 from ims_export.steps.states import Claiming, Recording, StartInput, StartResult
-from localdev.stepfunctions import LocalWorkflow, load_function_module, load_handler
+from localdev.lambda_handlers import load_function_module, load_handler
+from localdev.stepfunctions import LocalWorkflow
 from tests.workflow.conftest import BUS, DEFINITION, FUNCTIONS, TOPIC
 from tests.workflow.fakes import FakeIms, FakeTokens, make_clients, make_image, make_settings
 

@@ -17,7 +17,7 @@ from ims_export.smn.delivery import handle_smn_message
 from ims_export.smn.verify import SmnVerifier
 from ims_export.steps.start import start
 from ims_export.steps.states import ReceivedInput, StartInput
-from localdev.stepfunctions import FakeLambdaContext, load_handler
+from localdev.lambda_handlers import FakeLambdaContext, load_handler
 from tests.notifications.smn_signing import CERT_URL, TOPIC_URN
 from tests.reliability.conftest import CountingTokens
 from tests.workflow.conftest import FUNCTIONS

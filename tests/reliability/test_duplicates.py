@@ -19,7 +19,8 @@ from ims_export.errors import (
 from ims_export.steps.contract import Phase
 from ims_export.steps.export_guard import IN_PROGRESS_SECONDS
 from ims_export.steps.states import Duplicate, Exporting, ReceivedInput, StartInput, WaitingForClaim
-from localdev.stepfunctions import ExecutionResult, LocalWorkflow, load_handler
+from localdev.lambda_handlers import load_handler
+from localdev.stepfunctions import ExecutionResult, LocalWorkflow
 from tests.reliability.conftest import (
     TABLE,
     create_idempotency_table,

@@ -28,7 +28,7 @@ from ims_export.errors import ImsExportError, InvalidRequestError
 from ims_export.smn.delivery import handle_smn_message
 from ims_export.smn.handler import HANDLERS as SMN_HANDLERS
 from ims_export.smn.verify import SmnVerifier
-from localdev.stepfunctions import FakeLambdaContext, load_function_module
+from localdev.lambda_handlers import FakeLambdaContext, load_function_module
 from tests.notifications.conftest import RecordingFetcher
 from tests.notifications.smn_signing import NOW, TOPIC_URN, SmnSigner, create_image_trace, notification_body
 from tests.reliability.conftest import CountingTokens

@@ -28,7 +28,7 @@ from ims_export.cloud.redaction import WITHHELD, encodings, redact
 from ims_export.domain.credentials import Credentials
 from ims_export.domain.tokens import IssuedToken
 from ims_export.errors import AuthenticationError, ImsExportError
-from localdev.stepfunctions import load_function_module
+from localdev.lambda_handlers import load_function_module
 from tests.reliability.conftest import local_workflow
 from tests.workflow.conftest import BUS, FUNCTIONS, TOPIC
 from tests.workflow.fakes import BUCKET, IMAGE_ID, FakeIms, FakeTokens, make_clients, make_image

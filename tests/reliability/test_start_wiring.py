@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ims_export.steps import handover
-from localdev.stepfunctions import FakeLambdaContext
+from localdev.lambda_handlers import FakeLambdaContext
 from tests.reliability.conftest import TABLE
 from tests.workflow.fakes import BUCKET, IMAGE_ID, FakeIms, make_image, make_settings
 

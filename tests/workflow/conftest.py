@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from ims_export import runtime
-from localdev.stepfunctions import LocalWorkflow, load_function_module, load_handler
+from localdev.lambda_handlers import load_function_module, load_handler
+from localdev.stepfunctions import LocalWorkflow
 from tests.workflow.fakes import FakeIms, FakeTokens, make_clients, make_image
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -116,7 +116,8 @@ def test_a_fleet_page_written_as_a_json_string_fails_at_the_item_reader_as_on_aw
     """The fleet definition as it was: WritePage stored States.JsonToString of the items, a JSON string
     on AWS, which the Distributed Map's ItemReader cannot map over."""
     from localdev.emulator import DEFAULT_BUCKET, Emulator, ManualClock
-    from localdev.run import emulator_target, run_workflow
+    from localdev.runner.execution import run_workflow
+    from localdev.runner.targets import emulator_target
 
     fleet = json.loads((ROOT / "statemachine" / "fleet.asl.json").read_text(encoding="utf-8"))
     fleet["States"]["WritePage"]["Parameters"]["Body.$"] = "States.JsonToString($.plan.items)"

@@ -36,7 +36,7 @@ from ims_export.steps.states import (
     WaitingForImage,
     continuation_name,
 )
-from localdev.stepfunctions import FakeLambdaContext, load_handler
+from localdev.lambda_handlers import FakeLambdaContext, load_handler
 from tests.workflow.conftest import FUNCTIONS, ROOT
 from tests.workflow.fakes import (
     IMAGE_ID,

@@ -11,7 +11,7 @@ import pytest
 
 from ims_export import runtime
 from ims_export.steps.handover import InMemoryHandOverStore
-from localdev.stepfunctions import FakeLambdaContext, load_function_module, load_handler
+from localdev.lambda_handlers import FakeLambdaContext, load_function_module, load_handler
 from tests.workflow.conftest import FUNCTIONS
 from tests.workflow.fakes import BUCKET, IMAGE_ID
 
