@@ -189,11 +189,18 @@ class AwsWorld:
     # --- driving and observing executions ------------------------------------------------------
 
     def start_execution(
-        self, execution_input: Any, name: str | None = None, test_case: str | None = None
+        self,
+        execution_input: Any,
+        name: str | None = None,
+        test_case: str | None = None,
+        *,
+        machine: str | None = None,
     ) -> str:
-        """Start this state machine (with the mock ``test_case``'s answers, where given)."""
+        """Start this state machine, or the further one named ``machine`` (with the mock ``test_case``'s
+        answers, where given)."""
+        machine_arn = self.machine_arn(machine) if machine else self.state_machine_arn
         arn: str = self.sfn.start_execution(
-            stateMachineArn=self.state_machine_arn + (f"#{test_case}" if test_case else ""),
+            stateMachineArn=machine_arn + (f"#{test_case}" if test_case else ""),
             name=name or f"local-{uuid.uuid4()}",
             input=json.dumps(execution_input),
         )["executionArn"]

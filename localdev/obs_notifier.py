@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
@@ -30,6 +31,7 @@ from ims_export.smn.handler import HANDLERS, handler_key
 from ims_export.smn.verify import SmnVerifier
 from localdev.emulator.control import Control
 from localdev.emulator.smn import EmulatorSmn
+from localdev.runner.layout import NOTIFICATION_EXECUTION_PREFIX
 from localdev.stepfunctions import LocalWorkflow
 
 DELIVERY_SECONDS = 1.0  # from the object's write to SMN's POST
@@ -71,6 +73,8 @@ class ObsNotifier:
         self.notified: set[str] = set()
         self.workflow: LocalWorkflow | None = None
         self.say: Callable[[str], None] = lambda text: None
+        self.export_machine: str | None = None
+        self._delivered_at: datetime | None = None  # the delivery under way
         # A fleet's exports wait in parallel threads: one notification is delivered at a time.
         self._lock = threading.Lock()
 
@@ -78,19 +82,32 @@ class ObsNotifier:
     def topic_urn(self) -> str:
         return self.smn.topic_urn
 
-    def install(self, settings: Settings, workflow: LocalWorkflow, say: Callable[[str], None]) -> None:
-        """Trust this topic's certificate in the start function, and listen to the exports' waits."""
+    def install(
+        self,
+        settings: Settings,
+        workflow: LocalWorkflow,
+        say: Callable[[str], None],
+        *,
+        export_machine: str | None = None,
+    ) -> None:
+        """Trust this topic's certificate in the start function, and listen to the exports' waits; the
+        SMN endpoint starts the workflow's state machine, or ``export_machine`` (a fleet's children's)."""
         verifier = SmnVerifier(
             self.smn,
             allowed_cert_url_pattern=settings.smn_cert_url_pattern or DEFAULT_CERT_URL_PATTERN,
             allowed_topic_urns={self.topic_urn},
-            clock=lambda: datetime.fromtimestamp(self.control.now(), UTC),
+            clock=self._endpoint_time,
         )
         HANDLERS[handler_key(settings)] = partial(
             handle_smn_message, verifier=verifier, session=new_session()
         )
-        self.workflow, self.say = workflow, say
+        self.workflow, self.say, self.export_machine = workflow, say, export_machine
         workflow.on_callback = self.on_callback
+
+    def _endpoint_time(self) -> datetime:
+        """The time the SMN endpoint checks a message against: its delivery's. In a fleet run the other
+        exports' waits move the shared clock on meanwhile, which no endpoint would see."""
+        return self._delivered_at or datetime.fromtimestamp(self.control.now(), UTC)
 
     def on_callback(self, wait_seconds: float) -> None:
         with self._lock:
@@ -119,8 +136,20 @@ class ObsNotifier:
         body = self.smn.notification(
             object_created_message(write.bucket, write.key, write.size_bytes, written, self.region), delivered
         )
-        result = self.workflow.wait_for(self.workflow.start_execution({"smn_body": body}))
-        self.say(f"   OBS notification: {write.bucket}/{write.key} created; {_what_it_did(result.output)}")
+        self._delivered_at = delivered
+        started = self.workflow.start_execution(
+            {"smn_body": body},
+            name=f"{NOTIFICATION_EXECUTION_PREFIX}{uuid.uuid4()}",
+            machine=self.export_machine,
+        )
+        try:
+            result = self.workflow.wait_for(started)
+        finally:
+            self._delivered_at = None
+        what = (
+            _what_it_did(result.output) if result.status == "SUCCEEDED" else f"{result.error}: {result.cause}"
+        )
+        self.say(f"   OBS notification: {write.bucket}/{write.key} created; {what}")
 
 
 def _what_it_did(output: Any) -> str:

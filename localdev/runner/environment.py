@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout
 from typing import TextIO
 
@@ -38,6 +38,18 @@ def isolate_from_aws() -> None:
         }
     )
     os.environ.pop("AWS_PROFILE", None)
+
+
+@contextmanager
+def deployment_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """The functions' environment variables while a run lasts, the process's own again after it."""
+    saved = dict(os.environ)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def quiet_libraries() -> None:

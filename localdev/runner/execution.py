@@ -5,7 +5,6 @@ the event routed as the template's triggers would, the AWS resources created, pr
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -17,6 +16,7 @@ from localdev.deployment import LocalDeployment
 from localdev.lambda_handlers import load_handler
 from localdev.routing import execution_input_for
 from localdev.runner.describe import describe_fleet_event
+from localdev.runner.environment import deployment_environment
 from localdev.runner.errors import RunError
 from localdev.runner.follow import FollowRequest, follow_input
 from localdev.runner.layout import TEMPLATE
@@ -146,53 +146,59 @@ def run_workflow(
     else:
         route, execution_input = f"follow job {following.job_id}", None
     say(stream, f"ims-export local run: {target.description}; event routed by {route}")
-    # The handlers' Powertools loggers read their settings and stream when they are imported.
-    os.environ.update(deployment.environment)
-    handlers = {
-        name: load_handler(path)
-        for name, path in deployment.handlers.items()
-        if name != "RefreshTokenFunction"
-    }
-    fleet = is_fleet_input(execution_input)
-    with _workflow_for(deployment, execution_input, handlers, target) as workflow:
-        try:
-            prepare_aws_resources(deployment, target.credentials)
-            if before_start is not None:
-                before_start(deployment)
-            clients = runtime.build_clients(Settings.from_env())
-            if target.clock is not None:
-                clients = replace(clients, clock=target.clock)
-            if notifier is not None:
-                notifier.install(clients.settings, workflow, lambda text: say(stream, text))
-            with runtime.use_clients(clients):
-                name = None
-                if following is not None:
-                    name, execution_input = follow_input(following, clients)
-                arn = workflow.start_execution(execution_input, name=name)
-                say(stream, f"execution {arn}")
-                if fleet:
-                    with progress_printer(
+    # The handlers' Powertools loggers read their settings and stream when they are imported; the
+    # caller's environment is back once the run ended.
+    with deployment_environment(deployment.environment):
+        handlers = {
+            name: load_handler(path)
+            for name, path in deployment.handlers.items()
+            if name != "RefreshTokenFunction"
+        }
+        fleet = is_fleet_input(execution_input)
+        with _workflow_for(deployment, execution_input, handlers, target) as workflow:
+            try:
+                prepare_aws_resources(deployment, target.credentials)
+                if before_start is not None:
+                    before_start(deployment)
+                clients = runtime.build_clients(Settings.from_env())
+                if target.clock is not None:
+                    clients = replace(clients, clock=target.clock)
+                if notifier is not None:
+                    notifier.install(
+                        clients.settings,
                         workflow,
-                        arn,
-                        stream,
-                        describe_fleet_event,
-                        watch,
-                        children=deployment.main_state_machine,
-                    ):
-                        result = workflow.wait_for(
-                            arn, timeout=watch.time_left(timeout) if watch else timeout
-                        )
-                else:
-                    result = follow_continuations(workflow, arn, stream, timeout, watch)
-                if observe is not None:
-                    observe(workflow, result)
-        except BaseException:
-            # Before the executions are stopped: a wait must not sleep on, nor a poll follow it.
-            if watch is not None:
-                watch.cancel()
-            raise
-        say(stream, token_cache_status(deployment))
-        return result
+                        lambda text: say(stream, text),
+                        export_machine=deployment.main_state_machine if fleet else None,
+                    )
+                with runtime.use_clients(clients):
+                    name = None
+                    if following is not None:
+                        name, execution_input = follow_input(following, clients)
+                    arn = workflow.start_execution(execution_input, name=name)
+                    say(stream, f"execution {arn}")
+                    if fleet:
+                        with progress_printer(
+                            workflow,
+                            arn,
+                            stream,
+                            describe_fleet_event,
+                            watch,
+                            children=deployment.main_state_machine,
+                        ):
+                            result = workflow.wait_for(
+                                arn, timeout=watch.time_left(timeout) if watch else timeout
+                            )
+                    else:
+                        result = follow_continuations(workflow, arn, stream, timeout, watch)
+                    if observe is not None:
+                        observe(workflow, result)
+            except BaseException:
+                # Before the executions are stopped: a wait must not sleep on, nor a poll follow it.
+                if watch is not None:
+                    watch.cancel()
+                raise
+            say(stream, token_cache_status(deployment))
+            return result
 
 
 def obs_notifier_for(

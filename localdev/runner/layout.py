@@ -7,3 +7,5 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 DEFAULT_EVENT = ROOT / "events" / "manual.json"
+# The executions the SMN endpoint starts for an OBS notification: in a fleet run, none of its exports.
+NOTIFICATION_EXECUTION_PREFIX = "obs-notification-"

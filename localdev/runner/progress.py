@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any, TextIO
 
 from localdev.runner.describe import describe_child_end, describe_event, exited_job, started_target
+from localdev.runner.layout import NOTIFICATION_EXECUTION_PREFIX
 from localdev.runner.text import say
 from localdev.runner.watch import ProgressMemory, RunWatch
 from localdev.stepfunctions import ExecutionResult, LocalWorkflow
@@ -52,7 +53,7 @@ def progress_printer(
             if children is not None:
                 for child in workflow.executions(children):
                     child_arn = child["executionArn"]
-                    if child_arn in ended_children:
+                    if child_arn in ended_children or child["name"].startswith(NOTIFICATION_EXECUTION_PREFIX):
                         continue
                     child_events = workflow.history(child_arn)
                     for event in child_events[seen_in_child.get(child_arn, 0) :]:

@@ -75,3 +75,20 @@ def test_without_the_setting_no_notifier_is_made() -> None:
 
 def run_notifier(target: CloudTarget, settings: dict[str, str]) -> ObsNotifier | None:
     return obs_notifier_for(target, settings, "delivered")
+
+
+def test_a_fleet_s_exports_are_woken_by_their_notifications(local_run: Callable[..., LocalRun]) -> None:
+    result = local_run(ROOT / "events" / "fleet" / "schedule.json", WAKE_ON_OBS_NOTIFICATION="true")
+
+    summary = result.output
+    assert summary["exported_count"] >= 1, result.stderr[-2000:]
+    delivered = re.findall(r"OBS notification: \S+ created; (.+)", result.stderr)
+    # One per exported object (a failed export writes nothing, so notifies nothing), each acted on.
+    assert len(delivered) == summary["exported_count"]
+    assert all(
+        what in ("it ended the export's wait", "no export was waiting for it") for what in delivered
+    ), delivered
+    assert "it ended the export's wait" in delivered
+    # The notifications' own executions are not shown as the fleet's exports.
+    assert "UnexpectedChildOutput" not in result.stderr
+    assert "delivers no OBS notifications" not in result.stderr
