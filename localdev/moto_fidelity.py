@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from localdev.aws_world import REGION
 from localdev.map_results import deterministic_map_run_init, write_results
+from localdev.moto_callbacks import callback_patches
 
 Patch = tuple[Any, str, Any]  # (owner, attribute, replacement)
 
@@ -183,25 +184,9 @@ def _execution_state_classes() -> list[type]:
     return [cls for cls in found if "_from_error" in vars(cls)]
 
 
-def _with_message(name: str, message: str) -> type:
-    """moto's backend raises its callback errors (``TaskTimedOut()``, ``TaskDoesNotExist()``) without the
-    message their class requires (a TypeError, so a ``States.Runtime``): the error, with the message."""
-    from moto.stepfunctions.parser import api
-
-    base: type = getattr(api, name)
-
-    class WithMessage(base):  # type: ignore[misc]
-        def __init__(self, text: str = message) -> None:
-            super().__init__(text, exception_type=name)
-
-    WithMessage.__name__ = name
-    return WithMessage
-
-
 def fidelity_patches() -> list[Patch]:
     """The fidelity fixes 3 to 9 as replacements to apply, and map run ids the same on every run
     (``map_results.deterministic_map_run_init``)."""
-    from moto.stepfunctions.parser import models as parser_models
     from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor import (
         map_run_record,
@@ -232,8 +217,7 @@ def fidelity_patches() -> list[Patch]:
         (sfn_service, "_normalise_parameters", sfn_parameters),
         (sfn_service, "_normalise_response", sfn_response),
         (state_task_service_callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", SYNC_POLL_SECONDS),
-        (parser_models, "TaskTimedOut", _with_message("TaskTimedOut", "the task has already been closed")),
-        (parser_models, "TaskDoesNotExist", _with_message("TaskDoesNotExist", "the task does not exist")),
+        *callback_patches(),
         (resource_eval_s3.ResourceEvalS3, "_handle_put_object", staticmethod(_write_map_run_results)),
         (ErrorEqualsDecl, "_eval_body", _catch_as_aws(ErrorEqualsDecl._eval_body)),
         (

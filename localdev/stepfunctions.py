@@ -35,7 +35,8 @@ their sources, and the second engine (``localdev/second_engine``) runs the same 
 9. A ``SendTaskSuccess`` for a callback task that has ended (woken or timed out) is refused with
    ``TaskTimedOut``, as the API reference describes ("the task associated with the token has already
    been closed"); moto accepts it while the execution runs, and raises its callback errors without the
-   message their class needs.
+   message their class needs; and it looks a token up in an execution that has only just started, which
+   fails (``localdev/moto_callbacks.py``).
 
 The fidelity fixes live in ``localdev/moto_fidelity.py``; the resources and the observation of runs in
 ``localdev/aws_world.py`` (shared with the second engine). Given a ``mock_config`` (AWS Step Functions

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from localdev.aws_world import AwsWorld
@@ -81,11 +81,13 @@ class StoredTokens:
                 tokens |= {item[name]["S"] for name in self.attributes & set(item) if "S" in item[name]}
         return tokens
 
-    def wait_for_new(self, deadline_seconds: float = DEADLINE_SECONDS) -> str:
-        """The next token stored (a run now waits for it), polled until it is there."""
+    def wait_for_new(self, world: AwsWorld, waiting: str, deadline_seconds: float = DEADLINE_SECONDS) -> str:
+        """The token of the callback wait the run ``waiting`` is in now, polled until it waits in one: its
+        put done and its wait not over. A wait that times out at once (the replay gives the waits that
+        timed out in the recording no length) is never it, however fast a poll finds its token."""
         deadline = time.monotonic() + deadline_seconds
         while True:
-            new = self.stored() - self.seen
+            new = self.stored() - self.seen if waits_for_token(world.history(waiting)) else set()
             if new:
                 token = sorted(new)[0]
                 self.seen.add(token)
@@ -96,3 +98,21 @@ class StoredTokens:
                     f"{deadline_seconds:.0f} s: the run that was to wait did not reach its wait"
                 )
             time.sleep(POLL_SECONDS)
+
+
+def waits_for_token(events: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the last callback task of a history waits now: submitted (its token stored), with a
+    timeout (one of 0 s ends at once), and neither timed out, failed nor succeeded since."""
+    waiting = False
+    timeout = 0
+    for event in events:
+        scheduled = event.get("taskScheduledEventDetails")
+        if scheduled is not None:
+            callback = str(scheduled.get("resource", "")).endswith(".waitForTaskToken")
+            timeout = int(scheduled.get("timeoutInSeconds") or 0) if callback else 0
+            waiting = False
+        elif event.get("type") == "TaskSubmitted":
+            waiting = timeout > 0
+        elif event.get("type") in ("TaskSucceeded", "TaskFailed", "TaskTimedOut"):
+            waiting = False
+    return waiting

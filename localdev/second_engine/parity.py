@@ -94,6 +94,7 @@ def replay(world: AwsWorld, recording: Recording, hold: CallbackHold | None = No
     during = {run.name: recording.started_during(run) for run in runs}
     started_later = {other.name for others in during.values() for other in others}
     tokens = StoredTokens(world, recording.tables, token_attributes(recording.definitions()))
+    tokens.seen |= tokens.stored()  # a recorded item's token belongs to the recording: no run waits for it
     hold = hold or CallbackHold()  # LocalStack needs none: it waits for the token itself
     try:
         for index, run in enumerate(runs):
@@ -102,7 +103,7 @@ def replay(world: AwsWorld, recording: Recording, hold: CallbackHold | None = No
             hold.expect(len(during[run.name]))
             arn = world.start_execution(run.input, name=run.name, test_case=harness_case(index))
             for other in during[run.name]:
-                tokens.wait_for_new()
+                tokens.wait_for_new(world, arn)
                 case = harness_case(runs.index(other))
                 world.wait_for(world.start_execution(other.input, name=other.name, test_case=case))
                 hold.ended()

@@ -1,11 +1,13 @@
 """``make wire-notifications``: plan, make or undo the cloud side of completion signalled by OBS
 notifications.
 
-    python -m localdev.wiring --smn-endpoint URL [--topic NAME] [--apply] [--undo]
+    python -m localdev.wiring --smn-endpoint URL [--topic NAME] [--apply] [--undo[=all]]
 
 Without ``--apply`` it reads the cloud and prints what it would change (``+`` to make, ``-`` to take out)
 and what is already right (``=``), and changes nothing. ``--apply`` (``APPLY=1``) makes the changes;
-``--undo`` (``UNDO=1``) plans taking out what the command put in, ``--undo --apply`` does it. The bucket
+``--undo`` (``UNDO=1``) plans taking out the bucket's notification, ``--undo=all`` (``UNDO=all``) the
+topic's subscription, policy statement and the topic too (they may serve other buckets), and with
+``--apply`` does it. The bucket
 and object pattern are ``EXPORT_BUCKET`` and ``EXPORT_OBJECT_PATTERN`` (the settings' default pattern if
 unset); the cloud is ``OS_CLOUD``/clouds.yaml or the ``OS_*`` variables. Exit 0 when the plan was shown
 or carried out, 2 for an input refused before any call, 1 for a call that failed. No password, token or
@@ -40,10 +42,35 @@ def parser() -> argparse.ArgumentParser:
     parse = argparse.ArgumentParser(prog=PROGRAM, description=__doc__.split("\n\n")[0])
     parse.add_argument("--smn-endpoint", default="", help="the stack's SmnEndpoint output (SMN_ENDPOINT=)")
     parse.add_argument("--topic", default=DEFAULT_TOPIC_NAME, help="the SMN topic's name (TOPIC=)")
-    # APPLY=1 and UNDO=1 arrive as --apply=1 and --undo=1; any other value is refused.
-    for flag, what in (("--apply", "make the changes (APPLY=1)"), ("--undo", "plan the undoing (UNDO=1)")):
-        parse.add_argument(flag, nargs="?", const="1", default="", choices=("1", ""), help=what)
+    # APPLY= and UNDO= arrive as --apply=<value> and --undo=<value>; their values are read by ``switches``.
+    parse.add_argument("--apply", nargs="?", const="1", default="", help="make the changes (APPLY=1)")
+    parse.add_argument(
+        "--undo",
+        nargs="?",
+        const="1",
+        default="",
+        help="plan taking out the bucket's notification (UNDO=1), or the topic's pieces too (UNDO=all)",
+    )
     return parse
+
+
+YES = frozenset({"1", "true", "yes", "on"})
+NO = frozenset({"", "0", "false", "no", "off"})
+
+
+def switches(apply: str, undo: str) -> tuple[bool, str | None]:
+    """``APPLY`` as on or off, and ``UNDO`` as None (wire), ``"bucket"`` or ``"all"``; any other value
+    is refused, naming the values each takes."""
+    apply_value, undo_value = apply.strip().lower(), undo.strip().lower()
+    if apply_value not in YES | NO:
+        raise WiringInputError(f"APPLY={apply!r}: give APPLY=1 to make the changes (or leave it out to plan)")
+    if undo_value not in YES | NO | {"all"}:
+        raise WiringInputError(
+            f"UNDO={undo!r}: give UNDO=1 to take out the bucket's notification, UNDO=all to take out the "
+            "topic's subscription, policy statement and the topic too"
+        )
+    mode = None if undo_value in NO else ("all" if undo_value == "all" else "bucket")
+    return apply_value in YES, mode
 
 
 def _show(plan: Plan, sign: str, out: TextIO) -> None:
@@ -69,17 +96,19 @@ def run(argv: Sequence[str], environ: Mapping[str, str], out: TextIO, err: TextI
             args.topic,
         )
         target = read_target(environ)
+        apply, undo_mode = switches(args.apply, args.undo)
     except (WiringInputError, CloudConfigError) as error:
         print(f"{PROGRAM}: refused: {error}", file=err)
         return 2
-    undo, apply = bool(args.undo), bool(args.apply)
+    undo = undo_mode is not None
     secrets: tuple[str, ...] = (target.settings.password,)
+    applying = False
     try:
         clients = connect(target, inputs.bucket)
         secrets = clients.secrets
         topic_urn = f"urn:smn:{target.region}:{clients.project_id}:{inputs.topic_name}"
         wiring = Wiring(inputs, clients.smn, clients.obs, topic_urn)
-        plan = wiring.undo() if undo else wiring.wire()
+        plan = wiring.undo(shared=undo_mode == "all") if undo else wiring.wire()
         what = "Undoing" if undo else "Wiring"
         print(
             f"{what} OBS notifications of bucket {inputs.bucket} (objects under {inputs.prefix!r}) to "
@@ -91,11 +120,12 @@ def run(argv: Sequence[str], environ: Mapping[str, str], out: TextIO, err: TextI
         if not plan.changes:
             print("nothing to change", file=out)
         elif not apply:
-            again = "UNDO=1 APPLY=1" if undo else "APPLY=1"
+            again = f"UNDO={'all' if undo_mode == 'all' else '1'} APPLY=1" if undo else "APPLY=1"
             print(
                 f"{len(plan.changes)} change(s) planned, nothing changed: give {again} to make them", file=out
             )
         else:
+            applying = True
             for done, step in enumerate(plan.changes):
                 try:
                     step.run()
@@ -111,7 +141,8 @@ def run(argv: Sequence[str], environ: Mapping[str, str], out: TextIO, err: TextI
             _notes(plan, out)
     except CLOUD_ERRORS as error:
         text = error.message if isinstance(error, ImsExportError) else str(error)
-        print(f"{PROGRAM}: failed: {redact_message(text, secrets, max_length=600)}", file=err)
+        unchanged = "" if applying else " (nothing was changed: check the variables it names)"
+        print(f"{PROGRAM}: failed: {redact_message(text, secrets, max_length=600)}{unchanged}", file=err)
         return 1
     return 0
 

@@ -62,7 +62,17 @@ def _explicit_endpoint(environ: Mapping[str, str], name: str) -> str | None:
     value = (environ.get(name) or "").strip()
     if not value:
         return None
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (a port that is not a number raises here)
+    except ValueError:
+        raise WiringInputError(f"{name} {value!r} is not a URL") from None
+    # A user part, a backslash or a query makes hosts read differently by this check and by the HTTP
+    # client (http://evil\@127.0.0.1): the token would go to another host, in clear text.
+    if parts.username or parts.password or parts.query or parts.fragment or "\\" in value or "@" in value:
+        raise WiringInputError(f"{name} must be a plain URL (scheme, host, port, path), not {value!r}")
+    if any(char.isspace() for char in value):
+        raise WiringInputError(f"{name} must be a plain URL, without spaces, not {value!r}")
     if not parts.hostname or not (
         parts.scheme == "https" or (parts.scheme == "http" and parts.hostname == LOOPBACK_HOST)
     ):

@@ -178,7 +178,10 @@ class Wiring:
             )
             plan.notes.append("OBS sends the topic a test notification when the bucket's notification is set")
 
-    def undo(self) -> Plan:
+    def undo(self, *, shared: bool = False) -> Plan:
+        """Take out the bucket's event notification; with ``shared``, the topic's subscription, policy
+        statement and the topic too. Those may serve other buckets wired to the same topic, which this
+        command cannot see: without ``shared`` they stay, and the plan says so."""
         inputs, smn, plan = self.inputs, self.smn, Plan()
         bucket = inputs.bucket
         configuration = self.obs.read(bucket)
@@ -193,6 +196,13 @@ class Wiring:
             )
         else:
             plan.unchanged.append(f"bucket {bucket} has no event notification {CONFIGURATION_ID}")
+        if not shared:
+            plan.unchanged.append(
+                f"SMN topic {inputs.topic_name}, its subscription of {inputs.smn_endpoint} and its policy "
+                f"statement {STATEMENT_ID} are kept: other buckets may be wired to the topic (UNDO=all "
+                "takes them out too)"
+            )
+            return plan
         topic = smn.find_topic(inputs.topic_name)
         if topic is None:
             plan.unchanged.append(f"there is no SMN topic {inputs.topic_name}")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from localdev.second_engine.answers import answers_before_callbacks, callback_tasks, mock_config
-from localdev.second_engine.callbacks import CallbackHold, token_attributes
+from localdev.second_engine.callbacks import CallbackHold, token_attributes, waits_for_token
 
 EXPORT_DEFINITION = json.loads(
     (Path(__file__).resolve().parents[2] / "statemachine" / "export.asl.json").read_text(encoding="utf-8")
@@ -99,3 +99,18 @@ def test_without_a_notification_expected_a_callback_wait_is_not_held() -> None:
     waiting.join(timeout=GUARD_SECONDS)
 
     assert not waiting.is_alive()
+
+
+def scheduled(timeout: int, resource: str = "putItem.waitForTaskToken") -> dict[str, object]:
+    details = {"resource": resource, "timeoutInSeconds": timeout}
+    return {"type": "TaskScheduled", "taskScheduledEventDetails": details}
+
+
+def test_a_run_waits_for_its_token_only_in_a_callback_wait_that_can_last() -> None:
+    submitted, timed_out = {"type": "TaskSubmitted"}, {"type": "TaskTimedOut"}
+
+    assert waits_for_token([scheduled(300), submitted])
+    assert not waits_for_token([scheduled(300)])  # its token is not stored yet
+    assert not waits_for_token([scheduled(0), submitted])  # ends at once
+    assert not waits_for_token([scheduled(300), submitted, timed_out])
+    assert not waits_for_token([scheduled(300, resource="invoke"), submitted])  # no callback task

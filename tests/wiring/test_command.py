@@ -33,6 +33,20 @@ def emulator() -> Iterator[Emulator]:
         yield running
 
 
+# A cloud on a closed port: an input refused before any call never reaches it.
+EMULATOR_FREE_ENVIRON = {
+    "OS_AUTH_URL": "http://127.0.0.1:9/v3",
+    "OS_USERNAME": "ims-export",
+    "OS_PASSWORD": PASSWORD,
+    "OS_USER_DOMAIN_NAME": "OTC-EU-DE-00000000001000000001",
+    "OS_PROJECT_NAME": "eu-de",
+    "OS_REGION_NAME": "eu-de",
+    "OBS_ENDPOINT": "http://127.0.0.1:9",
+    "SMN_API_ENDPOINT": "http://127.0.0.1:9",
+    "EXPORT_BUCKET": "ims-export-demo",
+}
+
+
 def environment(emulator: Emulator, **extra: str) -> dict[str, str]:
     return {
         "OS_AUTH_URL": emulator.iam_url,
@@ -86,11 +100,38 @@ def test_plan_apply_then_nothing_to_change_then_undo(emulator: Emulator) -> None
     assert ", confirmed" in command(environ)[1]
 
     code, undo_plan, _ = command(environ, "--undo")
-    assert code == 0 and len(changes(undo_plan, "-")) == 4
-    code, undone, _ = command(environ, "--undo", "--apply")
+    assert code == 0 and len(changes(undo_plan, "-")) == 1  # the bucket's notification only
+    code, undo_all_plan, _ = command(environ, "--undo=all")
+    assert code == 0 and len(changes(undo_all_plan, "-")) == 4
+    code, undone, _ = command(environ, "--undo=all", "--apply=yes")
     assert code == 0 and "4 change(s) made" in undone
-    assert "nothing to change" in command(environ, "--undo")[1]
+    assert "nothing to change" in command(environ, "--undo=all")[1]
     assert len(changes(command(environ)[1], "+")) == 4  # back to an empty cloud
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [(("--apply=maybe",), "APPLY='maybe'"), (("--undo=everything",), "UNDO='everything'")],
+)
+def test_a_switch_with_another_value_is_refused_before_any_call(
+    arguments: tuple[str, ...], named: str
+) -> None:
+    code, out, err = command(dict(EMULATOR_FREE_ENVIRON), *arguments)
+    assert code == 2 and named in err and out == ""
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://127.0.0.2:9\\@127.0.0.1",
+        "http://user@127.0.0.1:9",
+        "http://127.0.0.1:9/?x=1",
+        "http://127.0.0.1:x",
+    ],
+)
+def test_an_api_endpoint_that_hosts_read_differently_is_refused(endpoint: str) -> None:
+    code, _, err = command({**EMULATOR_FREE_ENVIRON, "SMN_API_ENDPOINT": endpoint})
+    assert code == 2 and "SMN_API_ENDPOINT" in err
 
 
 def test_obs_sends_its_test_notification_to_a_confirmed_subscription(emulator: Emulator) -> None:

@@ -255,7 +255,7 @@ def test_undo_removes_only_what_the_command_put_in(cloud: responses.RequestsMock
     cloud.delete(f"{SMN}/subscriptions/{URN}:{8:032x}", json={"request_id": "r"})
     cloud.put(f"{SMN}/topics/{URN}/attributes/access_policy", json={"request_id": "r"})
 
-    plan = wiring().undo()
+    plan = wiring().undo(shared=True)
     for step in plan.changes:
         step.run()
 
@@ -283,7 +283,7 @@ def test_undo_deletes_the_topic_it_created_when_nothing_else_uses_it(cloud: resp
     cloud.delete(f"{SMN}/topics/{URN}/attributes/access_policy", json={"request_id": "r"})
     cloud.delete(f"{SMN}/topics/{URN}", json={"request_id": "r"})
 
-    for step in wiring().undo().changes:
+    for step in wiring().undo(shared=True).changes:
         step.run()
 
     assert [(request.method, request.url) for request in writes(cloud)] == [
@@ -304,3 +304,22 @@ def test_smn_refusal_names_the_call_and_code_without_the_token(cloud: responses.
         wiring().wire()
 
     assert TOKEN not in str(raised.value)
+
+
+def test_undo_of_one_bucket_keeps_what_other_buckets_may_share(cloud: responses.RequestsMock) -> None:
+    ours_configuration = (
+        f"<TopicConfiguration><Id>{CONFIGURATION_ID}</Id><Topic>{URN}</Topic>"
+        "<Event>ObjectCreated:*</Event></TopicConfiguration></NotificationConfiguration>"
+    ).encode()
+    cloud.get(
+        BUCKET_URL, body=FOREIGN_CONFIGURATION.replace(b"</NotificationConfiguration>", ours_configuration)
+    )
+    cloud.put(BUCKET_URL, body=b"")
+
+    plan = wiring().undo()
+    for step in plan.changes:
+        step.run()
+
+    # Only the bucket's own configuration goes: the topic, its subscription and its statement stay.
+    assert [request.method for request in writes(cloud)] == ["PUT"]
+    assert any("are kept" in line and "UNDO=all" in line for line in plan.unchanged)

@@ -208,6 +208,8 @@ def test_an_undocumented_job_status_ends_the_poll_loop(workflow: LocalWorkflow, 
     assert result.error == "UnknownJobStatusError"
     assert len(fake_ims.calls_to("get_job")) == 1
     assert cause_of(result)["job_id"] == JOB_ID
+    # The error names the export it ended, as every failed step's does.
+    assert cause_of(result)["message"].startswith(f"export of image {cause_of(result)['image_id']} (")
 
 
 @pytest.mark.parametrize(

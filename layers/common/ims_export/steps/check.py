@@ -106,9 +106,10 @@ def check(state: Exporting, clients: Clients, *, now: datetime) -> Exporting:
         previous = previous.model_copy(update={"noticed": notice, "noticed_at_poll": previous.polls + 1})
     try:
         job = clients.ims.get_job(previous.job_id)
-    except (UnknownJobStatusError, AuthenticationError):
+    except (UnknownJobStatusError, AuthenticationError) as error:
         # A status nobody documented: polling it could go on forever. Refused credentials: asking IAM
         # again and again with a wrong password would lock the account.
+        error.naming(previous.subject)
         raise
     except ImsExportError as error:
         # Only a job answer proves that the export ended: a refusal, a redirect, an unknown job (a
