@@ -348,3 +348,42 @@ def test_an_export_to_another_bucket_than_export_bucket_waits_plainly(
 
     assert result.status == "SUCCEEDED"
     assert [kind for kind, _ in waits(workflow)] == ["wait", "wait"]
+
+
+def test_a_token_stored_between_the_read_and_the_mark_is_read_again(
+    workflow: LocalWorkflow, signer: SmnSigner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An export's wait stores its token right after the notification's execution read the record (and
+    # found none): marking the record seen is refused by its condition, and the record is read again, so
+    # the wait that just began is the one the notice goes to (here its token is no longer live: marked).
+    from moto.dynamodb.models import DynamoDBBackend
+
+    original = DynamoDBBackend.get_item
+    landed: list[str] = []
+
+    def get_item(self: DynamoDBBackend, table_name: str, keys: dict[str, Any], *rest: Any) -> Any:
+        item = original(self, table_name, keys, *rest)
+        record = keys["id"]["S"]
+        if record.startswith("wake#") and not landed:
+            landed.append(record)
+            self.put_item(table_name, {"id": {"S": record}, "task_token": {"S": "a-wait-that-just-began"}})
+        return item
+
+    monkeypatch.setattr(DynamoDBBackend, "get_item", get_item)
+    key = "exports/raced.qcow2"
+
+    notified = notify(workflow, signer, s3_record(key=key, bucket=BUCKET, event_time=just_now()))
+
+    assert notified.status == "SUCCEEDED", notified.cause
+    entered = [
+        event["stateEnteredEventDetails"]["name"]
+        for event in workflow.history(notified.arn)
+        if "stateEnteredEventDetails" in event
+    ]
+    assert entered.count("FindWaitingExport") == 2
+    assert [name for name in entered if name.startswith("MarkSeen")] == [
+        "MarkSeenIfNoneWaits",  # refused: a token came since the read
+        "MarkSeenIfTokenUnchanged",  # the token read again could not be sent: the notice is remembered
+    ]
+    item = boto3.client("dynamodb").get_item(TableName=TABLE, Key={"id": {"S": landed[0]}})["Item"]
+    assert item["seen_at"]["S"] == notified.output["woken"][0]["unmatched"]["message_id"]
