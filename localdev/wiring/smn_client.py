@@ -24,8 +24,10 @@ the status and SMN's code and message, never the token.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -89,9 +91,10 @@ class SmnClient:
             topics = _list(answer, "topics", "list topics")
             for topic in topics:
                 if isinstance(topic, dict) and topic.get("name") == name:
-                    return TopicInfo(
-                        str(topic.get("topic_urn") or ""), name, str(topic.get("display_name") or "")
-                    )
+                    urn = str(topic.get("topic_urn") or "")
+                    if not SMN_URN.fullmatch(urn):
+                        raise SmnApiError(f"list topics: topic {name} is listed without a readable topic_urn")
+                    return TopicInfo(urn, name, str(topic.get("display_name") or ""))
             if not topics or offset + len(topics) >= _count(answer, "topic_count", "list topics"):
                 return None
         raise SmnApiError(f"list topics: more than {MAX_PAGES} pages")
@@ -103,14 +106,16 @@ class SmnClient:
         return _text(answer, "topic_urn", f"create topic {name}")
 
     def delete_topic(self, topic_urn: str) -> None:
-        self._call("DELETE", f"/topics/{topic_urn}", f"delete topic {topic_urn}")
+        self._call("DELETE", f"/topics/{_in_path(topic_urn)}", f"delete topic {topic_urn}")
 
     # --- the topic's access policy ---------------------------------------------------------------
 
     def access_policy(self, topic_urn: str) -> str:
         """The policy as JSON text; empty where none is set (SMN's default)."""
         operation = f"read the access policy of {topic_urn}"
-        answer = self._call("GET", f"/topics/{topic_urn}/attributes", operation, name="access_policy")
+        answer = self._call(
+            "GET", f"/topics/{_in_path(topic_urn)}/attributes", operation, name="access_policy"
+        )
         attributes = answer.get("attributes")
         if not isinstance(attributes, dict):
             raise SmnApiError(f"{operation}: SMN answered without attributes")
@@ -122,12 +127,15 @@ class SmnClient:
     def set_access_policy(self, topic_urn: str, policy_text: str) -> None:
         operation = f"update the access policy of {topic_urn}"
         self._call(
-            "PUT", f"/topics/{topic_urn}/attributes/access_policy", operation, body={"value": policy_text}
+            "PUT",
+            f"/topics/{_in_path(topic_urn)}/attributes/access_policy",
+            operation,
+            body={"value": policy_text},
         )
 
     def delete_access_policy(self, topic_urn: str) -> None:
         operation = f"delete the access policy of {topic_urn}"
-        self._call("DELETE", f"/topics/{topic_urn}/attributes/access_policy", operation)
+        self._call("DELETE", f"/topics/{_in_path(topic_urn)}/attributes/access_policy", operation)
 
     # --- subscriptions ---------------------------------------------------------------------------
 
@@ -135,7 +143,9 @@ class SmnClient:
         operation = f"list subscriptions of {topic_urn}"
         found: list[SubscriptionInfo] = []
         for offset in range(0, PAGE_SIZE * MAX_PAGES, PAGE_SIZE):
-            answer = self._call("GET", f"/topics/{topic_urn}/subscriptions", operation, offset=offset)
+            answer = self._call(
+                "GET", f"/topics/{_in_path(topic_urn)}/subscriptions", operation, offset=offset
+            )
             page = _list(answer, "subscriptions", operation)
             for item in page:
                 if not isinstance(item, dict):
@@ -145,7 +155,7 @@ class SmnClient:
                         urn=str(item.get("subscription_urn") or ""),
                         protocol=str(item.get("protocol") or ""),
                         endpoint=str(item.get("endpoint") or ""),
-                        status=int(item.get("status") or 0),
+                        status=_status(item.get("status")),
                     )
                 )
             if not page or offset + len(page) >= _count(answer, "subscription_count", operation):
@@ -155,11 +165,12 @@ class SmnClient:
     def subscribe(self, topic_urn: str, protocol: str, endpoint: str, remark: str) -> str:
         operation = f"subscribe {endpoint} to {topic_urn}"
         body = {"protocol": protocol, "endpoint": endpoint, "remark": remark}
-        answer = self._call("POST", f"/topics/{topic_urn}/subscriptions", operation, body=body)
+        answer = self._call("POST", f"/topics/{_in_path(topic_urn)}/subscriptions", operation, body=body)
         return _text(answer, "subscription_urn", operation)
 
     def unsubscribe(self, subscription_urn: str) -> None:
-        self._call("DELETE", f"/subscriptions/{subscription_urn}", f"delete subscription {subscription_urn}")
+        operation = f"delete subscription {subscription_urn}"
+        self._call("DELETE", f"/subscriptions/{_in_path(subscription_urn)}", operation)
 
     # --- transport -------------------------------------------------------------------------------
 
@@ -225,3 +236,23 @@ def _text(answer: dict[str, Any], field: str, operation: str) -> str:
     if not isinstance(value, str) or not value:
         raise SmnApiError(f"{operation}: SMN answered without {field}")
     return value
+
+
+# A topic's or subscription's URN as SMN writes it: urn:smn:<region>:<project>:<name>[:<id>].
+SMN_URN = re.compile(r"urn:smn:[A-Za-z0-9-]+:[A-Za-z0-9]+:[A-Za-z0-9_-]{1,255}(:[A-Za-z0-9]+)?")
+
+
+def _in_path(urn: str) -> str:
+    """A URN as a path segment: only one SMN wrote, quoted (it goes into the API's path)."""
+    if not SMN_URN.fullmatch(urn):
+        raise SmnApiError(f"{urn!r} is not an SMN URN")
+    return quote(urn, safe=":")
+
+
+def _status(value: object) -> int:
+    """A subscription's status (0 unconfirmed, 1 confirmed, ...); -1 for one SMN did not give as a number."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return -1

@@ -25,7 +25,7 @@ from ims_export.settings import Cloud
 from localdev.wiring.bucket_notification import CONFIGURATION_ID, BucketNotificationClient
 from localdev.wiring.inputs import check_inputs
 from localdev.wiring.plan import DISPLAY_NAME, Wiring
-from localdev.wiring.smn_client import SmnClient
+from localdev.wiring.smn_client import SmnApiError, SmnClient
 from localdev.wiring.topic_policy import STATEMENT_ID
 
 PROJECT = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"
@@ -323,3 +323,29 @@ def test_undo_of_one_bucket_keeps_what_other_buckets_may_share(cloud: responses.
     # Only the bucket's own configuration goes: the topic, its subscription and its statement stay.
     assert [request.method for request in writes(cloud)] == ["PUT"]
     assert any("are kept" in line and "UNDO=all" in line for line in plan.unchanged)
+
+
+def test_a_subscription_status_that_is_no_number_is_shown_not_crashed_on(
+    cloud: responses.RequestsMock,
+) -> None:
+    existing_topic(cloud, None, [{**subscription(ENDPOINT, 8), "status": "confirmed"}])
+    cloud.get(BUCKET_URL, body=EMPTY_CONFIGURATION)
+
+    plan = wiring().wire()
+
+    assert any(f"{ENDPOINT} exists, not confirmed yet (status -1)" in line for line in plan.unchanged)
+
+
+@pytest.mark.parametrize("urn", ["", f"{URN}/../../topics", "urn:smn:eu-de:x:y?z"])
+def test_a_topic_listed_without_a_readable_urn_is_no_path_to_call(
+    cloud: responses.RequestsMock, urn: str
+) -> None:
+    topic = {"topic_urn": urn, "name": "ims-export-obs-events", "display_name": DISPLAY_NAME}
+    cloud.get(
+        f"{SMN}/topics?offset=0&limit=100", json={"request_id": "r", "topic_count": 1, "topics": [topic]}
+    )
+    cloud.get(BUCKET_URL, body=EMPTY_CONFIGURATION)
+
+    with pytest.raises(SmnApiError, match="readable topic_urn"):
+        wiring().wire()
+    assert writes(cloud) == []
