@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from localdev.aws_world import AwsWorld
+from localdev.runner.layout import NOTIFICATION_EXECUTION_PREFIX
 from localdev.second_engine.answers import (
     Answer,
     answers_before_callbacks,
@@ -27,7 +28,9 @@ from localdev.second_engine.answers import (
     lambda_answers,
 )
 
-HARNESS_PREFIX = "local-"  # the names the runner gives the executions it starts
+# The names the runner gives the executions it starts: its own, and those it starts as the SMN endpoint
+# for an OBS notification (during an export's wait).
+HARNESS_PREFIXES = ("local-", NOTIFICATION_EXECUTION_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ class RecordedExecution:
 
     @property
     def started_by_harness(self) -> bool:
-        return self.name.startswith(HARNESS_PREFIX)
+        return self.name.startswith(HARNESS_PREFIXES)
 
 
 @dataclass

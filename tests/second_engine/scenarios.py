@@ -187,6 +187,9 @@ def _notice_seen_before_the_wait(dynamodb: Any, table: str) -> None:
 
 
 WAKE_SCENARIOS = [
+    # The notification's execution (WakeExports) runs while the export waits and sends it the stored
+    # token; the wait lasts 300 s in the replay, so that only the notification can end it in time.
+    scenario("wake_woken", manual(seed.DEBIAN_SMALL), settings=WAKE, callback_wait_seconds=300),
     # No notification arrives (lost): the wait times out (States.Timeout) after 2 s, and a check follows.
     scenario(
         "wake_timed_out",
