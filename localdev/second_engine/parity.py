@@ -94,7 +94,6 @@ def replay(world: AwsWorld, recording: Recording, hold: CallbackHold | None = No
     during = {run.name: recording.started_during(run) for run in runs}
     started_later = {other.name for others in during.values() for other in others}
     tokens = StoredTokens(world, recording.tables, token_attributes(recording.definitions()))
-    tokens.seen |= tokens.stored()  # a recorded item's token belongs to the recording: no run waits for it
     hold = hold or CallbackHold()  # LocalStack needs none: it waits for the token itself
     try:
         for index, run in enumerate(runs):

@@ -19,40 +19,26 @@ Event Notification Configuration of a Bucket" (obs_04_0040), opentelekomcloud-do
 A PUT replaces the configuration, so every other element (other topic configurations, FunctionGraph
 ones) is written back as it was read; an empty ``NotificationConfiguration`` turns notifications off.
 OBS checks that the topic exists and lets OBS publish, and then sends a test notification to it.
-Requests are signed as every OBS request of the project (``cloud/obs_signature``), addressed as
-``cloud/obs_address`` does (virtual-hosted, or path-style with ``OBS_ENDPOINT``).
+The requests go through the project's OBS client (``cloud/obs``: signed, addressed and refused as every
+OBS request of the project).
 """
 
 from __future__ import annotations
 
-import base64
 import copy
-import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import format_datetime
 from xml.etree import ElementTree
 
-import requests
-
-from ims_export.cloud.obs_address import ObsAddress
-from ims_export.cloud.obs_answers import error_details, local_name, parse_xml
-from ims_export.cloud.obs_signature import (
-    SECURITY_TOKEN_HEADER,
-    authorization,
-    canonical_resource,
-    string_to_sign,
-)
-from ims_export.cloud.redaction import redact_message
-from ims_export.cloud.temporary_credentials import TemporaryCredentials
+from ims_export.cloud.obs import ObsClient
+from ims_export.cloud.obs_answers import local_name, parse_xml
 
 CONFIGURATION_ID = "ims-export-object-created"
+SUBRESOURCE = "notification"
 EVENT = "ObjectCreated:*"
 
 
 class ObsNotificationError(Exception):
-    """OBS refused to read or write the bucket's notification configuration."""
+    """OBS answered the bucket's notification configuration with something that is none."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +129,12 @@ def parse_configuration(content: bytes) -> NotificationConfiguration:
     ours: TopicRule | None = None
     others: list[ElementTree.Element] = []
     for child in root:
-        if local_name(child.tag) == "TopicConfiguration" and _text(child, "Id") == CONFIGURATION_ID:
+        # Only the first of our Id is ours: a second is written back as it was, never dropped unseen.
+        if (
+            ours is None
+            and local_name(child.tag) == "TopicConfiguration"
+            and _text(child, "Id") == CONFIGURATION_ID
+        ):
             ours = _rule(child)
         else:
             others.append(_without_namespace(child))
@@ -151,64 +142,14 @@ def parse_configuration(content: bytes) -> NotificationConfiguration:
 
 
 class BucketNotificationClient:
-    """``GET`` and ``PUT /?notification`` of buckets, signed with temporary credentials."""
+    """``GET`` and ``PUT /?notification`` of buckets, through the project's OBS client (signed with its
+    temporary credentials; a refusal is its typed error)."""
 
-    def __init__(
-        self,
-        credentials: TemporaryCredentials,
-        address: ObsAddress,
-        session: requests.Session,
-        timeout: tuple[float, float],
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._credentials = credentials
-        self._address = address
-        self._session = session
-        self._timeout = timeout
-        self._clock = clock
+    def __init__(self, obs: ObsClient) -> None:
+        self._obs = obs
 
     def read(self, bucket: str) -> NotificationConfiguration:
-        response = self._call("GET", bucket, None, f"read the event notification of bucket {bucket}")
-        return parse_configuration(response.content)
+        return parse_configuration(self._obs.bucket_subresource(bucket, SUBRESOURCE))
 
     def write(self, bucket: str, body: bytes) -> None:
-        self._call("PUT", bucket, body, f"write the event notification of bucket {bucket}")
-
-    def _call(self, method: str, bucket: str, body: bytes | None, operation: str) -> requests.Response:
-        credentials = self._credentials
-        headers = {
-            "Date": format_datetime(self._clock().astimezone(UTC), usegmt=True),
-            SECURITY_TOKEN_HEADER: credentials.security_token.get_secret_value(),
-        }
-        if body is not None:
-            headers["Content-Type"] = "application/xml"
-            headers["Content-MD5"] = base64.b64encode(
-                hashlib.md5(body, usedforsecurity=False).digest()
-            ).decode()
-        resource = canonical_resource(bucket, None, {"notification": None})
-        headers["Authorization"] = authorization(
-            credentials.access_key_id,
-            credentials.secret_access_key.get_secret_value(),
-            string_to_sign(method, headers, resource),
-        )
-        try:
-            response = self._session.request(
-                method,
-                self._address.url(bucket) + "?notification",
-                data=body,
-                headers=headers,
-                timeout=self._timeout,
-                allow_redirects=False,  # a redirect would carry the security token to another host
-            )
-        except requests.RequestException as error:
-            host = self._address.host(bucket)
-            raise ObsNotificationError(
-                f"{operation}: no answer from OBS at {host} ({type(error).__name__})"
-            ) from None
-        if not 200 <= response.status_code < 300:
-            code, message = error_details(response)
-            text = (
-                f"{operation}: OBS answered {response.status_code} {code or ''}: {message or response.reason}"
-            )
-            raise ObsNotificationError(redact_message(text, credentials.secret_values()))
-        return response
+        self._obs.put_bucket_subresource(bucket, SUBRESOURCE, body)

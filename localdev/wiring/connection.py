@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from ims_export.cloud.http import new_session
 from ims_export.cloud.iam import IamClient
-from ims_export.cloud.obs_address import ObsAddress
+from ims_export.cloud.obs import ObsClient
 from ims_export.cloud.temporary_credentials import POLICY_VERSION, TemporaryCredentialsClient
 from ims_export.domain.credentials import Credentials
 from ims_export.domain.tokens import IssuedToken
@@ -161,10 +161,12 @@ def connect(target: Target, bucket: str, session: requests.Session | None = None
         if error.status != 400:
             raise
         temporary = issuer.issue()
-    address = ObsAddress(target.cloud, target.region, target.obs_endpoint)
+    obs = ObsClient(
+        temporary, session, TIMEOUT, cloud=target.cloud, region=target.region, endpoint=target.obs_endpoint
+    )
     return Clients(
         smn=SmnClient(target.smn_endpoint, token, session, TIMEOUT),
-        obs=BucketNotificationClient(temporary, address, session, TIMEOUT),
+        obs=BucketNotificationClient(obs),
         project_id=token.project_id,
         secrets=(settings.password, token.value.get_secret_value(), *temporary.secret_values()),
     )

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from ims_export.errors import ObsRequestError
 from localdev.emulator import Emulator
 from localdev.emulator.config import EmulatorConfig
-from localdev.wiring.bucket_notification import ObsNotificationError, wanted_rule
+from localdev.wiring.bucket_notification import wanted_rule
 from localdev.wiring.connection import Clients, connect, read_target
 from localdev.wiring.smn_client import SmnApiError
 
@@ -34,7 +35,7 @@ def test_obs_refuses_a_topic_that_does_not_let_it_publish(clients: tuple[Emulato
     urn = cloud.smn.create_topic("no-policy", "x")
     configuration = cloud.obs.read("ims-export-demo")
 
-    with pytest.raises(ObsNotificationError, match="400 InvalidArgument"):
+    with pytest.raises(ObsRequestError, match="400 InvalidArgument"):
         cloud.obs.write("ims-export-demo", configuration.with_rule(wanted_rule(urn, "exports/")))
 
     assert cloud.obs.read("ims-export-demo").ours is None
@@ -45,7 +46,7 @@ def test_obs_refuses_a_topic_that_does_not_exist(clients: tuple[Emulator, Client
     _, cloud = clients
     missing = f"urn:smn:eu-de:{cloud.project_id}:missing"
 
-    with pytest.raises(ObsNotificationError, match="400 InvalidArgument"):
+    with pytest.raises(ObsRequestError, match="400 InvalidArgument"):
         cloud.obs.write(
             "ims-export-demo", cloud.obs.read("ims-export-demo").with_rule(wanted_rule(missing, ""))
         )

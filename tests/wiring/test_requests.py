@@ -18,11 +18,15 @@ import requests
 import responses
 from pydantic import SecretStr
 
-from ims_export.cloud.obs_address import ObsAddress
+from ims_export.cloud.obs import ObsClient
 from ims_export.cloud.temporary_credentials import TemporaryCredentials
 from ims_export.domain.tokens import IssuedToken
 from ims_export.settings import Cloud
-from localdev.wiring.bucket_notification import CONFIGURATION_ID, BucketNotificationClient
+from localdev.wiring.bucket_notification import (
+    CONFIGURATION_ID,
+    BucketNotificationClient,
+    parse_configuration,
+)
 from localdev.wiring.inputs import check_inputs
 from localdev.wiring.plan import DISPLAY_NAME, Wiring
 from localdev.wiring.smn_client import SmnApiError, SmnClient
@@ -73,7 +77,7 @@ def wiring() -> Wiring:
     )
     session, timeout = requests.Session(), (1.0, 1.0)
     smn = SmnClient("https://smn.eu-de.otc.t-systems.com", token, session, timeout)
-    obs = BucketNotificationClient(credentials, ObsAddress(Cloud.OTC, "eu-de"), session, timeout)
+    obs = BucketNotificationClient(ObsClient(credentials, session, timeout, cloud=Cloud.OTC, region="eu-de"))
     inputs = check_inputs(
         ENDPOINT, "exports-bucket", "exports/{image_name}-{image_id}-{date}.{format}", "ims-export-obs-events"
     )
@@ -349,3 +353,16 @@ def test_a_topic_listed_without_a_readable_urn_is_no_path_to_call(
     with pytest.raises(SmnApiError, match="readable topic_urn"):
         wiring().wire()
     assert writes(cloud) == []
+
+
+def test_a_second_configuration_of_our_id_is_written_back_not_dropped() -> None:
+    ours = (
+        f"<TopicConfiguration><Id>{CONFIGURATION_ID}</Id><Topic>{URN}</Topic>"
+        "<Event>ObjectCreated:*</Event></TopicConfiguration>"
+    )
+    document = f"<NotificationConfiguration>{ours}{ours.replace('ObjectCreated:*', 'ObjectRemoved:*')}"
+    configuration = parse_configuration((document + "</NotificationConfiguration>").encode())
+
+    written = ElementTree.fromstring(configuration.with_rule(None))  # noqa: S314 (our own document)
+
+    assert [child.findtext("Event") for child in written] == ["ObjectRemoved:*"]

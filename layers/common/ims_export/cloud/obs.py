@@ -13,10 +13,13 @@ host. Messages mask the temporary key, secret and security token.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from urllib.parse import quote
 
 import requests
 
@@ -156,10 +159,18 @@ class ObsClient:
             self._bucket_value(bucket, "storageClass", ("StorageClass", "DefaultStorageClass"))
         )
 
-    def _bucket_value(self, bucket: str, subresource: str, elements: Sequence[str]) -> str | None:
+    def bucket_subresource(self, bucket: str, subresource: str) -> bytes:
+        """A bucket's sub-resource (``?location``, ``?notification``, ...): the XML document OBS answers."""
         operation = f"get {subresource} of bucket {bucket}"
-        response = self._call("GET", bucket, None, operation=operation, params={subresource: ""})
-        root = parse_xml(response.content)
+        return self._call("GET", bucket, None, operation=operation, params={subresource: ""}).content
+
+    def put_bucket_subresource(self, bucket: str, subresource: str, document: bytes) -> None:
+        """Replace a bucket's sub-resource with ``document`` (XML; OBS replaces it whole)."""
+        operation = f"set {subresource} of bucket {bucket}"
+        self._call("PUT", bucket, None, operation=operation, params={subresource: ""}, body=document)
+
+    def _bucket_value(self, bucket: str, subresource: str, elements: Sequence[str]) -> str | None:
+        root = parse_xml(self.bucket_subresource(bucket, subresource))
         if root is None:
             return None
         if local_name(root.tag) in elements:
@@ -177,7 +188,7 @@ class ObsClient:
         objects: list[ObjectInfo] = []
         marker: str | None = None
         for _page in range(MAX_PAGES):
-            params = {"prefix": prefix, "max-keys": str(page_size)}
+            params = {"max-keys": str(page_size), **({"prefix": prefix} if prefix else {})}
             if marker is not None:
                 params["marker"] = marker
             response = self._call("GET", bucket, None, operation=operation, params=params)
@@ -242,6 +253,7 @@ class ObsClient:
         operation: str,
         params: Mapping[str, str] | None = None,
         missing_ok: bool = False,
+        body: bytes | None = None,
     ) -> requests.Response:
         check_bucket_name(bucket)
         credentials = self._credentials
@@ -249,6 +261,11 @@ class ObsClient:
             "Date": format_datetime(self._clock().astimezone(UTC), usegmt=True),
             SECURITY_TOKEN_HEADER: credentials.security_token.get_secret_value(),
         }
+        if body is not None:  # signed with the request: OBS checks both
+            headers["Content-Type"] = "application/xml"
+            headers["Content-MD5"] = base64.b64encode(
+                hashlib.md5(body, usedforsecurity=False).digest()
+            ).decode()
         resource = canonical_resource(bucket, key, params or {})
         headers["Authorization"] = authorization(
             credentials.access_key_id,
@@ -259,8 +276,8 @@ class ObsClient:
         try:
             response = self._session.request(
                 method,
-                self._address.url(bucket, key),
-                params=params,
+                self._address.url(bucket, key) + _query(params or {}),
+                data=body,
                 headers=headers,
                 timeout=self._timeout,
                 allow_redirects=False,  # a redirect would carry the security token to another host
@@ -294,6 +311,16 @@ class ObsClient:
 
     def _secrets(self) -> Sequence[str]:
         return self._credentials.secret_values()
+
+
+def _query(params: Mapping[str, str]) -> str:
+    """The query string, a sub-resource without a value written bare (``?location``), as the OBS API
+    reference writes it (and as it is signed)."""
+    parts = [
+        quote(name, safe="") + (f"={quote(value, safe='')}" if value else "")
+        for name, value in params.items()
+    ]
+    return "?" + "&".join(parts) if parts else ""
 
 
 def _check_key(key: str) -> str:

@@ -33,6 +33,8 @@ RECORD_PREFIX = "wake"
 # A record outlives its wait by this much: a notification a little late still finds the token (the
 # callback then answers TaskTimedOut, which is harmless), and the table's TTL removes it after.
 RECORD_MARGIN_SECONDS = 600
+# The objects of one notification woken at most (OBS sends one a message; the state stays far below 256 KB).
+MAX_WAKES = 10
 
 
 class Wake(BaseModel):
@@ -56,7 +58,7 @@ class Waking(BaseModel):
     phase: Literal[Phase.WAKING] = Phase.WAKING
     topic_urn: str
     message_id: str
-    wakes: list[Wake] = Field(min_length=1, max_length=10)
+    wakes: list[Wake] = Field(min_length=1, max_length=MAX_WAKES)
     detail: str = ""
 
 
@@ -134,10 +136,6 @@ def wait_registration(
     expires = int(now.timestamp()) + wait_seconds + RECORD_MARGIN_SECONDS
     record_id = wake_record_id(target.bucket, target.object_name)
     return WaitRegistration(table=table, record_id=record_id, expires_at=str(expires))
-
-
-# The objects of one notification woken at most (OBS sends one a message; the state stays far below 256 KB).
-MAX_WAKES = 10
 
 
 def wakes_of(outcome: SmnOutcome, settings: Settings, table: str, *, now: datetime) -> list[Wake]:
