@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import _cold_world, _import_profile, artifact_size, cold_start
 from benchmarks import _lambda_mount as lambda_mount
-from benchmarks import artifact_size, cold_start
 from benchmarks._cold_probe import HANDLER_IMPORT_MARKER
 from localdev.deployment import local_deployment
 
@@ -28,16 +28,16 @@ def test_forbidden_packages_are_found_and_sizes_are_sorted(tmp_path: Path) -> No
 
 
 def test_fake_cloud_answers_ims_and_ssm() -> None:
-    with cold_start.fake_cloud() as endpoint:
-        with urllib.request.urlopen(f"{endpoint}/v2/cloudimages?id={cold_start.IMAGE_ID}") as reply:  # noqa: S310
-            assert json.load(reply)["images"][0]["id"] == cold_start.IMAGE_ID
+    with _cold_world.fake_cloud() as endpoint:
+        with urllib.request.urlopen(f"{endpoint}/v2/cloudimages?id={_cold_world.IMAGE_ID}") as reply:  # noqa: S310
+            assert json.load(reply)["images"][0]["id"] == _cold_world.IMAGE_ID
         request = urllib.request.Request(  # noqa: S310
             endpoint,
-            data=json.dumps({"Name": cold_start.TOKEN_PARAMETER}).encode(),
+            data=json.dumps({"Name": _cold_world.TOKEN_PARAMETER}).encode(),
             headers={"X-Amz-Target": "AmazonSSM.GetParameter"},
         )
         with urllib.request.urlopen(request) as reply:  # noqa: S310
-            assert json.load(reply)["Parameter"]["Name"] == cold_start.TOKEN_PARAMETER
+            assert json.load(reply)["Parameter"]["Name"] == _cold_world.TOKEN_PARAMETER
 
 
 def _fake_distribution(site: Path, name: str, files: list[str]) -> None:
@@ -91,8 +91,8 @@ REDIRECTED = {
 
 
 def test_the_functions_get_the_templates_environment_pointed_at_the_loopback_server() -> None:
-    deployed = local_deployment(cold_start.TEMPLATE).environment
-    environment = cold_start.application_environment("http://127.0.0.1:8123")
+    deployed = local_deployment(_cold_world.TEMPLATE).environment
+    environment = _cold_world.application_environment("http://127.0.0.1:8123")
 
     # What the template sets and the benchmark does not redirect reaches the handlers as deployed.
     kept = {name: value for name, value in deployed.items() if name not in REDIRECTED}
@@ -115,17 +115,17 @@ import time:      4000 |       5000 | ims_export.auth.cache
 
 
 def test_importtime_is_read_after_the_marker_with_each_module_counted_once() -> None:
-    lines = cold_start.parse_importtime(IMPORTTIME)
+    lines = _import_profile.parse_importtime(IMPORTTIME)
     assert [line.module for line in lines if line.depth == 0] == [
         "aws_xray_sdk.core",
         "ims_export.auth.cache",
     ]
-    assert cold_start.heavy_imports(lines, threshold_ms=4.0) == [("ims_export.auth.cache", 5.0)]
+    assert _import_profile.heavy_imports(lines, threshold_ms=4.0) == [("ims_export.auth.cache", 5.0)]
     # botocore is counted where it is first imported (under the X-Ray SDK), its submodules with it ...
-    assert cold_start.import_cost(lines, "botocore") == pytest.approx(1.5 + 0.3)
+    assert _import_profile.import_cost(lines, "botocore") == pytest.approx(1.5 + 0.3)
     # ... and the X-Ray SDK's cost holds it; json came before the marker and is not the handler's.
-    assert cold_start.import_cost(lines, "aws_xray_sdk") == pytest.approx(3.5)
-    assert cold_start.import_cost(lines, "json") == 0
+    assert _import_profile.import_cost(lines, "aws_xray_sdk") == pytest.approx(3.5)
+    assert _import_profile.import_cost(lines, "json") == 0
 
 
 def _summary(name: str, bytecode: bool, total_ms: float) -> cold_start.Summary:
@@ -217,15 +217,15 @@ def test_python313_imports_the_layers_bytecode_not_its_source(tmp_path: Path) ->
 def test_our_check_handler_runs_cold_as_deployed(tmp_path: Path) -> None:
     python = lambda_mount.runtime_python()
     assert python is not None
-    with cold_start.fake_cloud() as endpoint, cold_start.xray_daemon() as daemon:
+    with _cold_world.fake_cloud() as endpoint, _cold_world.xray_daemon() as daemon:
         extra = {
-            **cold_start.application_environment(endpoint),
+            **_cold_world.application_environment(endpoint),
             **lambda_mount.xray_daemon_environment(daemon),
         }
         ours = cold_start.variants(tmp_path / "unused")[:2]
         probes = cold_start.mount_probes(ours, tmp_path, python, extra, modes=(True,))
         events = cold_start.check_events(probes, python, tmp_path)
         checked, _ = cold_start.probe_once(probes[1], events["ours"], python, tmp_path)
-    assert checked["result"]["job"]["job_id"] == cold_start.JOB_ID
+    assert checked["result"]["job"]["job_id"] == _cold_world.JOB_ID
     assert checked["import_ms"] > 0
     assert checked["peak_rss_mb"] > 0

@@ -2,7 +2,7 @@
 
 Each handler is imported in a fresh interpreter, as Lambda does, and its loaded modules are listed; the
 check handler also after one poll, as a cold start polls: a valid token cached in SSM, read through the
-Parameters and Secrets extension (a loopback stand-in for it and IMS: benchmarks/cold_start.py).
+Parameters and Secrets extension (a loopback stand-in for it and IMS: benchmarks/_cold_world.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks import cold_start
+from benchmarks import _cold_world
 from ims_export.steps.states import Exporting, JobState
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,8 +139,8 @@ def test_no_handler_imports_the_xray_sdk_boto3_or_powertools_parameters(function
 def exporting_event() -> dict[str, Any]:
     now = datetime.now(UTC)
     job = JobState(
-        job_id=cold_start.JOB_ID,
-        image_id=cold_start.IMAGE_ID,
+        job_id=_cold_world.JOB_ID,
+        image_id=_cold_world.IMAGE_ID,
         image_name="bench-image",
         bucket_url="bench-bucket:exports/x.qcow2",
         started_at=now,
@@ -154,21 +154,21 @@ def test_a_cold_export_start_imports_no_boto3_and_no_powertools_idempotency() ->
     # The duplicate guard's claims are the state machine's DynamoDB tasks: the start function only
     # builds their requests, so an export start (check, claim, POST) needs no DynamoDB client.
     reads: dict[str, int] = {}
-    with cold_start.fake_cloud(reads) as endpoint:
+    with _cold_world.fake_cloud(reads) as endpoint:
         environment = {
-            **cold_start.application_environment(endpoint),
+            **_cold_world.application_environment(endpoint),
             "AWS_SESSION_TOKEN": "session-token",
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
         }
-        claiming = probe("start_export", cold_start.START_EVENT, environment)
+        claiming = probe("start_export", _cold_world.START_EVENT, environment)
         claimed = {"state": {**claiming["answer"], "claimed": {}}, "execution_id": "e-1"}
         posted = probe("start_export", claimed, environment)
 
     assert claiming["answer"]["phase"] == "claiming"
     assert claiming["answer"]["claim"]["TableName"] == environment["IDEMPOTENCY_TABLE"]
     assert posted["answer"]["phase"] == "recording"
-    assert posted["answer"]["then"]["job"]["job_id"] == cold_start.JOB_ID  # the POST did run
+    assert posted["answer"]["then"]["job"]["job_id"] == _cold_world.JOB_ID  # the POST did run
     for run in (claiming, posted):
         assert _under(set(run["invoked"]), *BOTO_AND_FRIENDS) == []
 
@@ -210,13 +210,13 @@ OTHER_PATHS_MODELS = (
 
 
 def test_a_cold_export_of_a_manual_trigger_loads_and_builds_only_what_it_uses() -> None:
-    with cold_start.fake_cloud() as endpoint:
-        environment = cold_start.application_environment(endpoint)
-        claiming = probe("start_export", cold_start.START_EVENT, environment)
+    with _cold_world.fake_cloud() as endpoint:
+        environment = _cold_world.application_environment(endpoint)
+        claiming = probe("start_export", _cold_world.START_EVENT, environment)
         claimed = {"state": {**claiming["answer"], "claimed": {}}, "execution_id": "e-1"}
         posted = probe("start_export", claimed, environment)
 
-    assert posted["answer"]["then"]["job"]["job_id"] == cold_start.JOB_ID  # the POST did run
+    assert posted["answer"]["then"]["job"]["job_id"] == _cold_world.JOB_ID  # the POST did run
     for run in (claiming, posted):
         assert "ims_export.steps.start" in run["invoked"]
         assert _under(set(run["invoked"]), *OTHER_REQUESTS_ONLY) == []
@@ -227,9 +227,9 @@ def test_a_cold_export_of_a_manual_trigger_loads_and_builds_only_what_it_uses() 
 
 def test_an_smn_delivery_and_an_outcome_load_what_they_need_and_the_outcome_step_no_cloud() -> None:
     # The counterpart: the modules the export start leaves out are the ones these requests use.
-    ended = {"outcome": {"state": {"input": cold_start.START_EVENT["event"]}, "execution_id": "e-1"}}
-    with cold_start.fake_cloud() as endpoint:
-        environment = cold_start.application_environment(endpoint)
+    ended = {"outcome": {"state": {"input": _cold_world.START_EVENT["event"]}, "execution_id": "e-1"}}
+    with _cold_world.fake_cloud() as endpoint:
+        environment = _cold_world.application_environment(endpoint)
         described = probe("describe_outcome", ended, environment)
         smn = probe("start_export", {"event": {"smn_body": "{}"}}, environment)
 
@@ -244,9 +244,9 @@ def test_an_smn_delivery_and_an_outcome_load_what_they_need_and_the_outcome_step
 
 def test_a_cold_poll_with_a_valid_cached_token_creates_no_boto3_client() -> None:
     reads: dict[str, int] = {}
-    with cold_start.fake_cloud(reads) as endpoint:
+    with _cold_world.fake_cloud(reads) as endpoint:
         environment = {
-            **cold_start.application_environment(endpoint),
+            **_cold_world.application_environment(endpoint),
             "IDEMPOTENCY_TABLE": "",  # a refresh lock would be built only for a refresh anyway
             "AWS_SESSION_TOKEN": "session-token",
             "AWS_ACCESS_KEY_ID": "testing",
