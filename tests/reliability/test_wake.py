@@ -23,7 +23,7 @@ from ims_export.settings import Settings
 from ims_export.smn.delivery import handle_smn_message
 from ims_export.smn.handler import HANDLERS as SMN_HANDLERS
 from ims_export.smn.verify import SmnVerifier
-from ims_export.steps.wake import NOTICED_WAIT_SECONDS
+from ims_export.steps.wake import NOTICE_SETTLE_SECONDS, NOTICED_WAIT_SECONDS
 from localdev.stepfunctions import ExecutionResult, LocalWorkflow
 from tests.notifications.conftest import RecordingFetcher
 from tests.notifications.obs_messages import message, obs_record, s3_record
@@ -34,7 +34,7 @@ from tests.workflow.fakes import BUCKET, IMAGE_ID, FakeIms, make_clients, make_i
 pytestmark = pytest.mark.slow
 
 EXPORT = {"image_id": IMAGE_ID}
-POLL_MIN_SECONDS = 15
+WAKE_MAX_WAIT_SECONDS = 3600
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,9 @@ def test_a_notification_of_the_object_wakes_the_export_and_one_check_confirms_it
     bucket, key = exported_object(wake_ims)
     noticed = result.output["noticed"]
     assert (noticed["bucket"], noticed["key"], noticed["event_name"]) == (bucket, key, "ObjectCreated:Post")
-    assert waits(workflow) == []  # no wait ran its course: the notification ended the first one
+    # No wait ran its course: the notification ended the first one, and the check came a little later,
+    # when IMS has mostly finished the job.
+    assert waits(workflow) == [("wait", NOTICE_SETTLE_SECONDS)]
     assert len(wake_ims.calls_to("get_job")) == 1
     assert notified.status == "SUCCEEDED"
     [woken] = notified.output["woken"]
@@ -162,9 +164,24 @@ def test_a_lost_notification_falls_back_to_the_poll_schedule(
     assert result.status == "SUCCEEDED"
     assert result.output["polls"] == 2
     assert "noticed" not in result.output
-    # Each wait ran its whole course, then one check: the first as after any start, the next one long
-    # (WAKE_MAX_WAIT_SECONDS), since a notice was expected to end it.
-    assert waits(workflow) == [("callback", POLL_MIN_SECONDS), ("callback", 3600)]
+    # Each wait ran its whole course, then one check: both long (WAKE_MAX_WAIT_SECONDS), the first too,
+    # since a notice was expected to end them; the schedule is only the safety net.
+    assert waits(workflow) == [("callback", WAKE_MAX_WAIT_SECONDS), ("callback", WAKE_MAX_WAIT_SECONDS)]
+
+
+def test_the_first_long_wait_never_passes_the_deadline(
+    wake_ims: FakeIms, signer: SmnSigner, start_app: Any
+) -> None:
+    del start_app
+    wake_ims.script_jobs([make_job("RUNNING"), make_job("SUCCESS")])
+    settings = settings_with(wake=True).model_copy(update={"execution_timeout_seconds": 900})
+    for workflow in _workflow(wake_ims, signer, settings):
+        result = run(workflow, EXPORT)  # nothing arrives
+
+        assert result.output["status"] == "SUCCEEDED"
+        # The deadline is 900 s after the start: no wait (WAKE_MAX_WAIT_SECONDS: 3600) sleeps past it.
+        assert [kind for kind, _ in waits(workflow)] == ["callback", "callback"]
+        assert all(880 <= seconds <= 900 for _, seconds in waits(workflow))
 
 
 def test_a_notification_before_ims_reports_success_is_confirmed_by_a_later_check(
@@ -181,8 +198,8 @@ def test_a_notification_before_ims_reports_success_is_confirmed_by_a_later_check
 
     assert result.status == "SUCCEEDED"
     assert result.output["polls"] == 2  # the woken check saw RUNNING: nothing was decided on the notice
-    # After the notice: a short plain wait (IMS is finishing), never a second callback wait.
-    assert waits(workflow) == [("wait", NOTICED_WAIT_SECONDS)]
+    # After the notice: short plain waits (IMS is finishing), never a second callback wait.
+    assert waits(workflow) == [("wait", NOTICE_SETTLE_SECONDS), ("wait", NOTICED_WAIT_SECONDS)]
 
 
 @pytest.mark.parametrize(
@@ -212,7 +229,7 @@ def test_a_notification_of_another_object_does_nothing(
     [notified] = delivered
 
     assert "noticed" not in result.output
-    assert waits(workflow) == [("callback", POLL_MIN_SECONDS)]  # the wait ran its course
+    assert waits(workflow) == [("callback", WAKE_MAX_WAIT_SECONDS)]  # the wait ran its course
     assert notified.status == "SUCCEEDED"
     [unmatched] = notified.output["woken"]
     assert set(unmatched) == {"unmatched"}
@@ -299,7 +316,7 @@ def test_a_notification_before_the_wait_ends_the_next_wait_at_once(
     workflow: LocalWorkflow, wake_ims: FakeIms, signer: SmnSigner
 ) -> None:
     # Delivered while no wait holds a token (here: before the export even started): the record
-    # remembers it, and the export's next wait is refused by its condition and checks at once.
+    # remembers it, and the export's next wait is refused by its condition: the check follows the settle.
     key = "exports/early.qcow2"
     early = notify(workflow, signer, s3_record(key=key, bucket=BUCKET, event_time=just_now()))
     wake_ims.script_jobs([make_job("RUNNING"), make_job("SUCCESS")])
@@ -309,7 +326,8 @@ def test_a_notification_before_the_wait_ends_the_next_wait_at_once(
     assert "unmatched" in early.output["woken"][0]
     assert result.status == "SUCCEEDED"
     assert result.output["noticed"]["event_name"] == "ObjectCreated (before the wait)"
-    assert waits(workflow) == [("wait", NOTICED_WAIT_SECONDS)]  # no wait ran its course
+    # No wait ran its course.
+    assert waits(workflow) == [("wait", NOTICE_SETTLE_SECONDS), ("wait", NOTICED_WAIT_SECONDS)]
     assert result.output["polls"] == 2
 
 
@@ -332,7 +350,8 @@ def test_any_other_output_sent_with_the_token_only_ends_the_wait(
     assert result.status == "SUCCEEDED"
     assert "noticed" not in result.output
     assert result.output["polls"] == 2
-    assert waits(workflow) == [("callback", 3600)]  # the first wait was ended; the next ran its course
+    # The first wait was ended (then the settle, as after any notice); the next ran its course.
+    assert waits(workflow) == [("wait", NOTICE_SETTLE_SECONDS), ("callback", WAKE_MAX_WAIT_SECONDS)]
 
 
 def test_an_export_to_another_bucket_than_export_bucket_waits_plainly(

@@ -11,11 +11,14 @@ import pytest
 from ims_export.settings import Settings
 from ims_export.steps.job_state import JobState, ObjectNotice
 from ims_export.steps.wake import (
+    NOTICE_SETTLE_SECONDS,
     NOTICED_CHECKS,
     NOTICED_WAIT_SECONDS,
+    first_wait,
     next_wait,
     notice_expected,
     notice_of_wake,
+    wait_registration,
 )
 
 STARTED = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)
@@ -105,3 +108,19 @@ def test_long_waits_only_where_a_notice_can_come() -> None:
     for state, settings in ((elsewhere, WAKING), (job(), no_topic), (job(), off)):
         assert not notice_expected(state, settings)
         assert next_wait(state, settings, adaptive_wait=300) == 300
+
+
+def test_the_first_wait_is_long_only_where_a_notice_can_end_it() -> None:
+    # Without a notice to come, the first check finds an early failure soon; with one, the pre-flight
+    # refused the foreseeable failures and the notice ends the wait, so the check comes only then.
+    assert first_wait(job(), WAKING) == WAKING.wake_max_wait_seconds
+    off = WAKING.model_copy(update={"wake_on_obs_notification": False})
+    assert first_wait(job(), off) == off.poll_min_seconds
+    assert first_wait(job(bucket_url=f"another-bucket:{KEY}"), WAKING) == WAKING.poll_min_seconds
+
+
+def test_a_registered_wait_tells_the_state_machine_to_settle_after_a_notice() -> None:
+    registration = wait_registration(job(), WAKING, now=STARTED, wait_seconds=3600)
+    assert registration is not None
+    assert registration.settle_seconds == NOTICE_SETTLE_SECONDS
+    assert int(registration.expires_at) > STARTED.timestamp() + 3600

@@ -78,13 +78,15 @@ class ObjectNotice(BaseModel):
 
 class WaitRegistration(BaseModel):
     """Where the next wait stores its task token (``WaitForObject``): the table, the record of the
-    export's object, and until when the record is kept (epoch seconds, as text for DynamoDB)."""
+    export's object, until when the record is kept (epoch seconds, as text for DynamoDB), and how long
+    after a notice the check comes (``SettleAfterNotice``)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     table: str = Field(min_length=3, max_length=255)
     record_id: str
     expires_at: str = Field(pattern=r"^[0-9]{1,12}$")
+    settle_seconds: int = Field(default=0, ge=0, le=300)  # absent from an earlier version's: at once
 
 
 class JobState(BaseModel):

@@ -60,7 +60,7 @@ from ims_export.steps.states import (
     WaitingForClaim,
     WaitingForImage,
 )
-from ims_export.steps.wake import Waking, wait_registration, wakes_of
+from ims_export.steps.wake import Waking, first_wait, wait_registration, wakes_of
 from ims_export.triggers.events import event_kind
 from ims_export.triggers.orders import (
     ExportOrder,
@@ -128,9 +128,11 @@ def _post_export(pending: PendingExport, clients: Clients, now: datetime, *, ret
         next_wait_seconds=clients.settings.poll_min_seconds,
         warnings=warnings,
     )
-    # The first wait may be ended by a notification too: a small image is written within it.
-    registration = wait_registration(job, clients.settings, now=now, wait_seconds=job.next_wait_seconds)
-    return job.model_copy(update={"wake": registration})
+    # With a notice expected, the first wait is the long one the notice ends (never past the deadline).
+    seconds_left = int((pending.deadline - now).total_seconds())
+    wait = max(1, min(first_wait(job, clients.settings), seconds_left))
+    registration = wait_registration(job, clients.settings, now=now, wait_seconds=wait)
+    return job.model_copy(update={"next_wait_seconds": wait, "wake": registration})
 
 
 @contextmanager

@@ -68,8 +68,11 @@ def wake_record_id(bucket: str, key: str) -> str:
     return f"{RECORD_PREFIX}#{digest}"
 
 
-# After a notice, IMS is finishing the job: this many checks come this soon, then the adaptive schedule
-# again (a notice, genuine or not, never makes an export poll fast for long: 8 checks at most).
+# After a notice, IMS is finishing the job: the check comes this long after the notice
+# (``SettleAfterNotice``), so that one check mostly finds the job ended; then, while it still runs, this
+# many checks come this soon, then the adaptive schedule again (a notice, genuine or not, never makes an
+# export poll fast for long: 8 checks at most).
+NOTICE_SETTLE_SECONDS = 15
 NOTICED_WAIT_SECONDS = 10
 NOTICED_CHECKS = 8
 # A notice of an object written this long before the export began is an earlier object's.
@@ -87,6 +90,16 @@ def notice_expected(job: JobState, settings: Settings) -> bool:
     if not settings.wake_on_obs_notification or settings.idempotency_table is None or job.noticed is not None:
         return False
     return bool(settings.smn_allowed_topic_urns) and job.target.bucket == settings.export_bucket
+
+
+def first_wait(job: JobState, settings: Settings) -> int:
+    """The wait between the export call and the first check: POLL_MIN_SECONDS, or with a notice expected
+    the long one (``WAKE_MAX_WAIT_SECONDS``), since the notice ends it and the schedule is only the
+    safety net. The pre-flight refused the failures a first check would find early (no bucket, another
+    region or storage class, the object there); a failure it cannot foresee is seen by that safety net."""
+    if notice_expected(job, settings):
+        return max(settings.poll_min_seconds, settings.wake_max_wait_seconds)
+    return settings.poll_min_seconds
 
 
 def next_wait(job: JobState, settings: Settings, adaptive_wait: int) -> int:
@@ -135,7 +148,9 @@ def wait_registration(
     target = job.target
     expires = int(now.timestamp()) + wait_seconds + RECORD_MARGIN_SECONDS
     record_id = wake_record_id(target.bucket, target.object_name)
-    return WaitRegistration(table=table, record_id=record_id, expires_at=str(expires))
+    return WaitRegistration(
+        table=table, record_id=record_id, expires_at=str(expires), settle_seconds=NOTICE_SETTLE_SECONDS
+    )
 
 
 def wakes_of(outcome: SmnOutcome, settings: Settings, table: str, *, now: datetime) -> list[Wake]:
