@@ -18,32 +18,35 @@ import heapq
 import math
 import random
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, cast
 
 from aws_lambda_powertools.utilities.parameters import SSMProvider
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from pydantic import SecretStr
 
+from benchmarks._iam_world import (
+    EPOCH,
+    TOKEN_LIFETIME,
+    CountingIam,
+    InMemoryRefreshLock,
+    InMemorySsm,
+    VirtualClock,
+)
 from benchmarks._lambda_fleet import LambdaFleet
 from benchmarks._tables import table
 from benchmarks.export_simulator import SimulatedExport, generate_export, run_poll_loop
 from benchmarks.polling import adaptive
 from ims_export.auth.cache import TokenCache
-from ims_export.auth.parameter_store import PARAMETER_NOT_FOUND
-from ims_export.auth.refresh_lock import DEFAULT_RECORD_SECONDS, LockOutcome, LockResult, RefreshMetadata
 from ims_export.cloud.iam import IamClient
 from ims_export.domain.credentials import Credentials
-from ims_export.domain.tokens import IssuedToken
 from ims_export.settings import Settings
 
 EXPORT_COUNT = 1000
 HORIZON_HOURS = 48
 MAX_RUNNING = 100
 SEED = 6
-TOKEN_LIFETIME = timedelta(hours=24)
 # Share of exports arriving in batches (a pipeline publishing many images at once), batch size, spread.
 BATCH_SHARE = 0.5
 BATCH_SIZE = 125
@@ -53,7 +56,6 @@ REFRESH_PERIOD_SECONDS = 3600.0
 SCHEDULED_MARGIN_SECONDS = 4 * 3600
 # How long each function's invocation keeps its environment busy.
 INVOCATION_SECONDS = {"start": (0.5, 2.0), "check": (0.15, 0.8), "refresh": (0.2, 1.0)}
-EPOCH = datetime(2026, 1, 5, tzinfo=UTC)
 
 
 # --- the trace ---------------------------------------------------------------------------------------
@@ -135,80 +137,6 @@ def build_trace(
         placement = fleet.invoke(function, at, rng.uniform(*INVOCATION_SECONDS[function]))
         invocations.append(Invocation(at, function, placement.environment_id, placement.cold))
     return Trace(tuple(invocations), peak, longest_wait)
-
-
-# --- fakes for IAM, SSM and the refresh lock ------------------------------------------------------------
-
-
-@dataclass
-class VirtualClock:
-    now: datetime = EPOCH
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@dataclass
-class CountingIam:
-    """Issues a 24 h token per call and counts the calls (``IamClient.issue_token``'s signature)."""
-
-    clock: VirtualClock
-    calls: int = 0
-
-    def issue_token(
-        self, credentials: Credentials, *, project_name: str | None = None, project_id: str | None = None
-    ) -> IssuedToken:
-        self.calls += 1
-        return IssuedToken(
-            value=SecretStr(f"token-{self.calls}"),
-            expires_at=self.clock() + TOKEN_LIFETIME,
-            project_id=project_id or "bench-project",
-        )
-
-
-class _ParameterNotFound(Exception):
-    """What botocore raises for a missing parameter, as far as ``parameter_error_code`` looks."""
-
-    response = {"Error": {"Code": PARAMETER_NOT_FOUND}}
-
-
-@dataclass
-class InMemorySsm:
-    """``SSMProvider.get``/``set`` on a dict; counts requests. ``shared=False`` stores nothing."""
-
-    shared: bool = True
-    values: dict[str, str] = field(default_factory=dict)
-    gets: int = 0
-    sets: int = 0
-
-    def get(self, name: str, **_options: Any) -> str:
-        self.gets += 1
-        if name not in self.values:
-            raise GetParameterError(f"parameter {name!r} not found") from _ParameterNotFound()
-        return self.values[name]
-
-    def set(self, name: str, value: str, **_options: Any) -> None:
-        self.sets += 1
-        if self.shared:
-            self.values[name] = value
-
-
-@dataclass
-class InMemoryRefreshLock:
-    """``IdempotencyRefreshLock`` without DynamoDB: the first caller per generation refreshes."""
-
-    clock: VirtualClock
-    done_at: dict[str, datetime] = field(default_factory=dict)
-    runs: int = 0
-
-    def run(self, generation: str, refresh: Callable[[], RefreshMetadata]) -> LockResult:
-        finished = self.done_at.get(generation)
-        if finished is not None and (self.clock() - finished).total_seconds() < DEFAULT_RECORD_SECONDS:
-            return LockResult(LockOutcome.DONE_ELSEWHERE)
-        self.runs += 1
-        metadata = refresh()
-        self.done_at[generation] = self.clock()
-        return LockResult(LockOutcome.RAN, metadata)
 
 
 # --- replaying the trace with one design ------------------------------------------------------------------

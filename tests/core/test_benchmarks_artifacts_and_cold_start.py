@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import _cold_world, _import_profile, artifact_size, cold_start
+from benchmarks import _cold_report, _cold_world, _import_profile, artifact_size, cold_start
 from benchmarks import _lambda_mount as lambda_mount
 from benchmarks._cold_probe import HANDLER_IMPORT_MARKER
 from localdev.deployment import local_deployment
@@ -128,9 +128,9 @@ def test_importtime_is_read_after_the_marker_with_each_module_counted_once() -> 
     assert _import_profile.import_cost(lines, "json") == 0
 
 
-def _summary(name: str, bytecode: bool, total_ms: float) -> cold_start.Summary:
-    runs = [cold_start.Run(import_ms=total_ms * 0.7, invoke_ms=total_ms * 0.3, peak_rss_mb=50.0)] * 3
-    return cold_start.Summary.of(name, bytecode, runs)
+def _summary(name: str, bytecode: bool, total_ms: float) -> _cold_report.Summary:
+    runs = [_cold_report.Run(import_ms=total_ms * 0.7, invoke_ms=total_ms * 0.3, peak_rss_mb=50.0)] * 3
+    return _cold_report.Summary.of(name, bytecode, runs)
 
 
 def test_the_benchmark_ends_with_the_ratio_lines_and_judges_the_targets() -> None:
@@ -144,18 +144,20 @@ def test_the_benchmark_ends_with_the_ratio_lines_and_judges_the_targets() -> Non
         _summary("vendor SDK: start", False, 1000),
         _summary("vendor SDK: check", False, 600),
     ]
-    assert cold_start.final_lines(summaries) == [
+    assert _cold_report.final_lines(summaries) == [
         "cold start (ours / vendor SDK, as deployed): start 0.40, check 0.38",
         "cold start (ours / vendor SDK, bytecode excluded from both): start 0.50, check 0.50",
     ]
-    assert cold_start.targets_met(summaries)
+    assert _cold_report.targets_met(summaries)
     slower = [*summaries[:7], _summary("vendor SDK: check", False, 450)]
-    assert not cold_start.targets_met(slower)
+    assert not _cold_report.targets_met(slower)
 
 
 def test_spread_is_reported_beside_the_median() -> None:
-    runs = [cold_start.Run(import_ms=float(ms), invoke_ms=0.0, peak_rss_mb=40.0 + ms) for ms in range(1, 12)]
-    summary = cold_start.Summary.of("ours: check", True, runs)
+    runs = [
+        _cold_report.Run(import_ms=float(ms), invoke_ms=0.0, peak_rss_mb=40.0 + ms) for ms in range(1, 12)
+    ]
+    summary = _cold_report.Summary.of("ours: check", True, runs)
     assert (summary.total_min_ms, summary.total_p25_ms, summary.total_ms) == (1, 3.5, 6)
     assert (summary.total_p75_ms, summary.total_max_ms, summary.peak_rss_mb) == (8.5, 11, 46)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from benchmarks import _fleet_sizes
 from benchmarks import fleet as fleet_bench
 
 
@@ -29,7 +30,7 @@ def test_fleet_budget_grows_per_page_and_piece_not_per_image() -> None:
 
 
 def test_10000_images_fit_and_the_report_says_so(capsys: pytest.CaptureFixture[str]) -> None:
-    sizes = fleet_bench.worst_sizes(10_000)
+    sizes = _fleet_sizes.worst_sizes(10_000)
     assert (
         max(sizes.selection_state, sizes.reading_state, sizes.summary_state) < fleet_bench.MAX_PAYLOAD_BYTES
     )
