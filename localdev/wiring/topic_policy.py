@@ -71,10 +71,18 @@ def _about_obs_publishing(statement: dict[str, Any], topic_urn: str) -> bool:
 
 
 def obs_may_publish(policy: dict[str, Any] | None, topic_urn: str) -> str | None:
-    """The Sid of a statement that lets OBS publish to the topic, or None (also when one denies it)."""
+    """The Sid of a statement that lets OBS publish to the topic, or None. A statement that denies it
+    is refused (``TopicPolicyError``): a Deny outranks any Allow, so adding one would change nothing,
+    and this command takes out no statement it did not write."""
     relevant = [item for item in statements(policy) if _about_obs_publishing(item, topic_urn)]
-    if any(item.get("Effect") == "Deny" for item in relevant):
-        return None
+    denying = [str(item.get("Sid") or "(no Sid)") for item in relevant if item.get("Effect") == "Deny"]
+    if denying:
+        raise TopicPolicyError(
+            f"the topic's access policy denies OBS publishing to {topic_urn} (statement "
+            f"{', '.join(denying)}): a Deny outranks any Allow, so OBS could not notify the endpoint. "
+            "Take that statement out of the topic's policy (SMN console or API) and run again: this "
+            "command changes no statement it did not write"
+        )
     allowing = [item for item in relevant if item.get("Effect") == "Allow"]
     return str(allowing[0].get("Sid") or "(no Sid)") if allowing else None
 

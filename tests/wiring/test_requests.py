@@ -30,7 +30,7 @@ from localdev.wiring.bucket_notification import (
 from localdev.wiring.inputs import check_inputs
 from localdev.wiring.plan import DISPLAY_NAME, Wiring
 from localdev.wiring.smn_client import SmnApiError, SmnClient
-from localdev.wiring.topic_policy import STATEMENT_ID
+from localdev.wiring.topic_policy import STATEMENT_ID, TopicPolicyError
 
 PROJECT = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"
 SMN = f"https://smn.eu-de.otc.t-systems.com/v2/{PROJECT}/notifications"
@@ -295,6 +295,18 @@ def test_undo_deletes_the_topic_it_created_when_nothing_else_uses_it(cloud: resp
         ("DELETE", f"{SMN}/topics/{URN}/attributes/access_policy"),  # SMN refuses a policy without statements
         ("DELETE", f"{SMN}/topics/{URN}"),
     ]
+
+
+def test_a_statement_denying_obs_is_a_named_refusal_before_any_change(cloud: responses.RequestsMock) -> None:
+    # A Deny outranks the Allow the command would add: the plan would never become empty.
+    deny = {**FOREIGN_STATEMENT, "Sid": "no-obs", "Effect": "Deny", "Principal": {"Service": ["obs"]}}
+    policy = {"Version": "2016-09-07", "Id": "their-policy", "Statement": [deny]}
+    existing_topic(cloud, policy, [subscription(ENDPOINT, 1)])
+    cloud.get(BUCKET_URL, body=EMPTY_CONFIGURATION, content_type="application/xml")
+
+    with pytest.raises(TopicPolicyError, match=r"denies OBS publishing .*statement no-obs.*run again"):
+        wiring().wire()
+    assert writes(cloud) == []
 
 
 def test_smn_refusal_names_the_call_and_code_without_the_token(cloud: responses.RequestsMock) -> None:
