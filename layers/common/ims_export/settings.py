@@ -93,8 +93,11 @@ class Settings(BaseModel):
     # KMS key of the token cache SecureString; None means the AWS-managed key aws/ssm.
     kms_key_id: str | None = None
     # The export state machine, for the fleet summary's links to each failed image's child execution.
+    # Bounded by max_length (an ARN's 256 characters in the Step Functions API), not by a counted
+    # repetition: pydantic-core's regex engine expands [^\s]{1,2000} into 2,000 Unicode classes, about
+    # 20 ms when Settings is built, at every cold start (tests/core/test_pattern_costs.py).
     export_state_machine_arn: str | None = Field(
-        default=None, pattern=r"^arn:aws[a-z-]*:states:[^\s]{1,2000}$"
+        default=None, max_length=256, pattern=r"^arn:aws[a-z-]*:states:\S+$"
     )
     http_connect_timeout_seconds: float = Field(default=3.05, gt=0, le=60)
     http_read_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
