@@ -57,7 +57,7 @@ SEED = 14
 class Variant:
     """One handler as deployed: its function directory, its layer, its handler string."""
 
-    side: str  # "ours" or "vendor SDK"
+    side: str  # "ours" or "vendor SDK" (or a version: benchmarks/cold_start_versions.py)
     step: str  # "start" or "check"
     function_dir: Path
     layer_dir: Path

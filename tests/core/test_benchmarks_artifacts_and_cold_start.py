@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import _cold_report, _cold_world, _import_profile, artifact_size, cold_start
+from benchmarks import (
+    _cold_report,
+    _cold_world,
+    _import_profile,
+    artifact_size,
+    cold_start,
+    cold_start_versions,
+)
 from benchmarks import _lambda_mount as lambda_mount
 from benchmarks._cold_probe import HANDLER_IMPORT_MARKER
 from localdev.deployment import local_deployment
@@ -160,6 +167,33 @@ def test_spread_is_reported_beside_the_median() -> None:
     summary = _cold_report.Summary.of("ours: check", True, runs)
     assert (summary.total_min_ms, summary.total_p25_ms, summary.total_ms) == (1, 3.5, 6)
     assert (summary.total_p75_ms, summary.total_max_ms, summary.peak_rss_mb) == (8.5, 11, 46)
+
+
+def test_the_version_comparison_reports_this_over_earlier_per_step(tmp_path: Path) -> None:
+    this, earlier = tmp_path / "this", tmp_path / "earlier"
+    variants = cold_start_versions.version_variants(this, earlier)
+    assert [(variant.name, variant.function_dir) for variant in variants] == [
+        ("this: start", this / "StartExportFunction"),
+        ("this: check", this / "CheckExportFunction"),
+        ("earlier: start", earlier / "StartExportFunction"),
+        ("earlier: check", earlier / "CheckExportFunction"),
+    ]
+    summaries = [
+        _summary("this: start", True, 300),
+        _summary("this: check", True, 210),
+        _summary("earlier: start", True, 330),
+        _summary("earlier: check", True, 200),
+    ]
+    report = cold_start_versions.render(summaries)
+    assert "start: this / earlier = 0.91 (total)" in report
+    assert "check: this / earlier = 1.05 (total)" in report
+
+
+def test_the_version_comparison_needs_an_earlier_sam_build(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cold_start_versions.main([str(tmp_path)]) == 2
+    assert "EARLIER_SAM_BUILD_DIR" in capsys.readouterr().out
 
 
 LAYER = lambda_mount.SAM_BUILD / "CommonLayer" / "python"
