@@ -201,12 +201,21 @@ def missing_prerequisites(python: Path | None) -> list[str]:
     return missing
 
 
-def main(repetitions: int = REPETITIONS, seed: int = SEED) -> int:
+def runtime_python() -> Path | None:
+    """The python3.13 the probes run in (BENCH_RUNTIME_PYTHON, else pyenv's or PATH's); None: missing,
+    or something else the probes need is (printed)."""
     configured = os.environ.get("BENCH_RUNTIME_PYTHON")
     python = Path(configured) if configured else lambda_mount.runtime_python()
     missing = missing_prerequisites(python)
     if python is None or missing:
-        print(f"cold-start benchmark skipped: missing {'; '.join(missing)} (run `make bench`)")
+        print(f"cold-start benchmark skipped: missing {'; '.join(missing)} (run `make bench-tools`)")
+        return None
+    return python
+
+
+def main(repetitions: int = REPETITIONS, seed: int = SEED) -> int:
+    python = runtime_python()
+    if python is None:
         return 0
     version = subprocess.run(  # noqa: S603
         [str(python), "-c", "import platform; print(platform.python_version())"],

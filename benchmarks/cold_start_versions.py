@@ -15,7 +15,6 @@ The earlier start is fed the event of this version's harness; its check, what it
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -30,8 +29,8 @@ from benchmarks.cold_start import (
     Variant,
     check_events,
     measure_interleaved,
-    missing_prerequisites,
     mount_probes,
+    runtime_python,
 )
 
 REPETITIONS = 21
@@ -75,11 +74,8 @@ def main(argv: Sequence[str], repetitions: int = REPETITIONS, seed: int = SEED) 
     if len(argv) != 1 or not (Path(argv[0]) / "CommonLayer" / "python").is_dir():
         print("usage: python -m benchmarks.cold_start_versions EARLIER_SAM_BUILD_DIR (see the module's doc)")
         return 2
-    configured = os.environ.get("BENCH_RUNTIME_PYTHON")
-    python = Path(configured) if configured else lambda_mount.runtime_python()
-    missing = missing_prerequisites(python)
-    if python is None or missing:
-        print(f"cold-start comparison skipped: missing {'; '.join(missing)} (run `make bench-tools`)")
+    python = runtime_python()
+    if python is None:
         return 0
     with fake_cloud() as endpoint, xray_daemon() as daemon, tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)

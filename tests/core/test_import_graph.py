@@ -266,3 +266,5 @@ def test_a_cold_poll_with_a_valid_cached_token_creates_no_boto3_client() -> None
     assert "ims_export.steps.job_state.JobState" in built
     assert _under(built, "ims_export.cloud.iam", "ims_export.domain.credentials") == []
     assert "ims_export.auth.cache.RefreshReport" not in built
+    # A poll reads its export's target (ExportTarget) but never validates an export request.
+    assert "ims_export.domain.export_request.ExportRequest" not in built
