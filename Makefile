@@ -188,7 +188,7 @@ follow: $(STAMP) ## follow a running IMS export job to its end in the real cloud
 WIRE_VARIABLES := SMN_ENDPOINT TOPIC APPLY UNDO
 $(foreach name,$(WIRE_VARIABLES),$(eval wire-notifications: export WIRE_$(name) = $$(value $(name))))
 
-wire-notifications: $(STAMP) ## plan the cloud side of OBS notifications (SMN_ENDPOINT=url [TOPIC=name APPLY=1 UNDO=1]; OS_CLOUD/OS_*)
+wire-notifications: $(STAMP) ## plan the cloud side of OBS notifications (SMN_ENDPOINT=url EXPORT_BUCKET=name [TOPIC=name APPLY=1 UNDO=1]; OS_CLOUD/OS_*)
 	@$(BIN)/python -m localdev.wiring --smn-endpoint="$$WIRE_SMN_ENDPOINT" $${WIRE_TOPIC:+"--topic=$$WIRE_TOPIC"} \
 		$${WIRE_APPLY:+"--apply=$$WIRE_APPLY"} $${WIRE_UNDO:+"--undo=$$WIRE_UNDO"}
 

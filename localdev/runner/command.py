@@ -90,6 +90,8 @@ def run_command(args: argparse.Namespace, watch: RunWatch) -> int:
     say(sys.stderr, f"execution {result.status}" + (f": {result.error}" if result.error else ""))
     print(json.dumps(output, indent=2))
     fleet_line = fleet_summary_line(output)
+    for warning in output.get("warnings", []) if isinstance(output, Mapping) else []:
+        say(sys.stderr, one_line(f"warning: {warning}"))  # read before the closing line, not in the JSON
     say(sys.stderr, one_line(fleet_line or closing_sentence(result.status, output, image_id=watch.image_id)))
     if result.status != "SUCCEEDED":
         # An input the start step refused made no cloud call: that is a refusal, as docs/local-runs.md says.

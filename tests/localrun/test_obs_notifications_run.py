@@ -45,6 +45,19 @@ def parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).replace(microsecond=0)
 
 
+def test_a_switch_that_cannot_work_for_the_export_is_said_before_the_end(
+    local_run: Callable[..., LocalRun],
+) -> None:
+    result = local_run(MANUAL, WAKE_ON_OBS_NOTIFICATION="true", EXPORT_BUCKET="other-bucket")
+
+    assert result.exit_code == 0, result.stderr[-2000:]
+    assert "noticed" not in result.output
+    lines = result.stderr.rstrip().splitlines()
+    assert lines[-2].startswith("warning: WAKE_ON_OBS_NOTIFICATION is on, but this export waits on the poll")
+    assert "is not EXPORT_BUCKET (other-bucket)" in lines[-2]
+    assert result.output["warnings"] == [lines[-2].removeprefix("warning: ")]
+
+
 def test_lost_notifications_without_waking_are_refused(local_run: Callable[..., LocalRun]) -> None:
     result = local_run(MANUAL, options=("--obs-notifications", "lost"))
 

@@ -367,6 +367,10 @@ def test_an_export_to_another_bucket_than_export_bucket_waits_plainly(
 
     assert result.status == "SUCCEEDED"
     assert [kind for kind, _ in waits(workflow)] == ["wait", "wait"]
+    # The switch is on but cannot work for this export: the outcome says so, and why.
+    [warning] = result.output["warnings"]
+    assert warning.startswith("WAKE_ON_OBS_NOTIFICATION is on, but this export waits on the poll schedule")
+    assert "another-bucket is not EXPORT_BUCKET" in warning
 
 
 def test_a_token_stored_between_the_read_and_the_mark_is_read_again(

@@ -19,6 +19,7 @@ from ims_export.steps.wake import (
     notice_expected,
     notice_of_wake,
     wait_registration,
+    why_no_notice_can_come,
 )
 
 STARTED = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)
@@ -124,3 +125,18 @@ def test_a_registered_wait_tells_the_state_machine_to_settle_after_a_notice() ->
     assert registration is not None
     assert registration.settle_seconds == NOTICE_SETTLE_SECONDS
     assert int(registration.expires_at) > STARTED.timestamp() + 3600
+
+
+def test_a_switch_that_cannot_work_for_an_export_says_why() -> None:
+    assert why_no_notice_can_come(job(), WAKING) is None
+    off = WAKING.model_copy(update={"wake_on_obs_notification": False})
+    assert why_no_notice_can_come(job(), off) is None  # off: nothing to explain
+    reasons = {
+        "IDEMPOTENCY_TABLE": (job(), WAKING.model_copy(update={"idempotency_table": None})),
+        "SMN_ALLOWED_TOPIC_URNS": (job(), WAKING.model_copy(update={"smn_allowed_topic_urns": ()})),
+        "another-bucket is not EXPORT_BUCKET": (job(bucket_url=f"another-bucket:{KEY}"), WAKING),
+    }
+    for named, (state, settings) in reasons.items():
+        reason = why_no_notice_can_come(state, settings)
+        assert reason is not None and named in reason
+        assert not notice_expected(state, settings)

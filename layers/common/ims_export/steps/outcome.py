@@ -129,7 +129,7 @@ def _job_fields(job: JobState) -> dict[str, Any]:
             if getattr(job, name, None) is not None
         }
     )
-    if job.warnings:  # what the target's pre-flight could not prove
+    if job.warnings:  # what the pre-flight could not prove, a switch that could not work
         fields["warnings"] = list(job.warnings)
     return fields
 

@@ -60,7 +60,7 @@ from ims_export.steps.states import (
     WaitingForClaim,
     WaitingForImage,
 )
-from ims_export.steps.wake import Waking, first_wait, wait_registration, wakes_of
+from ims_export.steps.wake import Waking, first_wait, wait_registration, wakes_of, why_no_notice_can_come
 from ims_export.triggers.events import event_kind
 from ims_export.triggers.orders import (
     ExportOrder,
@@ -128,6 +128,11 @@ def _post_export(pending: PendingExport, clients: Clients, now: datetime, *, ret
         next_wait_seconds=clients.settings.poll_min_seconds,
         warnings=warnings,
     )
+    unwakeable = why_no_notice_can_come(job, clients.settings)
+    if unwakeable is not None:  # the switch is on, and would silently do nothing for this export
+        warning = f"WAKE_ON_OBS_NOTIFICATION is on, but this export waits on the poll schedule: {unwakeable}"
+        logger.warning("%s: %s", job.subject, warning)
+        job = job.model_copy(update={"warnings": (*job.warnings, warning)})
     # With a notice expected, the first wait is the long one the notice ends (never past the deadline).
     seconds_left = int((pending.deadline - now).total_seconds())
     wait = max(1, min(first_wait(job, clients.settings), seconds_left))

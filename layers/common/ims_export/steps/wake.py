@@ -84,12 +84,35 @@ SEEN_BEFORE_THE_WAIT = frozenset(
 )
 
 
+def why_no_notice_can_come(job: JobState, settings: Settings) -> str | None:
+    """Why no notice can end this export's waits although WAKE_ON_OBS_NOTIFICATION is on (None: one
+    can, or the setting is off): it needs a table for the token, an SMN topic whose notifications are
+    acted on, and the export going to EXPORT_BUCKET, the bucket wired to notify."""
+    if not settings.wake_on_obs_notification:
+        return None
+    if settings.idempotency_table is None:
+        return "IDEMPOTENCY_TABLE is not set, so a wait's token has nowhere to be stored"
+    if not settings.smn_allowed_topic_urns:
+        return (
+            "no SMN topic is allowed (SMN_ALLOWED_TOPIC_URNS, the stack's SmnAllowedTopicUrns), so no "
+            "OBS notification is acted on"
+        )
+    if job.target.bucket != settings.export_bucket:
+        return (
+            f"its bucket {job.target.bucket} is not EXPORT_BUCKET ({settings.export_bucket or 'unset'}), "
+            "the bucket wired to notify"
+        )
+    return None
+
+
 def notice_expected(job: JobState, settings: Settings) -> bool:
-    """The next wait can be ended by a notice: waking is on, with a table for the token and an SMN topic
-    for notifications, the export goes to EXPORT_BUCKET (the bucket wired to notify), and none came yet."""
-    if not settings.wake_on_obs_notification or settings.idempotency_table is None or job.noticed is not None:
-        return False
-    return bool(settings.smn_allowed_topic_urns) and job.target.bucket == settings.export_bucket
+    """The next wait can be ended by a notice: waking is on and can work for this export, and no notice
+    came yet."""
+    return (
+        settings.wake_on_obs_notification
+        and job.noticed is None
+        and why_no_notice_can_come(job, settings) is None
+    )
 
 
 def first_wait(job: JobState, settings: Settings) -> int:
