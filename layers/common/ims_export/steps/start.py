@@ -60,7 +60,8 @@ from ims_export.steps.states import (
     WaitingForClaim,
     WaitingForImage,
 )
-from ims_export.steps.wake import Waking, first_wait, wait_registration, wakes_of, why_no_notice_can_come
+from ims_export.steps.wake import first_wait, wait_registration, why_no_notice_can_come
+from ims_export.steps.waking import Waking, wakes_of
 from ims_export.triggers.events import event_kind
 from ims_export.triggers.orders import (
     ExportOrder,

@@ -16,7 +16,7 @@ from ims_export.steps.states import (
     WaitingForClaim,
     WaitingForImage,
 )
-from ims_export.steps.wake import Waking
+from ims_export.steps.waking import Waking
 from ims_export.triggers.events import event_kind
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from ims_export.steps.handover import TICKET_PATTERN
 # Re-exported (explicitly, for strict type checkers): every step imports its payloads from here.
 from ims_export.steps.job_state import Exporting as Exporting  # noqa: PLC0414
 from ims_export.steps.job_state import JobState as JobState  # noqa: PLC0414
-from ims_export.steps.wake import Waking
+from ims_export.steps.waking import Waking
 from ims_export.triggers.orders import ExportOrder
 
 

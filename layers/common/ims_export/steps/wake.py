@@ -1,4 +1,5 @@
-"""Completion signalled, not only polled: OBS notifications wake a waiting export.
+"""Completion signalled, not only polled: OBS notifications wake a waiting export. This module holds the
+waiting export's rules (the check step's); ``steps.waking``, the notification's side.
 
 While a job runs (``WAKE_ON_OBS_NOTIFICATION``), the state machine waits in a callback task
 (``WaitForObject``: ``aws-sdk:dynamodb:putItem.waitForTaskToken``) that stores its task token under
@@ -6,7 +7,7 @@ the export's object (``wake_record_id``) and times out after the wait the check 
 stays the safety net: OBS sends nothing for a failed upload, and SMN may lose or delay a message.
 
 An OBS notification reaches the SMN endpoint like any SMN message and is verified first; each created
-object becomes one wake (``Waking``): the state machine reads the record of exactly that bucket and key
+object becomes one wake (``steps.waking``): the state machine reads the record of exactly that bucket and key
 and, if an export waits there, sends its token the notice (``sfn:sendTaskSuccess``). A notice only ends
 the wait: the check that follows asks IMS, and only the job's answer decides. A key that only resembles
 the export's, or another bucket's, has another record id and finds nothing; a redelivery finds a token
@@ -17,49 +18,15 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from ims_export.settings import Settings
-from ims_export.steps.contract import Phase
 from ims_export.steps.job_state import JobState, ObjectNotice, WaitRegistration
-
-if TYPE_CHECKING:  # the check step, which imports this module, never reads a notification
-    from ims_export.domain.obs_notifications import ObjectCreated
-    from ims_export.smn.delivery import SmnOutcome
 
 RECORD_PREFIX = "wake"
 # A record outlives its wait by this much: a notification a little late still finds the token (the
 # callback then answers TaskTimedOut, which is harmless), and the table's TTL removes it after.
 RECORD_MARGIN_SECONDS = 600
-# The objects of one notification woken at most (OBS sends one a message; the state stays far below 256 KB).
-MAX_WAKES = 10
-
-
-class Wake(BaseModel):
-    """One created object of an OBS notification: the record a waiting export's token would be under,
-    and the notice it is sent (``steps.wake``)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
-
-    table: str
-    record_id: str
-    notice: ObjectNotice
-    seen_expires_at: str = Field(pattern=r"^[0-9]{1,12}$")  # until when the record remembers the notice
-
-
-class Waking(BaseModel):
-    """An authentic OBS notification of created objects: the state machine wakes the export waiting for
-    each, if there is one, and ends (``NotificationHandled``)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
-
-    phase: Literal[Phase.WAKING] = Phase.WAKING
-    topic_urn: str
-    message_id: str
-    wakes: list[Wake] = Field(min_length=1, max_length=MAX_WAKES)
-    detail: str = ""
 
 
 def wake_record_id(bucket: str, key: str) -> str:
@@ -173,28 +140,4 @@ def wait_registration(
     record_id = wake_record_id(target.bucket, target.object_name)
     return WaitRegistration(
         table=table, record_id=record_id, expires_at=str(expires), settle_seconds=NOTICE_SETTLE_SECONDS
-    )
-
-
-def wakes_of(outcome: SmnOutcome, settings: Settings, table: str, *, now: datetime) -> list[Wake]:
-    """One wake per distinct created object of a verified OBS notification, at most ``MAX_WAKES``."""
-    seen_until = str(int(now.timestamp()) + settings.wake_max_wait_seconds + RECORD_MARGIN_SECONDS)
-    wakes: dict[str, Wake] = {}
-    for item in outcome.created:
-        record_id = wake_record_id(item.bucket, item.key)
-        if record_id not in wakes and len(wakes) < MAX_WAKES:
-            notice = notice_of(item, outcome.message_id)
-            wakes[record_id] = Wake(
-                table=table, record_id=record_id, notice=notice, seen_expires_at=seen_until
-            )
-    return list(wakes.values())
-
-
-def notice_of(created: ObjectCreated, message_id: str) -> ObjectNotice:
-    return ObjectNotice(
-        bucket=created.bucket,
-        key=created.key,
-        event_name=created.event_name,
-        event_time=created.event_time,
-        message_id=message_id,
     )
