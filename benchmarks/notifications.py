@@ -88,12 +88,7 @@ def poll_with_notice(
     elapsed, polls, noticed, noticed_at_poll = 0.0, 0, False, 0
     percent: float | None = None
     while True:
-        # The start step's first wait: long where a notice is expected (steps.wake.first_wait).
-        wait = float(
-            max(settings.poll_min_seconds, settings.wake_max_wait_seconds)
-            if wake
-            else settings.poll_min_seconds
-        )
+        wait = float(first_wait_seconds(settings, wake=wake))
         if polls:
             adaptive_wait = policy(
                 elapsed_seconds=elapsed, percent=percent, image_size_bytes=export.image_size_bytes
@@ -115,6 +110,14 @@ def poll_with_notice(
         if elapsed >= export.duration_seconds:
             return Run(polls=polls, delay_seconds=elapsed - object_at)
         percent = export.reported_percent(elapsed)  # raw, as IMS answers: the policy reads it
+
+
+def first_wait_seconds(settings: Settings, *, wake: bool) -> int:
+    """The start step's first wait (``steps.wake.first_wait``): long where a notice is expected (every
+    simulated export goes to the wired bucket, long before its deadline)."""
+    return (
+        max(settings.poll_min_seconds, settings.wake_max_wait_seconds) if wake else settings.poll_min_seconds
+    )
 
 
 def export_finalize(export: SimulatedExport) -> float:

@@ -6,7 +6,8 @@ object within that wait. If one does, the clock moves to the write and a second 
 SMN signs an OBS notification of the object (the ``s3`` form of OTC's public cloud), and the execution
 the SMN endpoint would start for it runs: the wait of the export of that object ends with the notice
 (in a fleet it may be another export than the one whose wait looked: a notice that finds its export
-between two waits is remembered, and that export's next wait checks at once, as in the cloud).
+between two waits is remembered, and that export's next wait goes to its check at once, after the
+settle, as in the cloud).
 ``--obs-notifications lost`` drops every notification instead, so the waits run their course and polling
 sees the end. A failed job
 writes nothing, and so notifies nothing, as OBS does.

@@ -95,7 +95,7 @@ def obs_may_publish(policy_text: str, topic_urn: str) -> bool:
         return False
     statements = policy.get("Statement") if isinstance(policy, dict) else None
     effects = {
-        statement.get("Effect")
+        str(statement.get("Effect", "")).capitalize()
         for statement in statements or []
         if isinstance(statement, dict) and _publishes(statement, topic_urn)
     }
@@ -108,7 +108,7 @@ def _listed(value: Any) -> list[str]:
 
 def _publishes(statement: dict[str, Any], topic_urn: str) -> bool:
     principal = statement.get("Principal")
-    services = _listed(principal.get("Service")) if isinstance(principal, dict) else []
+    services = [s.lower() for s in _listed(principal.get("Service"))] if isinstance(principal, dict) else []
     actions = _listed(statement.get("Action"))
     resources = _listed(statement.get("Resource"))
     return (

@@ -60,11 +60,25 @@ def _listed(value: Any) -> list[str]:
     return [str(item) for item in (value if isinstance(value, list) else [value] if value else [])]
 
 
+def _names_obs(principal: Any, *, or_anyone: bool) -> bool:
+    """The principal is the service ``obs`` (in any case), or, ``or_anyone``, anyone: ``"*"``, a ``*``
+    service or account (whether SMN counts OBS among those is not documented: a Deny of them may)."""
+    if principal == "*":
+        return or_anyone
+    if not isinstance(principal, dict):
+        return False
+    services = [service.lower() for service in _listed(principal.get("Service"))]
+    anyone = "*" in services or "*" in _listed(principal.get("CSP"))
+    return OBS_SERVICE in services or (or_anyone and anyone)
+
+
+def _effect(statement: dict[str, Any]) -> str:
+    return str(statement.get("Effect", "")).capitalize()
+
+
 def _about_obs_publishing(statement: dict[str, Any], topic_urn: str) -> bool:
-    principal = statement.get("Principal")
-    services = _listed(principal.get("Service")) if isinstance(principal, dict) else []
     return (
-        OBS_SERVICE in services
+        _names_obs(statement.get("Principal"), or_anyone=_effect(statement) == "Deny")
         and any(fnmatchcase("smn:publish", action.lower()) for action in _listed(statement.get("Action")))
         and any(fnmatchcase(topic_urn, resource) for resource in _listed(statement.get("Resource")))
     )
@@ -75,7 +89,7 @@ def obs_may_publish(policy: dict[str, Any] | None, topic_urn: str) -> str | None
     is refused (``TopicPolicyError``): a Deny outranks any Allow, so adding one would change nothing,
     and this command takes out no statement it did not write."""
     relevant = [item for item in statements(policy) if _about_obs_publishing(item, topic_urn)]
-    denying = [str(item.get("Sid") or "(no Sid)") for item in relevant if item.get("Effect") == "Deny"]
+    denying = [str(item.get("Sid") or "(no Sid)") for item in relevant if _effect(item) == "Deny"]
     if denying:
         raise TopicPolicyError(
             f"the topic's access policy denies OBS publishing to {topic_urn} (statement "
@@ -83,7 +97,7 @@ def obs_may_publish(policy: dict[str, Any] | None, topic_urn: str) -> str | None
             "Take that statement out of the topic's policy (SMN console or API) and run again: this "
             "command changes no statement it did not write"
         )
-    allowing = [item for item in relevant if item.get("Effect") == "Allow"]
+    allowing = [item for item in relevant if _effect(item) == "Allow"]
     return str(allowing[0].get("Sid") or "(no Sid)") if allowing else None
 
 

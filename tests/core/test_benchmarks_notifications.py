@@ -3,11 +3,15 @@ notices shorten the delay and the polls as the design says."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from benchmarks import notifications, polling
 from benchmarks.export_simulator import DRIFTING, generate_exports
 from ims_export.settings import Settings
+from ims_export.steps.job_state import JobState
+from ims_export.steps.wake import first_wait
 
 EXPORTS = generate_exports(200, polling.SEED, DRIFTING)
 
@@ -42,3 +46,23 @@ def test_main_reports_every_scenario_and_the_missed_targets(capsys: pytest.Captu
     printed = capsys.readouterr().out
     assert [name for name in notifications.SCENARIOS if name not in printed] == []
     assert "targets:" in printed
+
+
+def test_the_first_wait_is_the_start_step_s() -> None:
+    waking = Settings(
+        wake_on_obs_notification=True,
+        idempotency_table="ims-export-idempotency",
+        smn_allowed_topic_urns=("urn:smn:eu-de:0a41aaaabbbbccccddddeeeeffff0000:obs",),
+        export_bucket="ims-export-demo",
+    )
+    job = JobState(
+        job_id="job-1",
+        image_id="5b4c8f0e-3a1d-4e7b-9c2a-1f6d8e9a0b11",
+        image_name="web",
+        bucket_url="ims-export-demo:exports/web.qcow2",
+        started_at=datetime(2026, 12, 7, tzinfo=UTC),
+        deadline=datetime(2026, 12, 9, tzinfo=UTC),
+        max_polls_per_execution=2000,
+    )
+    for settings, wake in ((waking, True), (Settings(), False)):
+        assert notifications.first_wait_seconds(settings, wake=wake) == first_wait(job, settings)

@@ -167,9 +167,9 @@ EXPORT_SCENARIOS = [
 
 
 # Completion signalled by OBS notifications (docs/obs.md): the export waits in WaitForObject, a callback
-# task whose token is stored in the table. The first wait is long enough for the emulated job to write
-# its object within it, so that one check ends each course.
-WAKE = {"WAKE_ON_OBS_NOTIFICATION": "true", "POLL_MIN_SECONDS": "120"}
+# task whose token is stored in the table. The first wait (WAKE_MAX_WAIT_SECONDS) is long enough for the
+# emulated job to write its object within it, so that one check ends each course.
+WAKE = {"WAKE_ON_OBS_NOTIFICATION": "true"}
 SEEN_TARGET = f"{DEFAULT_BUCKET}:exports/seen.qcow2"
 
 
@@ -198,7 +198,7 @@ WAKE_SCENARIOS = [
         obs_notifications="lost",
         callback_wait_seconds=2,
     ),
-    # The record already says the object was created: the conditional put fails, the check comes at once.
+    # The record already says the object was created: the conditional put fails; the settle, the check.
     scenario(
         "wake_seen_before_the_wait",
         manual(seed.DEBIAN_SMALL, bucket_url=SEEN_TARGET, file_format="qcow2"),

@@ -30,7 +30,7 @@ from localdev.wiring.bucket_notification import (
 from localdev.wiring.inputs import check_inputs
 from localdev.wiring.plan import DISPLAY_NAME, Wiring
 from localdev.wiring.smn_client import SmnApiError, SmnClient
-from localdev.wiring.topic_policy import STATEMENT_ID, TopicPolicyError
+from localdev.wiring.topic_policy import STATEMENT_ID, TopicPolicyError, obs_may_publish
 
 PROJECT = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"
 SMN = f"https://smn.eu-de.otc.t-systems.com/v2/{PROJECT}/notifications"
@@ -297,9 +297,22 @@ def test_undo_deletes_the_topic_it_created_when_nothing_else_uses_it(cloud: resp
     ]
 
 
-def test_a_statement_denying_obs_is_a_named_refusal_before_any_change(cloud: responses.RequestsMock) -> None:
+@pytest.mark.parametrize(
+    "denied",
+    [
+        {"Effect": "Deny", "Principal": {"Service": ["obs"]}},
+        {"Effect": "deny", "Principal": {"Service": ["OBS"]}},
+        {"Effect": "Deny", "Principal": "*"},
+        {"Effect": "Deny", "Principal": {"Service": ["*"]}},
+        {"Effect": "Deny", "Principal": {"CSP": ["*"]}, "Action": ["SMN:*"], "Resource": "urn:smn:*"},
+    ],
+    ids=["obs", "any-case", "anyone", "any-service", "any-account-any-action"],
+)
+def test_a_statement_denying_obs_is_a_named_refusal_before_any_change(
+    cloud: responses.RequestsMock, denied: dict[str, Any]
+) -> None:
     # A Deny outranks the Allow the command would add: the plan would never become empty.
-    deny = {**FOREIGN_STATEMENT, "Sid": "no-obs", "Effect": "Deny", "Principal": {"Service": ["obs"]}}
+    deny = {**FOREIGN_STATEMENT, "Sid": "no-obs", **denied}
     policy = {"Version": "2016-09-07", "Id": "their-policy", "Statement": [deny]}
     existing_topic(cloud, policy, [subscription(ENDPOINT, 1)])
     cloud.get(BUCKET_URL, body=EMPTY_CONFIGURATION, content_type="application/xml")
@@ -307,6 +320,18 @@ def test_a_statement_denying_obs_is_a_named_refusal_before_any_change(cloud: res
     with pytest.raises(TopicPolicyError, match=r"denies OBS publishing .*statement no-obs.*run again"):
         wiring().wire()
     assert writes(cloud) == []
+
+
+def test_a_deny_of_another_principal_or_topic_is_not_obs_s() -> None:
+    others = [
+        {**FOREIGN_STATEMENT, "Sid": "no-account", "Effect": "Deny"},  # one account, not OBS
+        {**FOREIGN_STATEMENT, "Sid": "no-obs-there", "Effect": "Deny", "Principal": {"Service": ["obs"]},
+         "Resource": URN + "-other"},
+    ]  # fmt: skip
+    allowing = {**FOREIGN_STATEMENT, "Sid": "obs", "Principal": {"Service": ["obs"]}}
+    assert obs_may_publish({"Statement": [*others, allowing]}, URN) == "obs"
+    # Anyone allowed is not taken for OBS allowed: SMN does not document it.
+    assert obs_may_publish({"Statement": [{**FOREIGN_STATEMENT, "Principal": "*"}]}, URN) is None
 
 
 def test_smn_refusal_names_the_call_and_code_without_the_token(cloud: responses.RequestsMock) -> None:

@@ -137,8 +137,7 @@ def export_subject(
 class ExportRequest(BaseModel):
     """One image to export: the body of ``POST /v1/cloudimages/{image_id}/file`` plus the image id."""
 
-    # Built on first use: only the start validates one; the check imports this module for ExportTarget
-    # (about 8 ms of its cold start otherwise).
+    # Built on first use: only the start validates one; the check imports this module for ExportTarget.
     model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False, defer_build=True)
 
     image_id: ImageId

@@ -85,8 +85,9 @@ def notice_expected(job: JobState, settings: Settings) -> bool:
 def first_wait(job: JobState, settings: Settings) -> int:
     """The wait between the export call and the first check: POLL_MIN_SECONDS, or with a notice expected
     the long one (``WAKE_MAX_WAIT_SECONDS``), since the notice ends it and the schedule is only the
-    safety net. The pre-flight refused the failures a first check would find early (no bucket, another
-    region or storage class, the object there); a failure it cannot foresee is seen by that safety net."""
+    safety net. The pre-flight refused some failures a first check would find early (no bucket, another
+    region or storage class, the object there); any other (IMS's access to OBS or KMS, a quota, the
+    image itself) is seen only when that wait runs its course, as OBS sends nothing for it."""
     if notice_expected(job, settings):
         return max(settings.poll_min_seconds, settings.wake_max_wait_seconds)
     return settings.poll_min_seconds
