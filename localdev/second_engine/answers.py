@@ -100,6 +100,16 @@ def _states(definitions: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, A
                 yield from _states([branch])
 
 
+def callback_timeout_fields(definitions: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The last names of the callback tasks' ``TimeoutSecondsPath`` (``$.job.next_wait_seconds`` gives
+    ``next_wait_seconds``): the only waits a replay gives a length."""
+    return {
+        state["TimeoutSecondsPath"].rsplit(".", 1)[-1]
+        for state in _states(definitions)
+        if "TimeoutSecondsPath" in state
+    }
+
+
 def callback_tasks(definitions: Iterable[Mapping[str, Any]]) -> set[str]:
     """The names of the Task states whose timeout the state's input chooses (``TimeoutSecondsPath``):
     the callback tasks that wait for a token (``WaitForObject``)."""
@@ -162,12 +172,15 @@ def mock_config(
     cases: Mapping[str, Mapping[str, Sequence[Answer]]],
     *,
     zero: Set[str] = frozenset(),
+    callback_fields: Set[str] = frozenset(),
     callback_seconds: int = 0,
     before_callbacks: Mapping[str, Mapping[str, Set[int]]] | None = None,
 ) -> dict[str, Any]:
     """A mock configuration for ``machine``: per test case, per state, its answers in order. The waits
-    they choose (``zero`` fields) last 0 s, or ``callback_seconds`` where the answer is followed by a
-    callback task (``before_callbacks``: per case, per state, the answers' numbers)."""
+    they choose (``zero`` fields) last 0 s; where the answer is followed by a callback task
+    (``before_callbacks``: per case, per state, the answers' numbers), that task's timeout
+    (``callback_fields``) lasts ``callback_seconds``, and every other wait of the answer (a settle after
+    the callback) still 0 s."""
     test_cases: dict[str, dict[str, str]] = {}
     responses: dict[str, dict[str, Answer]] = {}
     for case, states in cases.items():
@@ -179,7 +192,11 @@ def mock_config(
             test_cases[case][state] = response_name
             callbacks = (before_callbacks or {}).get(case, {}).get(state, set())
             responses[response_name] = {
-                str(number): without_waits(answer, zero, callback_seconds if number in callbacks else 0)
+                str(number): without_waits(
+                    without_waits(answer, zero - callback_fields if number in callbacks else zero),
+                    callback_fields if number in callbacks else frozenset(),
+                    callback_seconds,
+                )
                 for number, answer in enumerate(answers)
             }
     return {"StateMachines": {machine: {"TestCases": test_cases}}, "MockedResponses": responses}

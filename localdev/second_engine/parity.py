@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from localdev.aws_world import AwsWorld
-from localdev.second_engine.answers import mock_config, wait_fields
+from localdev.second_engine.answers import callback_timeout_fields, mock_config, wait_fields
 from localdev.second_engine.callbacks import CallbackHold, StoredTokens, token_attributes
 from localdev.second_engine.recording import Recording, entered_states
 
@@ -50,7 +50,11 @@ def mock_configuration(recording: Recording) -> dict[str, Any]:
     for index, continued in enumerate(recording.started_by_definitions(recording.main)):
         main_cases[continuation_case(index)] = continued.answers
         before_callbacks[continuation_case(index)] = continued.before_callbacks
-    waits: dict[str, Any] = {"zero": zero, "callback_seconds": recording.scenario.callback_wait_seconds}
+    waits: dict[str, Any] = {
+        "zero": zero,
+        "callback_fields": callback_timeout_fields(recording.definitions()),
+        "callback_seconds": recording.scenario.callback_wait_seconds,
+    }
     config = mock_config(recording.main, main_cases, before_callbacks=before_callbacks, **waits)
     for machine in recording.state_machines:
         children = recording.started_by_definitions(machine)

@@ -9,7 +9,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from localdev.second_engine.answers import answers_before_callbacks, callback_tasks, mock_config
+from localdev.second_engine.answers import (
+    answers_before_callbacks,
+    callback_tasks,
+    callback_timeout_fields,
+    mock_config,
+    wait_fields,
+)
 from localdev.second_engine.callbacks import CallbackHold, token_attributes, waits_for_token
 
 EXPORT_DEFINITION = json.loads(
@@ -64,20 +70,29 @@ def test_only_the_answers_a_callback_wait_followed_are_marked() -> None:
 
 
 def test_a_callback_wait_lasts_the_scenarios_length_and_every_other_wait_none() -> None:
-    answer = {"Return": {"Payload": {"job": {"next_wait_seconds": 120}}}}
+    wake = {"table": "t", "settle_seconds": 15}
+    answer = {"Return": {"Payload": {"job": {"next_wait_seconds": 120, "wake": wake}}}}
     cases = {"run0": {"CheckExport": [answer, answer]}}
 
     config = mock_config(
         "M",
         cases,
-        zero={"next_wait_seconds"},
+        zero={"next_wait_seconds", "settle_seconds"},
+        callback_fields={"next_wait_seconds"},
         callback_seconds=300,
         before_callbacks={"run0": {"CheckExport": {1}}},
     )
 
     answers = config["MockedResponses"]["M.run0.CheckExport"]
-    waits = [answers[n]["Return"]["Payload"]["job"]["next_wait_seconds"] for n in ("0", "1")]
-    assert waits == [0, 300]
+    jobs = [answers[n]["Return"]["Payload"]["job"] for n in ("0", "1")]
+    assert [job["next_wait_seconds"] for job in jobs] == [0, 300]
+    # The settle after a woken wait is a Wait state: it lasts nothing, whatever precedes it.
+    assert [job["wake"]["settle_seconds"] for job in jobs] == [0, 0]
+
+
+def test_only_the_callback_tasks_timeout_fields_get_a_length() -> None:
+    assert callback_timeout_fields([EXPORT_DEFINITION]) == {"next_wait_seconds"}
+    assert "settle_seconds" in wait_fields([EXPORT_DEFINITION])
 
 
 def test_the_hold_keeps_a_callback_wait_open_until_the_notification_has_run() -> None:
