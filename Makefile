@@ -117,13 +117,18 @@ $(WITHOUT_PY313)/python3:
 	ln -s "$$($(PYTHON) -c 'import sys; print(sys.executable)')" $@
 
 # SAM's build cache keys a layer on its sources, not on the environment it was built in: the builds with
-# and without bytecode keep separate caches, so that neither is handed the other's layer.
-FRESH_BUILD := .aws-sam/build-without-python3.13
+# and without bytecode keep separate caches, so that neither is handed the other's layer. SAM keeps the
+# source hashes of a build in build.toml beside its build directory: a build into another directory under
+# the same parent rewrites them, and the other build's cache then passes stale code off as current. So
+# the fresh machine's build has a parent of its own, and every build is checked against the sources.
+FRESH_BUILD := .aws-sam/fresh/build
+BUILD_CHECK = $(SAM_VENV)/bin/python -m localdev.build_check
 check-template: $(SAM) $(WITHOUT_PY313)/python3 ## sam validate --lint, and sam build as a machine without Python 3.13 does
 	$(SAM) validate --lint --region eu-central-1
 	@# The deploy path of a fresh machine: no Python 3.13 to be found, so no bytecode; the rest as deployed.
 	PATH="$(abspath $(WITHOUT_PY313))" COMPILE_PYTHON= $(SAM) build --region eu-central-1 \
-		--build-dir $(FRESH_BUILD) --cache-dir .aws-sam/cache-source
+		--build-dir $(FRESH_BUILD) --cache-dir .aws-sam/fresh/cache
+	$(BUILD_CHECK) $(FRESH_BUILD)
 	@test -f $(FRESH_BUILD)/CommonLayer/python/ims_export/__init__.py \
 		&& test -f $(FRESH_BUILD)/CommonLayer/python/pydantic_core/__init__.py \
 		&& test -f $(FRESH_BUILD)/StartExportFunction/app.py \
@@ -131,10 +136,16 @@ check-template: $(SAM) $(WITHOUT_PY313)/python3 ## sam validate --lint, and sam 
 		|| { echo "check-template: sam build left out the layer's package, its wheels or a function" \
 			"(or shipped bytecode of another Python)" >&2; exit 1; }
 
+SAM_CACHE := .aws-sam/cache-$(if $(PY313),bytecode,source)
 SAM_BUILD = $(if $(PY313),PATH="$(PY313_DIR):$$PATH" COMPILE_PYTHON=$(PY313),COMPILE_PYTHON=) $(SAM) build \
-	--cache-dir .aws-sam/cache-$(if $(PY313),bytecode,source)
+	--cache-dir $(SAM_CACHE)
+# The build sam deploy uploads, checked against the sources; a stale cache (another build, e.g. a plain
+# `sam build`, rewrote its hashes) is dropped and the build made again from the sources.
+DEPLOY_BUILD = $(SAM_BUILD) && { $(BUILD_CHECK) .aws-sam/build 2>/dev/null || { \
+	echo "sam build reused a stale build cache: building again without it" >&2; \
+	rm -rf $(SAM_CACHE) && $(SAM_BUILD) && $(BUILD_CHECK) .aws-sam/build; }; }
 build: $(SAM) ## build what sam deploy uploads: wheels for Lambda's python3.13 on arm64, bytecode if Python 3.13 is here
-	$(SAM_BUILD)
+	$(DEPLOY_BUILD)
 
 # The AWS region: REGION=, else the environment's or the AWS profile's (as SAM resolves it), else asked
 # for; without a terminal to ask at, refused. PARAMS="ExportBucket=my-bucket ..." overrides parameters: one
@@ -150,7 +161,7 @@ deploy: export DEPLOY_PARAMS = $(value PARAMS)
 # One shell for the region, the build and the deploy: the region is asked for once, before anything is built.
 deploy: $(SAM) ## build, then deploy the stack with the project's SAM CLI (REGION=..., PARAMS="ExportBucket=...")
 	@$(DEPLOY_REGION); echo "deploying to $$region"; \
-	$(SAM_BUILD) && $(SAM) deploy --region "$$region" $${DEPLOY_PARAMS:+--parameter-overrides "$$DEPLOY_PARAMS"}
+	$(DEPLOY_BUILD) && $(SAM) deploy --region "$$region" $${DEPLOY_PARAMS:+--parameter-overrides "$$DEPLOY_PARAMS"}
 
 delete: $(SAM) ## delete the deployed stack (SAM asks first; the README's "Uninstall" says what stays)
 	@$(DEPLOY_REGION); $(SAM) delete --region "$$region"
@@ -210,7 +221,7 @@ $(BENCH_LAMBDA)/.installed: benchmarks/requirements.txt benchmarks/lambda-runtim
 
 bench-tools: $(STAMP) ## sam build and the cold-start comparison's Lambda-like trees (python3.13, PyPI)
 	@if [ -z "$(BENCH_PY313)" ]; then echo "bench: no python3.13: the cold-start benchmark will be skipped"; \
-	else PATH="$(PY313_DIR):$$PATH" $(SAM) build --region eu-central-1 \
+	else $(DEPLOY_BUILD) \
 		&& $(MAKE) --no-print-directory $(BENCH_LAMBDA)/.installed \
 		|| { echo "bench: sam build or PyPI failed: the cold-start benchmark will be skipped"; rm -rf $(BENCH_LAMBDA); }; fi
 
