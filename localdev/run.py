@@ -35,6 +35,7 @@ from localdev.runner.execution import OBS_NOTIFICATION_CHOICES
 from localdev.runner.layout import DEFAULT_EVENT
 from localdev.runner.text import cut
 from localdev.runner.watch import DEFAULT_HEARTBEAT_SECONDS, RunWatch
+from localdev.switches import switch_value
 
 VIA_CHOICES = ("direct", "smn")
 # The make variable that passes each option (Makefile ``run`` and ``follow``), for the option errors.
@@ -65,15 +66,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _switch(text: str) -> bool:
-    value = text.strip().lower()
-    if value in ("1", "yes", "true"):
-        return True
-    if value in ("", "0", "no", "false"):
-        return False
-    raise argparse.ArgumentTypeError(
-        f"{text!r}: give 1 (or yes, true) for the functions' log lines, or 0 (or no, false, nothing) for "
-        "the runner's own lines only"
-    )
+    value = switch_value(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give 1 (or yes, true, on) for the functions' log lines, or 0 (or no, false, off, "
+            "nothing) for the runner's own lines only"
+        )
+    return value
 
 
 def _positive_seconds(text: str) -> float:

@@ -26,6 +26,7 @@ from ims_export.cloud.redaction import redact_message
 from ims_export.errors import ImsExportError
 from ims_export.settings import ENV_NAMES, Settings
 from localdev.cloud_config import CloudConfigError
+from localdev.switches import switch_value
 from localdev.wiring.bucket_notification import ObsNotificationError
 from localdev.wiring.connection import connect, read_target
 from localdev.wiring.inputs import DEFAULT_TOPIC_NAME, WiringInputError, check_inputs
@@ -54,23 +55,21 @@ def parser() -> argparse.ArgumentParser:
     return parse
 
 
-YES = frozenset({"1", "true", "yes", "on"})
-NO = frozenset({"", "0", "false", "no", "off"})
-
-
 def switches(apply: str, undo: str) -> tuple[bool, str | None]:
     """``APPLY`` as on or off, and ``UNDO`` as None (wire), ``"bucket"`` or ``"all"``; any other value
     is refused, naming the values each takes."""
-    apply_value, undo_value = apply.strip().lower(), undo.strip().lower()
-    if apply_value not in YES | NO:
+    applying = switch_value(apply)
+    if applying is None:
         raise WiringInputError(f"APPLY={apply!r}: give APPLY=1 to make the changes (or leave it out to plan)")
-    if undo_value not in YES | NO | {"all"}:
+    if undo.strip().lower() == "all":
+        return applying, "all"
+    undoing = switch_value(undo)
+    if undoing is None:
         raise WiringInputError(
             f"UNDO={undo!r}: give UNDO=1 to take out the bucket's notification, UNDO=all to take out the "
             "topic's subscription, policy statement and the topic too"
         )
-    mode = None if undo_value in NO else ("all" if undo_value == "all" else "bucket")
-    return apply_value in YES, mode
+    return applying, "bucket" if undoing else None
 
 
 def _show(plan: Plan, sign: str, out: TextIO) -> None:

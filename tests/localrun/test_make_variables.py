@@ -101,7 +101,7 @@ def test_a_hostile_job_id_is_not_run_by_the_shell(tmp_path: Path) -> None:
     assert_no_traceback(completed)
 
 
-@pytest.mark.parametrize("value", ["1", "yes", "true", "YES", "True", "0", "no", "false", ""])
+@pytest.mark.parametrize("value", ["1", "yes", "true", "on", "YES", "True", "0", "no", "false", "off", ""])
 def test_verbose_yes_or_no_reaches_the_runner(value: str, tmp_path: Path) -> None:
     # Without JOB the runner refuses at once: the line shows that it ran, whatever VERBOSE said.
     completed = make("follow", f"VERBOSE={value}", env=_environment(tmp_path))
@@ -111,7 +111,7 @@ def test_verbose_yes_or_no_reaches_the_runner(value: str, tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("target", ["run", "follow"])
-@pytest.mark.parametrize("value", ["2", "on", "verbose", "$(echo 1)"])
+@pytest.mark.parametrize("value", ["2", "maybe", "verbose", "$(echo 1)"])
 def test_a_verbose_that_is_neither_yes_nor_no_is_refused_in_one_line(
     target: str, value: str, tmp_path: Path
 ) -> None:
@@ -120,8 +120,8 @@ def test_a_verbose_that_is_neither_yes_nor_no_is_refused_in_one_line(
     assert completed.returncode == MAKE_FAILED
     (line,) = runner_lines(completed)
     assert line.startswith(
-        f"error: VERBOSE (argument --verbose): {value!r}: give 1 (or yes, true) for the functions' log "
-        "lines, or 0 (or no, false, nothing) for the runner's own lines only"
+        f"error: VERBOSE (argument --verbose): {value!r}: give 1 (or yes, true, on) for the functions' "
+        "log lines, or 0 (or no, false, off, nothing) for the runner's own lines only"
     )
     assert ending(completed.stdout, "REFUSED")["message"] == line
 

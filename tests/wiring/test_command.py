@@ -19,7 +19,7 @@ import responses
 from ims_export.domain.obs_notifications import parse_obs_notification
 from localdev.emulator import Emulator
 from localdev.emulator.config import EmulatorConfig
-from localdev.wiring.cli import run
+from localdev.wiring.cli import run, switches
 from localdev.wiring.inputs import fixed_prefix
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,6 +107,13 @@ def test_plan_apply_then_nothing_to_change_then_undo(emulator: Emulator) -> None
     assert code == 0 and "4 change(s) made" in undone
     assert "nothing to change" in command(environ, "--undo=all")[1]
     assert len(changes(command(environ)[1], "+")) == 4  # back to an empty cloud
+
+
+def test_apply_and_undo_read_every_switch_word_as_make_run_s_verbose_does() -> None:
+    assert switches("on", "") == (True, None)
+    assert switches("no", "YES") == (False, "bucket")
+    assert switches("", " All ") == (False, "all")
+    assert switches("false", "off") == (False, None)
 
 
 @pytest.mark.parametrize(
