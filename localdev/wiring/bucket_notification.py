@@ -123,9 +123,14 @@ def _without_namespace(element: ElementTree.Element) -> ElementTree.Element:
 
 
 def parse_configuration(content: bytes) -> NotificationConfiguration:
-    root = parse_xml(content) if content.strip() else ElementTree.Element("NotificationConfiguration")
+    # Strict: what is read is written back whole, so an answer taken for "no configurations" (an empty
+    # body, a proxy's page) would drop the bucket's other configurations. OBS answers an empty element.
+    root = parse_xml(content)
     if root is None or local_name(root.tag) != "NotificationConfiguration":
-        raise ObsNotificationError("OBS answered without a NotificationConfiguration")
+        raise ObsNotificationError(
+            "OBS answered without a NotificationConfiguration (an empty or other document): nothing was "
+            "changed, as the bucket's other notification configurations could not be kept"
+        )
     ours: TopicRule | None = None
     others: list[ElementTree.Element] = []
     for child in root:

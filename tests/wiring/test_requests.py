@@ -25,6 +25,7 @@ from ims_export.settings import Cloud
 from localdev.wiring.bucket_notification import (
     CONFIGURATION_ID,
     BucketNotificationClient,
+    ObsNotificationError,
     parse_configuration,
 )
 from localdev.wiring.inputs import check_inputs
@@ -403,3 +404,18 @@ def test_a_second_configuration_of_our_id_is_written_back_not_dropped() -> None:
     written = ElementTree.fromstring(configuration.with_rule(None))  # noqa: S314 (our own document)
 
     assert [child.findtext("Event") for child in written] == ["ObjectRemoved:*"]
+
+
+@pytest.mark.parametrize(
+    "answer", [b"", b"<html><body>502 Bad Gateway</body></html>", b"<Error><Code>x</Code></Error>", b"{}"]
+)
+def test_an_answer_that_is_no_configuration_changes_nothing(
+    cloud: responses.RequestsMock, answer: bytes
+) -> None:
+    # Its configurations are written back whole: read as "none", the bucket's others would be dropped.
+    existing_topic(cloud, None, [])
+    cloud.get(BUCKET_URL, body=answer)
+
+    with pytest.raises(ObsNotificationError, match="nothing was changed"):
+        wiring().wire()
+    assert writes(cloud) == []
