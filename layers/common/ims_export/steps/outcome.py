@@ -41,7 +41,8 @@ DETAIL_TYPES: dict[OutcomeStatus, str] = {
 # A delivery to the SMN endpoint that ended in these was never verified: refused, not published.
 UNVERIFIED_DELIVERY_ERRORS = frozenset({"SmnMessageRefusedError", "SmnCertificateUnavailableError"})
 # Job fields the outcome carries when the job has them set (fields some exports add to JobState).
-OPTIONAL_JOB_FIELDS = ("object", "retention", "noticed")
+# Fields of the job state an outcome carries only where they say something (an empty list says nothing).
+OPTIONAL_JOB_FIELDS = ("object", "retention", "noticed", "warnings")
 # Failed outcomes end in the Fail state of their error; any other error ends in ExportFailed.
 FAIL_STATES = {
     "InvalidRequestError": Route.INVALID_REQUEST,
@@ -105,7 +106,9 @@ def _export_fields(job: JobState) -> dict[str, Any]:
 
 
 def _as_json(value: Any) -> Any:
-    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _job_fields(job: JobState) -> dict[str, Any]:
@@ -126,11 +129,9 @@ def _job_fields(job: JobState) -> dict[str, Any]:
         {
             name: _as_json(getattr(job, name))
             for name in OPTIONAL_JOB_FIELDS
-            if getattr(job, name, None) is not None
+            if getattr(job, name, None)
         }
     )
-    if job.warnings:  # what the pre-flight could not prove, a switch that could not work
-        fields["warnings"] = list(job.warnings)
     return fields
 
 
