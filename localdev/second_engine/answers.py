@@ -191,12 +191,9 @@ def mock_config(
             response_name = f"{machine}.{case}.{state}"
             test_cases[case][state] = response_name
             callbacks = (before_callbacks or {}).get(case, {}).get(state, set())
-            responses[response_name] = {
-                str(number): without_waits(
-                    without_waits(answer, zero - callback_fields if number in callbacks else zero),
-                    callback_fields if number in callbacks else frozenset(),
-                    callback_seconds,
-                )
-                for number, answer in enumerate(answers)
-            }
+            responses[response_name] = {}
+            for number, answer in enumerate(answers):
+                lasting = callback_fields if number in callbacks else frozenset()
+                replayed = without_waits(without_waits(answer, zero - lasting), lasting, callback_seconds)
+                responses[response_name][str(number)] = replayed
     return {"StateMachines": {machine: {"TestCases": test_cases}}, "MockedResponses": responses}

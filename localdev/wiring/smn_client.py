@@ -33,6 +33,7 @@ import requests
 
 from ims_export.cloud.redaction import redact_message
 from ims_export.domain.tokens import IssuedToken
+from ims_export.smn.messages import TOPIC_URN_PATTERN
 
 PAGE_SIZE = 100  # SMN's largest page
 MAX_PAGES = 1000
@@ -238,8 +239,8 @@ def _text(answer: dict[str, Any], field: str, operation: str) -> str:
     return value
 
 
-# A topic's or subscription's URN as SMN writes it: urn:smn:<region>:<project>:<name>[:<id>].
-SMN_URN = re.compile(r"urn:smn:[A-Za-z0-9-]+:[A-Za-z0-9]+:[A-Za-z0-9_-]{1,255}(:[A-Za-z0-9]+)?")
+# A topic's URN as the SMN endpoint reads it, or a subscription's (the topic's and :<id>).
+SMN_URN = re.compile(TOPIC_URN_PATTERN.removeprefix("^").removesuffix("$") + r"(:[A-Za-z0-9]{1,64})?")
 
 
 def _in_path(urn: str) -> str:
