@@ -126,11 +126,7 @@ def _job_fields(job: JobState) -> dict[str, Any]:
     }
     fields.update(
         # As plain JSON: their own nulls (verification_reason, ...) are part of what they say.
-        {
-            name: _as_json(getattr(job, name))
-            for name in OPTIONAL_JOB_FIELDS
-            if getattr(job, name, None)
-        }
+        {name: _as_json(getattr(job, name)) for name in OPTIONAL_JOB_FIELDS if getattr(job, name, None)}
     )
     return fields
 
